@@ -1,0 +1,195 @@
+/**
+ * Every error the plugin raises is a value with a stable `code`, an HTTP `status`, an `expose` flag
+ * (whether the client may see `error_description`) and the OAuth `error` it maps to
+ * (RFC 6749 section 5.2, RFC 6750 section 3.1, RFC 7009 section 2.2.1).
+ */
+
+export interface ErrorOptions {
+  cause?: unknown;
+}
+
+export abstract class JwtConnectError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_TOKEN_EXPIRED`. */
+  abstract readonly code: string;
+  /** HTTP status the error handler answers with. */
+  abstract readonly status: number;
+  /** OAuth error code for the response body. */
+  abstract readonly error: string;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  /** Only client errors are shown to the client; 5xx bodies stay generic. */
+  get expose(): boolean {
+    return this.status < 500;
+  }
+
+  get error_description(): string {
+    return this.message;
+  }
+}
+
+/** A wrong option: thrown once, at start-up, naming the option. */
+export class ConfigError extends JwtConnectError {
+  static readonly code = 'ERR_CONFIG';
+  readonly code = ConfigError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
+}
+
+/** A key that cannot be loaded or used (bad file, wrong type for the algorithm, too short a secret). */
+export class KeyError extends JwtConnectError {
+  static readonly code = 'ERR_KEY';
+  readonly code = KeyError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
+}
+
+/** The request is malformed: missing or duplicated parameter, wrong type, bad JSON (RFC 6749 5.2). */
+export class InvalidRequestError extends JwtConnectError {
+  static readonly code = 'ERR_INVALID_REQUEST';
+  readonly code = InvalidRequestError.code;
+  readonly status = 400;
+  readonly error = 'invalid_request';
+}
+
+/** The body is larger than the configured limit. */
+export class PayloadTooLargeError extends JwtConnectError {
+  static readonly code = 'ERR_PAYLOAD_TOO_LARGE';
+  readonly code = PayloadTooLargeError.code;
+  readonly status = 413;
+  readonly error = 'invalid_request';
+}
+
+/** A refresh token or credentials that cannot be used (RFC 6749 5.2 `invalid_grant`). */
+export class InvalidGrantError extends JwtConnectError {
+  static readonly code = 'ERR_INVALID_GRANT';
+  readonly code = InvalidGrantError.code;
+  readonly status = 400;
+  readonly error = 'invalid_grant';
+}
+
+/** Wrong password at the optional login route: 401 with the same body for known and unknown users. */
+export class InvalidCredentialsError extends JwtConnectError {
+  static readonly code = 'ERR_INVALID_CREDENTIALS';
+  readonly code = InvalidCredentialsError.code;
+  readonly status = 401;
+  readonly error = 'invalid_grant';
+}
+
+/** Too many failed logins; `retryAfter` is in seconds. */
+export class TooManyRequestsError extends JwtConnectError {
+  static readonly code = 'ERR_TOO_MANY_REQUESTS';
+  readonly code = TooManyRequestsError.code;
+  readonly status = 429;
+  readonly error = 'slow_down';
+  constructor(
+    message: string,
+    readonly retryAfter: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A bearer token that must not be accepted (RFC 6750 3.1 `invalid_token`). `reason` says why,
+ * for logs and tests; the client only sees the message.
+ */
+export type InvalidTokenReason =
+  | 'malformed'
+  | 'signature'
+  | 'algorithm'
+  | 'header'
+  | 'claims'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'wrong_type'
+  | 'revoked'
+  | 'unknown';
+
+export class InvalidTokenError extends JwtConnectError {
+  static readonly code = 'ERR_INVALID_TOKEN';
+  readonly code = InvalidTokenError.code;
+  readonly status = 401;
+  readonly error = 'invalid_token';
+  constructor(
+    message: string,
+    readonly reason: InvalidTokenReason,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** No credentials at all: 401 with a bare `WWW-Authenticate: Bearer` (RFC 6750 3.1). */
+export class MissingTokenError extends JwtConnectError {
+  static readonly code = 'ERR_MISSING_TOKEN';
+  readonly code = MissingTokenError.code;
+  readonly status = 401;
+  readonly error = 'invalid_request';
+}
+
+/** The token is valid but lacks a required scope (RFC 6750 3.1 `insufficient_scope`). */
+export class InsufficientScopeError extends JwtConnectError {
+  static readonly code = 'ERR_INSUFFICIENT_SCOPE';
+  readonly code = InsufficientScopeError.code;
+  readonly status = 403;
+  readonly error = 'insufficient_scope';
+  constructor(
+    message: string,
+    readonly scope: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Another writer appended to the same stream at the same sequence number first. */
+export class ConcurrencyError extends JwtConnectError {
+  static readonly code = 'ERR_CONCURRENCY';
+  readonly code = ConcurrencyError.code;
+  readonly status = 409;
+  readonly error = 'invalid_request';
+  constructor(
+    message: string,
+    readonly stream: string,
+    readonly seq: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The store cannot be reached or refused a write: everything fails closed with 503. */
+export class StoreUnavailableError extends JwtConnectError {
+  static readonly code = 'ERR_STORE_UNAVAILABLE';
+  readonly code = StoreUnavailableError.code;
+  readonly status = 503;
+  readonly error = 'temporarily_unavailable';
+}
+
+/** A value that reached the ledger with the wrong shape (e.g. an operator object as an id). */
+export class LedgerInputError extends JwtConnectError {
+  static readonly code = 'ERR_LEDGER_INPUT';
+  readonly code = LedgerInputError.code;
+  readonly status = 400;
+  readonly error = 'invalid_request';
+}
+
+export type AnyJwtConnectError =
+  | ConfigError
+  | KeyError
+  | InvalidRequestError
+  | PayloadTooLargeError
+  | InvalidGrantError
+  | InvalidCredentialsError
+  | TooManyRequestsError
+  | InvalidTokenError
+  | MissingTokenError
+  | InsufficientScopeError
+  | ConcurrencyError
+  | StoreUnavailableError
+  | LedgerInputError;
