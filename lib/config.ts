@@ -1,0 +1,239 @@
+/**
+ * Options are checked once, at start-up, by an ajv schema plus a few semantic checks, into a frozen
+ * resolved config. A wrong option throws one `ConfigError` naming the option's full path.
+ */
+import { Ajv, type ErrorObject } from 'ajv';
+import type { Context } from 'koa';
+import type { Db } from 'mongodb';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import { ConfigError } from './errors.js';
+import type { LedgerStore, MongoStoreOptions } from './ledger/index.js';
+import {
+  DEFAULT_CLAIMS_MAP,
+  REGISTERED_CLAIMS,
+  type ClaimsMap,
+  type UserRecord,
+} from './tokens/claims.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './tokens/algorithms.js';
+import type { KeySource } from './tokens/key-sources.js';
+
+export type StoreOption =
+  | { mongo: MongoStoreOptions & { db?: Db } }
+  | { memory: true }
+  /** Any implementation of the store contract. */
+  | { custom: LedgerStore };
+
+export interface ScopeNames {
+  /** Lets a caller introspect any subject's tokens. Default `introspection`. */
+  introspection: string;
+  /** Lets a caller read the audit log. Default `audit`. */
+  audit: string;
+  /** Lets a caller revoke any subject's tokens. Default `admin`. */
+  admin: string;
+}
+
+export interface JwtConnectOptions {
+  /** `iss` of every token, and what verification requires. */
+  issuer: string;
+  /** `aud` to put in tokens and require on verification. */
+  audience?: string | string[];
+  /** Signing and verification keys; see the README "Keys". */
+  keys: KeySource | KeySource[];
+  /** Algorithm for keys that do not name their own. Default `RS256`. */
+  algorithm?: SigningAlgorithm;
+  /** Secret (>= 32 characters) under which user ids become opaque `sub` values (HMAC-SHA256). */
+  subjectSecret: string;
+  store: StoreOption;
+  /** Seconds. Default 1800, as the seed. */
+  accessTokenTtl?: number;
+  /** Seconds. Default 3600, as the seed. */
+  refreshTokenTtl?: number;
+  /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. Default 5. */
+  clockTolerance?: number;
+  /** User field -> access-token claim. Default: the seed's map. */
+  claimsMap?: ClaimsMap;
+  /** The stable id of a user, from which `sub` is derived. Default: `user.id`, else `user.username`. */
+  userId?: (user: UserRecord) => string | number;
+  /** Extra access-token claims; may not override claims the plugin sets. */
+  extraClaims?: (user: UserRecord, ctx: Context | undefined) => Record<string, unknown>;
+  /** false: a new login revokes the user's other sessions (seed `JWTAUTH_MULTIPLE_TOKENS`). Default true. */
+  multipleTokens?: boolean;
+  /**
+   * Seconds after a rotation during which presenting the spent refresh token is treated as a
+   * concurrent request that lost the race (400, session kept) rather than reuse (400, session
+   * revoked). Default 2; 0 makes every later presentation count as reuse.
+   */
+  refreshReuseGrace?: number;
+  /**
+   * How revocation is enforced by `authenticate()`. Default `maxStalenessMs: 0`: the store is read
+   * on every request. A positive bound keeps a local view fed from the ledger instead.
+   */
+  revocation?: { maxStalenessMs?: number };
+  scopes?: Partial<ScopeNames>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface Logger {
+  warn(message: string, detail?: unknown): void;
+  error(message: string, detail?: unknown): void;
+}
+
+export interface ResolvedConfig {
+  readonly issuer: string;
+  readonly audience: string | readonly string[] | undefined;
+  readonly keys: readonly KeySource[];
+  readonly algorithm: SigningAlgorithm;
+  readonly subjectSecret: string;
+  readonly store: StoreOption;
+  readonly accessTokenTtl: number;
+  readonly refreshTokenTtl: number;
+  readonly clockTolerance: number;
+  readonly claimsMap: ClaimsMap;
+  readonly userId: (user: UserRecord) => string | number;
+  readonly extraClaims:
+    ((user: UserRecord, ctx: Context | undefined) => Record<string, unknown>) | undefined;
+  readonly multipleTokens: boolean;
+  readonly refreshReuseGrace: number;
+  readonly revocation: { readonly maxStalenessMs: number };
+  readonly scopes: Readonly<ScopeNames>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+const positiveSeconds = { type: 'integer', minimum: 1, maximum: 31_536_000 };
+const nonEmpty = { type: 'string', minLength: 1 };
+const fn = { isFunction: true };
+
+/** The options schema; exported for documentation (the README's options table is checked against it). */
+export const optionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['issuer', 'keys', 'subjectSecret', 'store'],
+  properties: {
+    issuer: nonEmpty,
+    audience: { anyOf: [nonEmpty, { type: 'array', items: nonEmpty, minItems: 1 }] },
+    keys: {
+      anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' }, minItems: 1 }],
+    },
+    algorithm: { enum: SIGNING_ALGORITHMS },
+    subjectSecret: { type: 'string', minLength: 32 },
+    store: {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 1,
+      properties: {
+        mongo: { type: 'object' },
+        memory: { const: true },
+        custom: { type: 'object' },
+      },
+      additionalProperties: false,
+    },
+    accessTokenTtl: positiveSeconds,
+    refreshTokenTtl: positiveSeconds,
+    clockTolerance: { type: 'integer', minimum: 0, maximum: 300 },
+    claimsMap: { type: 'object', additionalProperties: nonEmpty },
+    userId: fn,
+    extraClaims: fn,
+    multipleTokens: { type: 'boolean' },
+    refreshReuseGrace: { type: 'integer', minimum: 0, maximum: 300 },
+    revocation: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { maxStalenessMs: { type: 'integer', minimum: 0, maximum: 3_600_000 } },
+    },
+    scopes: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { introspection: nonEmpty, audit: nonEmpty, admin: nonEmpty },
+    },
+    clock: fn,
+    logger: { type: 'object' },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+ajv.addKeyword({
+  keyword: 'isFunction',
+  schemaType: 'boolean',
+  validate: (_schema: boolean, data: unknown) => typeof data === 'function',
+  errors: false,
+});
+const validateOptions = ajv.compile(optionsSchema);
+
+function describe(error: ErrorObject): string {
+  const path = `options${error.instancePath.replace(/\//g, '.')}`;
+  if (error.keyword === 'additionalProperties') {
+    return `${path}.${String(error.params['additionalProperty'])} is not an option`;
+  }
+  if (error.keyword === 'required')
+    return `${path}.${String(error.params['missingProperty'])} is required`;
+  if (error.keyword === 'isFunction') return `${path} must be a function`;
+  if (error.keyword === 'enum') {
+    return `${path} must be one of ${(error.params['allowedValues'] as unknown[]).join(', ')}`;
+  }
+  return `${path} ${error.message ?? 'is invalid'}`;
+}
+
+const consoleLogger: Logger = {
+  warn: (message, detail) => console.warn(`koa-jwtconnect: ${message}`, detail ?? ''),
+  error: (message, detail) => console.error(`koa-jwtconnect: ${message}`, detail ?? ''),
+};
+
+function defaultUserId(user: UserRecord): string | number {
+  const id = user['id'] ?? user['username'];
+  if (typeof id !== 'string' && typeof id !== 'number') {
+    throw new TypeError('the user has neither "id" nor "username"; set the "userId" option');
+  }
+  return id;
+}
+
+/** Validates options and fills in defaults. Throws one `ConfigError` naming the first wrong option. */
+export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigError('options must be an object');
+  if (!validateOptions(options)) {
+    const [first] = validateOptions.errors ?? [];
+    throw new ConfigError(first ? describe(first) : 'options are invalid');
+  }
+  const claimsMap = options.claimsMap ?? DEFAULT_CLAIMS_MAP;
+  for (const [field, claim] of Object.entries(claimsMap)) {
+    if (REGISTERED_CLAIMS.has(claim)) {
+      throw new ConfigError(
+        `options.claimsMap.${field}: "${claim}" is a claim the plugin sets itself`,
+      );
+    }
+  }
+  const accessTokenTtl = options.accessTokenTtl ?? 1800;
+  const refreshTokenTtl = options.refreshTokenTtl ?? 3600;
+  if (refreshTokenTtl < accessTokenTtl) {
+    throw new ConfigError(
+      'options.refreshTokenTtl must not be shorter than options.accessTokenTtl',
+    );
+  }
+  return Object.freeze({
+    issuer: options.issuer,
+    audience: options.audience,
+    keys: Object.freeze(Array.isArray(options.keys) ? [...options.keys] : [options.keys]),
+    algorithm: options.algorithm ?? 'RS256',
+    subjectSecret: options.subjectSecret,
+    store: options.store,
+    accessTokenTtl,
+    refreshTokenTtl,
+    clockTolerance: options.clockTolerance ?? 5,
+    claimsMap: Object.freeze({ ...claimsMap }),
+    userId: options.userId ?? defaultUserId,
+    extraClaims: options.extraClaims,
+    multipleTokens: options.multipleTokens ?? true,
+    refreshReuseGrace: options.refreshReuseGrace ?? 2,
+    revocation: Object.freeze({ maxStalenessMs: options.revocation?.maxStalenessMs ?? 0 }),
+    scopes: Object.freeze({
+      introspection: options.scopes?.introspection ?? 'introspection',
+      audit: options.scopes?.audit ?? 'audit',
+      admin: options.scopes?.admin ?? 'admin',
+    }),
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? consoleLogger,
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * koa-jwtconnect: the public surface. Every export is named.
+ */
+export { jwtconnect, type JwtConnect, type LedgerEventName } from './jwtconnect.js';
+export {
+  optionsSchema,
+  type JwtConnectOptions,
+  type Logger,
+  type ScopeNames,
+  type StoreOption,
+} from './config.js';
+export type { AuthenticateOptions } from './middleware/authenticate.js';
+export type { LoginHookOptions } from './middleware/login-hook.js';
+export type { RoutesOptions } from './routes/index.js';
+export type { TokenResponse } from './sessions/deps.js';
+export type { IssueOptions } from './sessions/issue.js';
+export type { IntrospectionResponse } from './sessions/introspect.js';
+export type { RevokeOptions, RevokeResult, RevokeTarget } from './sessions/revoke.js';
+export type { CheckedAccessToken } from './sessions/access.js';
+export * from './errors.js';
+export type { Clock } from './clock.js';
+export {
+  Ledger,
+  MemoryStore,
+  MongoStore,
+  type EventMeta,
+  type EventType,
+  type HistoryPage,
+  type HistoryQuery,
+  type IssuedEvent,
+  type LedgerEvent,
+  type LedgerStore,
+  type MongoStoreOptions,
+  type RefreshedEvent,
+  type RevokedEvent,
+  type RebuildReport,
+  type VerifyReport,
+  type SessionState,
+  type SubjectState,
+  type TokenState,
+} from './ledger/index.js';
+export {
+  ACCESS_TOKEN_TYP,
+  REFRESH_TOKEN_TYP,
+  DEFAULT_CLAIMS_MAP,
+  type TokenClaims,
+  type UserRecord,
+  type ClaimsMap,
+} from './tokens/claims.js';
+export type { KeySource, SigningAlgorithm, PublicJwks, PublicJwk } from './tokens/keys.js';

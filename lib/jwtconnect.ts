@@ -1,0 +1,177 @@
+/**
+ * `jwtconnect(options)`: validates options, loads keys once, opens the ledger (repairing any
+ * projection a crash left behind) and returns the plugin's whole public surface.
+ */
+import { EventEmitter } from 'node:events';
+import type { Context, Middleware } from 'koa';
+import { resolveConfig, type JwtConnectOptions, type ResolvedConfig } from './config.js';
+import {
+  Ledger,
+  MemoryStore,
+  MongoStore,
+  history,
+  lineage,
+  rebuildProjection,
+  sessionAt,
+  tokenAt,
+  verifyLedger,
+  type Appended,
+  type HistoryPage,
+  type HistoryQuery,
+  type LedgerEvent,
+  type LedgerStore,
+  type LineageLink,
+  type Progress,
+  type RebuildReport,
+  type SessionAt,
+  type TokenAt,
+  type VerifyReport,
+} from './ledger/index.js';
+import { assertId } from './ledger/validate.js';
+import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
+import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
+import { createRouter, type RoutesOptions } from './routes/index.js';
+import { checkAccessToken, type CheckedAccessToken } from './sessions/access.js';
+import type { SessionDeps, TokenResponse } from './sessions/deps.js';
+import { issueSession, previewClaims, subjectOf, type IssueOptions } from './sessions/issue.js';
+import { refreshSession } from './sessions/refresh.js';
+import { RevocationView } from './sessions/revocation-view.js';
+import {
+  revoke,
+  type RevokeOptions,
+  type RevokeResult,
+  type RevokeTarget,
+} from './sessions/revoke.js';
+import type { TokenClaims, UserRecord } from './tokens/claims.js';
+import { loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
+
+export type LedgerEventName = LedgerEvent['type'];
+
+export interface JwtConnect {
+  readonly config: ResolvedConfig;
+  /** The login hook: call after any external authentication; returns the token pair. */
+  issue(user: UserRecord, options: IssueOptions): Promise<TokenResponse>;
+  /** The login hook as Koa middleware, after a handler that set `ctx.state.user`. */
+  loginHook(options?: LoginHookOptions): Middleware;
+  /** Bearer authentication with revocation enforced. */
+  authenticate(options?: AuthenticateOptions): Middleware;
+  /** Refresh, introspection, revocation, JWKS, audit (and optionally login) routes. */
+  routes(options?: RoutesOptions): Middleware;
+  /** Rotates a refresh token: the old one is spent, a new pair returned. */
+  refresh(refreshToken: string, ctx?: Context): Promise<TokenResponse>;
+  revoke(target: RevokeTarget, options?: RevokeOptions): Promise<RevokeResult>;
+  /** The opaque `sub` a user gets. */
+  subjectOf(user: UserRecord): string;
+  on(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
+  off(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
+  readonly tokens: {
+    /** Verifies an access token and checks revocation, as `authenticate()` does. */
+    verify(token: string): Promise<CheckedAccessToken>;
+    /** The access-token claims a user would get (nothing is issued or recorded). */
+    previewClaims(user: UserRecord, options?: Partial<IssueOptions>): TokenClaims;
+    jwks(): PublicJwks;
+  };
+  readonly audit: {
+    history(query: HistoryQuery): Promise<HistoryPage>;
+    verify(options?: { onProgress?: Progress }): Promise<VerifyReport>;
+    rebuild(options?: { dryRun?: boolean; onProgress?: Progress }): Promise<RebuildReport>;
+    tokenAt(jti: string, at: Date): Promise<TokenAt>;
+    sessionAt(sid: string, at: Date): Promise<SessionAt>;
+    lineage(sid: string): Promise<LineageLink[]>;
+  };
+  /** The ledger itself, for host apps that need the internals. */
+  readonly ledger: Ledger;
+  close(): Promise<void>;
+}
+
+function createStore(config: ResolvedConfig): LedgerStore {
+  const { store } = config;
+  if ('memory' in store) return new MemoryStore();
+  if ('custom' in store) return store.custom;
+  return new MongoStore(store.mongo);
+}
+
+/**
+ * @example
+ * const auth = await jwtconnect({
+ *   issuer: 'https://auth.example.org',
+ *   keys: { privateKeyFile: 'certs/private.key', certificateFile: 'certs/public.cert' },
+ *   subjectSecret: process.env.SUBJECT_SECRET,
+ *   store: { mongo: { uri: process.env.MONGODB_URI } },
+ * });
+ */
+export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect> {
+  const config = resolveConfig(options);
+  const keys: KeySet = await loadKeys(config.keys, {
+    defaultAlgorithm: config.algorithm,
+    warn: (message) => config.logger.warn(message),
+  });
+  const ledger = new Ledger({ store: createStore(config), clock: config.clock });
+  await ledger.open();
+  const deps: SessionDeps = { config, keys, ledger };
+
+  let view: RevocationView | undefined;
+  if (config.revocation.maxStalenessMs > 0) {
+    view = new RevocationView(ledger, {
+      maxStalenessMs: config.revocation.maxStalenessMs,
+      lookbackMs: Math.max(config.accessTokenTtl, config.refreshTokenTtl) * 1000,
+      skewMs: config.clockTolerance * 1000,
+      clock: config.clock,
+      onError: (error) => config.logger.warn('revocation view refresh failed', error),
+    });
+    await view.start();
+  }
+
+  const emitter = new EventEmitter();
+  ledger.onAppend(({ event }: Appended) => {
+    try {
+      emitter.emit(event.type, structuredClone(event));
+    } catch (error) {
+      // A host listener's failure must not turn a recorded operation into an error.
+      config.logger.error(`a "${event.type}" listener threw`, error);
+    }
+  });
+
+  const auth: JwtConnect = {
+    config,
+    issue: (user, issueOptions) => issueSession(deps, user, issueOptions),
+    loginHook: (hookOptions) => loginHook(deps, hookOptions),
+    authenticate: (authOptions) => authenticate(deps, view, authOptions),
+    routes: (routeOptions) => createRouter(deps, view, routeOptions),
+    refresh: (refreshToken, ctx) => refreshSession(deps, refreshToken, ctx),
+    revoke: (target, revokeOptions) => revoke(deps, target, revokeOptions),
+    subjectOf: (user) => subjectOf(deps, user),
+    on(event, listener) {
+      emitter.on(event, listener);
+      return this;
+    },
+    off(event, listener) {
+      emitter.off(event, listener);
+      return this;
+    },
+    tokens: {
+      verify: (token) => checkAccessToken(deps, token, view),
+      previewClaims: (user, previewOptions) => previewClaims(deps, user, previewOptions),
+      jwks: () => keys.jwks(),
+    },
+    audit: {
+      history: (query) => history(ledger, query),
+      verify: (verifyOptions) => verifyLedger(ledger.store, verifyOptions?.onProgress),
+      rebuild: (rebuildOptions) => rebuildProjection(ledger.store, rebuildOptions),
+      tokenAt: (jti, at) => tokenAt(ledger, jti, at),
+      sessionAt: (sid, at) => sessionAt(ledger, sid, at),
+      lineage: async (sid) => {
+        assertId(sid, 'sid');
+        const [state] = await ledger.store.loadStates([sid]);
+        return state?.kind === 'session' ? lineage(state) : [];
+      },
+    },
+    ledger,
+    async close() {
+      view?.stop();
+      emitter.removeAllListeners();
+      await ledger.close();
+    },
+  };
+  return auth;
+}

@@ -1,0 +1,167 @@
+/**
+ * Audit questions answered from the log: history pages, rotation lineage and point-in-time state.
+ */
+import { LedgerInputError } from '../errors.js';
+import type { EventType, LedgerEvent } from './events.js';
+import { EVENT_TYPES, subjectStream } from './events.js';
+import type { Ledger } from './ledger.js';
+import {
+  tokenStatus,
+  isSessionRevoked,
+  type SessionState,
+  type SubjectState,
+  type TokenStatus,
+  type TokenView,
+} from './projection.js';
+import type { EventPosition } from './store.js';
+import { assertDate, assertId } from './validate.js';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
+
+export interface HistoryQuery {
+  sub?: string;
+  sid?: string;
+  jti?: string;
+  type?: EventType;
+  from?: Date;
+  to?: Date;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface HistoryPage {
+  events: LedgerEvent[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Events matching the query, oldest first, one page at a time. */
+export async function history(ledger: Ledger, query: HistoryQuery): Promise<HistoryPage> {
+  if (query.sub !== undefined) assertId(query.sub, 'sub');
+  if (query.sid !== undefined) assertId(query.sid, 'sid');
+  if (query.jti !== undefined) assertId(query.jti, 'jti');
+  if (query.type !== undefined && !EVENT_TYPES.includes(query.type)) {
+    throw new LedgerInputError(`"type" must be one of ${EVENT_TYPES.join(', ')}`);
+  }
+  if (query.from !== undefined) assertDate(query.from, 'from');
+  if (query.to !== undefined) assertDate(query.to, 'to');
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new LedgerInputError(`"limit" must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  const events = await ledger.store.queryEvents({
+    ...(query.sub !== undefined && { sub: query.sub }),
+    ...(query.sid !== undefined && { stream: query.sid }),
+    ...(query.jti !== undefined && { jti: query.jti }),
+    ...(query.type !== undefined && { type: query.type }),
+    ...(query.from !== undefined && { from: query.from }),
+    ...(query.to !== undefined && { to: query.to }),
+    ...(query.cursor !== undefined && { after: decodeCursor(query.cursor) }),
+    limit: limit + 1,
+  });
+  const page = events.slice(0, limit);
+  const last = page.at(-1);
+  return { events: page, nextCursor: events.length > limit && last ? encodeCursor(last) : null };
+}
+
+export function encodeCursor(position: EventPosition): string {
+  return Buffer.from(
+    JSON.stringify([position.time.getTime(), position.stream, position.seq]),
+  ).toString('base64url');
+}
+
+export function decodeCursor(cursor: unknown): EventPosition {
+  if (typeof cursor === 'string' && cursor.length <= 2048) {
+    try {
+      const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+      if (
+        Array.isArray(value) &&
+        value.length === 3 &&
+        Number.isSafeInteger(value[0]) &&
+        typeof value[1] === 'string' &&
+        Number.isSafeInteger(value[2])
+      ) {
+        return { time: new Date(value[0] as number), stream: value[1], seq: value[2] as number };
+      }
+    } catch (error) {
+      throw new LedgerInputError('"cursor" is not a cursor this ledger issued', { cause: error });
+    }
+  }
+  throw new LedgerInputError('"cursor" is not a cursor this ledger issued');
+}
+
+export interface TokenAt {
+  jti: string;
+  at: Date;
+  /** `unknown`: no such token had been issued at that time. */
+  status: TokenStatus | 'unknown';
+  view: TokenView | null;
+}
+
+/** Was token `jti` active at time `at`? Folds its session and subject streams up to `at`. */
+export async function tokenAt(ledger: Ledger, jti: string, at: Date): Promise<TokenAt> {
+  assertId(jti, 'jti');
+  assertDate(at, 'at');
+  const { session: current } = await ledger.findByToken(jti);
+  if (!current) return { jti, at, status: 'unknown', view: null };
+  const { session, subject } = await foldAt(ledger, current.stream, current.sub, at);
+  const view = session ? tokenStatus(session, jti, subject, at.getTime()) : null;
+  return { jti, at, status: view?.status ?? 'unknown', view };
+}
+
+export interface SessionAt {
+  sid: string;
+  at: Date;
+  status: 'active' | 'revoked' | 'expired' | 'unknown';
+  session: SessionState | null;
+}
+
+/** The state of session `sid` at time `at`. */
+export async function sessionAt(ledger: Ledger, sid: string, at: Date): Promise<SessionAt> {
+  assertId(sid, 'sid');
+  assertDate(at, 'at');
+  const [current] = await ledger.store.loadStates([sid]);
+  if (current?.kind !== 'session') return { sid, at, status: 'unknown', session: null };
+  const { session, subject } = await foldAt(ledger, sid, current.sub, at);
+  if (!session) return { sid, at, status: 'unknown', session: null };
+  const status = isSessionRevoked(session, subject)
+    ? 'revoked'
+    : session.refreshExp * 1000 <= at.getTime()
+      ? 'expired'
+      : 'active';
+  return { sid, at, status, session };
+}
+
+async function foldAt(
+  ledger: Ledger,
+  sid: string,
+  sub: string,
+  at: Date,
+): Promise<{ session: SessionState | null; subject: SubjectState | null }> {
+  const [session, subject] = await Promise.all([
+    ledger.stateAt(sid, at),
+    ledger.stateAt(subjectStream(sub), at),
+  ]);
+  return {
+    session: session?.kind === 'session' ? session : null,
+    subject: subject?.kind === 'subject' ? subject : null,
+  };
+}
+
+export interface LineageLink {
+  jti: string;
+  type: 'access' | 'refresh';
+  parent: string | null;
+  replacedBy: string | null;
+}
+
+/** Rotation lineage of a session: which refresh token replaced which, and what each produced. */
+export function lineage(session: SessionState): LineageLink[] {
+  return session.tokens.map((token) => ({
+    jti: token.jti,
+    type: token.type,
+    parent: token.parent ?? null,
+    replacedBy: token.replacedBy ?? null,
+  }));
+}

@@ -1,0 +1,112 @@
+/**
+ * The ledger's events: the source of truth for every token the plugin has issued.
+ *
+ * A stream is one session (`stream` = the session id `sid`): `issued` starts it, each `refreshed`
+ * continues it, `revoked` ends it or revokes one of its access tokens. "Logout everywhere" is one
+ * `revoked` event in the subject's own stream (see `subjectStream`), not one event per session.
+ * Events name the tokens they concern by `jti` and expiry; a token itself is never recorded.
+ */
+
+/** Schema version of the event shape; part of the hashed content. */
+export const EVENT_VERSION = 1;
+
+/** Who and what caused an event; every field optional, strings only. */
+export interface EventMeta {
+  /** Kind of external login that led to the session, e.g. `saml`, `password`, `oidc`. */
+  source?: string;
+  /** Finer detail of the login, e.g. the IdP or the authentication context. */
+  method?: string;
+  ip?: string;
+  userAgent?: string;
+  /** Who caused a revocation: a subject, an admin, `system`. */
+  actor?: string;
+  reason?: string;
+}
+
+/** A token the event concerns: its id and expiry (NumericDate, seconds). */
+export interface TokenRef {
+  jti: string;
+  exp: number;
+}
+
+export type RevocationTarget =
+  /** One access token of the session. */
+  | { kind: 'token'; jti: string }
+  /** The whole session: its refresh token and every access token. */
+  | { kind: 'session' }
+  /** Every session of the subject created at or before `before` ("logout everywhere"). */
+  | { kind: 'subject'; before: Date };
+
+interface EventHeader {
+  v: typeof EVENT_VERSION;
+  /** Stream id: the session id, or `subjectStream(sub)`. */
+  stream: string;
+  /** Position in the stream, from 1, without gaps. */
+  seq: number;
+  time: Date;
+  sub: string;
+  /** Every `jti` this event concerns (derived from the body, kept for audit queries by token). */
+  jtis: string[];
+  meta: EventMeta;
+  /** Hash of the previous event of the stream; null for the first. */
+  prev: string | null;
+  /** SHA-256 (hex) of this event's canonical form without `hash`. */
+  hash: string;
+}
+
+export interface IssuedEvent extends EventHeader {
+  type: 'issued';
+  access: TokenRef;
+  refresh: TokenRef;
+  scope?: string;
+  aud?: string | string[];
+  /**
+   * The user claims put in the session's access tokens (claims map and extra claims), so a refresh
+   * re-issues them without the user record. Never credentials or tokens.
+   */
+  claims?: Record<string, unknown>;
+}
+
+export interface RefreshedEvent extends EventHeader {
+  type: 'refreshed';
+  /** The refresh token this rotation spent. */
+  spent: string;
+  access: TokenRef;
+  refresh: TokenRef;
+}
+
+export interface RevokedEvent extends EventHeader {
+  type: 'revoked';
+  target: RevocationTarget;
+}
+
+export type LedgerEvent = IssuedEvent | RefreshedEvent | RevokedEvent;
+export type EventType = LedgerEvent['type'];
+export const EVENT_TYPES: readonly EventType[] = ['issued', 'refreshed', 'revoked'];
+
+type Header = keyof EventHeader;
+type Draft<E> = E extends LedgerEvent ? Omit<E, Exclude<Header, 'sub' | 'meta'>> : never;
+
+/** What a caller appends: the ledger fills in stream, seq, time, jtis, prev, hash and v. */
+export type EventDraft = Draft<LedgerEvent>;
+
+/** The stream that holds subject-wide events such as "logout everywhere". */
+export function subjectStream(sub: string): string {
+  return `subject:${sub}`;
+}
+
+export function isSubjectStream(stream: string): boolean {
+  return stream.startsWith('subject:');
+}
+
+/** The token ids an event concerns, for the audit index. */
+export function tokenIdsOf(draft: EventDraft): string[] {
+  switch (draft.type) {
+    case 'issued':
+      return [draft.access.jti, draft.refresh.jti];
+    case 'refreshed':
+      return [draft.spent, draft.access.jti, draft.refresh.jti];
+    case 'revoked':
+      return draft.target.kind === 'token' ? [draft.target.jti] : [];
+  }
+}

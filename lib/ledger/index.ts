@@ -1,0 +1,68 @@
+export type {
+  EventDraft,
+  EventMeta,
+  EventType,
+  IssuedEvent,
+  LedgerEvent,
+  RefreshedEvent,
+  RevocationTarget,
+  RevokedEvent,
+  TokenRef,
+} from './events.js';
+export { EVENT_TYPES, EVENT_VERSION, isSubjectStream, subjectStream } from './events.js';
+export {
+  canonicalForm,
+  canonicalJson,
+  hashEvent,
+  verifyStream,
+  type ChainProblem,
+} from './hash-chain.js';
+export {
+  evolve,
+  fold,
+  isSessionRevoked,
+  coveredByCutOff,
+  tokenStatus,
+  ProjectionError,
+  type Revocation,
+  type SessionState,
+  type StreamState,
+  type SubjectState,
+  type TokenState,
+  type TokenStatus,
+  type TokenView,
+} from './projection.js';
+export type { EventPosition, EventQuery, LedgerStore } from './store.js';
+export { MemoryStore } from './memory-store.js';
+export { MongoStore, type MongoStoreOptions } from './mongo-store.js';
+export {
+  Ledger,
+  type Appended,
+  type AppendListener,
+  type Decide,
+  type LedgerOptions,
+} from './ledger.js';
+export {
+  history,
+  lineage,
+  sessionAt,
+  tokenAt,
+  decodeCursor,
+  encodeCursor,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  type HistoryPage,
+  type HistoryQuery,
+  type LineageLink,
+  type SessionAt,
+  type TokenAt,
+} from './audit.js';
+export {
+  rebuildProjection,
+  verifyLedger,
+  type Progress,
+  type RebuildDifference,
+  type RebuildReport,
+  type VerifyReport,
+} from './integrity.js';
+export { assertId, assertDate, MAX_ID_LENGTH } from './validate.js';

@@ -1,0 +1,186 @@
+/**
+ * The ledger: appends events with optimistic concurrency, keeps the projection in step, and answers
+ * audit questions. Hashing, projection and retry logic live here once, on top of any `LedgerStore`.
+ *
+ * An append is: mark the stream pending, insert the event (unique (stream, seq) decides races),
+ * then update the projection. A crash between the insert and the projection update leaves the mark,
+ * and `open()` applies the missing events before the ledger serves.
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { ConcurrencyError } from '../errors.js';
+import type { EventDraft, LedgerEvent } from './events.js';
+import { EVENT_VERSION, subjectStream, tokenIdsOf } from './events.js';
+import { hashEvent } from './hash-chain.js';
+import {
+  evolve,
+  fold,
+  type SessionState,
+  type StreamState,
+  type SubjectState,
+} from './projection.js';
+import type { LedgerStore } from './store.js';
+import { assertId } from './validate.js';
+
+export interface LedgerOptions {
+  store: LedgerStore;
+  clock?: Clock;
+  /** How many times a decision is re-run after losing a race on the same stream. Default 5. */
+  maxAttempts?: number;
+}
+
+/**
+ * Decides what to append given the stream's current state: an event draft, or null for nothing.
+ * It may throw to refuse. It is re-run with fresh state after a lost race.
+ */
+export type Decide = (
+  state: StreamState | null,
+  context: { attempt: number; now: number },
+) => EventDraft | null;
+
+export interface Appended {
+  event: LedgerEvent;
+  state: StreamState;
+}
+
+export type AppendListener = (appended: Appended) => void;
+
+export class Ledger {
+  readonly store: LedgerStore;
+  readonly clock: Clock;
+  readonly #maxAttempts: number;
+  readonly #listeners = new Set<AppendListener>();
+
+  constructor(options: LedgerOptions) {
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.#maxAttempts = options.maxAttempts ?? 5;
+  }
+
+  /** Prepares the store and repairs projections left behind by a crash. */
+  async open(): Promise<void> {
+    await this.store.open();
+    await this.repair();
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  /** Called after every successful append (and projection update). */
+  onAppend(listener: AppendListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Runs `decide` against `stream`'s state and appends what it returns. On a lost race the
+   * projection is brought up to date and `decide` runs again, up to `maxAttempts` times.
+   */
+  async execute(stream: string, decide: Decide): Promise<Appended | null> {
+    assertId(stream, 'stream');
+    for (let attempt = 1; ; attempt++) {
+      const [state = null] = await this.store.loadStates([stream]);
+      const now = this.clock();
+      const draft = decide(state, { attempt, now });
+      if (!draft) return null;
+      const event = seal(stream, draft, state, now);
+      try {
+        await this.store.markPending(stream, event.seq);
+        await this.store.appendEvent(event);
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || attempt >= this.#maxAttempts) throw error;
+        await this.catchUp(stream);
+        continue;
+      }
+      const next = evolve(state, event);
+      if (!(await this.store.saveState(next, state?.seq ?? 0))) await this.catchUp(stream);
+      const appended = { event, state: next };
+      for (const listener of this.#listeners) listener(appended);
+      return appended;
+    }
+  }
+
+  /** Applies to the projection any events of `stream` it does not have yet. */
+  async catchUp(stream: string): Promise<StreamState | null> {
+    for (;;) {
+      const [state = null] = await this.store.loadStates([stream]);
+      const missing = await this.store.readStream(stream, state?.seq ?? 0);
+      if (missing.length === 0) return state;
+      let next: StreamState | null = state;
+      for (const event of missing) next = evolve(next, event);
+      if (next && (await this.store.saveState(next, state?.seq ?? 0))) return next;
+    }
+  }
+
+  /** Finds streams marked pending and applies their unprojected events. Returns the streams repaired. */
+  async repair(): Promise<string[]> {
+    const repaired: string[] = [];
+    for (const { stream } of await this.store.pendingStreams()) {
+      const before = (await this.store.loadStates([stream]))[0]?.seq ?? 0;
+      const at = (await this.catchUp(stream))?.seq ?? 0;
+      if (at > before) repaired.push(stream);
+      // A mark above `at` is an append that never happened, or one in flight on another instance.
+      await this.store.clearPending(stream, at);
+    }
+    return repaired;
+  }
+
+  /** A session and its subject's state, in one store round trip. */
+  async loadSession(
+    sid: string,
+    sub: string,
+  ): Promise<{ session: SessionState | null; subject: SubjectState | null }> {
+    assertId(sid, 'sid');
+    assertId(sub, 'sub');
+    const states = await this.store.loadStates([sid, subjectStream(sub)]);
+    return pickSessionAndSubject(states, sid, sub);
+  }
+
+  /** The session holding token `jti`, with its subject's state. */
+  async findByToken(
+    jti: string,
+  ): Promise<{ session: SessionState | null; subject: SubjectState | null }> {
+    assertId(jti, 'jti');
+    const session = await this.store.findSessionByToken(jti);
+    if (!session) return { session: null, subject: null };
+    const [subject = null] = await this.store.loadStates([subjectStream(session.sub)]);
+    return { session, subject: subject?.kind === 'subject' ? subject : null };
+  }
+
+  /** A stream's state folded from its events up to and including time `at` (point in time). */
+  async stateAt(stream: string, at: Date): Promise<StreamState | null> {
+    assertId(stream, 'stream');
+    const events = await this.store.readStream(stream);
+    return fold(events.filter((event) => event.time.getTime() <= at.getTime()));
+  }
+}
+
+function pickSessionAndSubject(states: StreamState[], sid: string, sub: string) {
+  const session = states.find((state) => state.stream === sid);
+  const subject = states.find((state) => state.stream === subjectStream(sub));
+  return {
+    session: session?.kind === 'session' ? session : null,
+    subject: subject?.kind === 'subject' ? subject : null,
+  };
+}
+
+/** Completes a draft into the event to append: position, time, token ids and the chain link. */
+function seal(
+  stream: string,
+  draft: EventDraft,
+  state: StreamState | null,
+  now: number,
+): LedgerEvent {
+  // Event time never goes backwards within a stream, even across instances with skewed clocks.
+  const time = new Date(Math.max(now, state?.updatedAt.getTime() ?? 0));
+  const unsealed = {
+    v: EVENT_VERSION,
+    stream,
+    seq: (state?.seq ?? 0) + 1,
+    time,
+    jtis: tokenIdsOf(draft),
+    prev: state?.hash ?? null,
+    ...draft,
+  } as Omit<LedgerEvent, 'hash'>;
+  return { ...unsealed, hash: hashEvent(unsealed) } as LedgerEvent;
+}

@@ -1,0 +1,168 @@
+/**
+ * In-memory store: for host apps' own unit tests and the zero-setup demo. Same contract as the
+ * MongoDB store (and the same contract suite), state per instance, values copied in and out so
+ * callers can never mutate what is stored.
+ */
+import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
+import type { LedgerEvent } from './events.js';
+import type { SessionState, StreamState } from './projection.js';
+import type { EventPosition, EventQuery, LedgerStore } from './store.js';
+
+export class MemoryStore implements LedgerStore {
+  readonly #streams = new Map<string, LedgerEvent[]>();
+  readonly #states = new Map<string, StreamState>();
+  readonly #pending = new Map<string, number>();
+  /** jti -> stream, so lookups by token id do not scan every session. */
+  readonly #tokenIndex = new Map<string, string>();
+  #closed = false;
+
+  async open(): Promise<void> {
+    this.#closed = false;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  async appendEvent(event: LedgerEvent): Promise<void> {
+    this.#assertOpen();
+    const events = this.#streams.get(event.stream) ?? [];
+    if (events.some((existing) => existing.seq === event.seq)) {
+      throw new ConcurrencyError(
+        `stream ${event.stream} already has seq ${event.seq}`,
+        event.stream,
+        event.seq,
+      );
+    }
+    events.push(structuredClone(event));
+    events.sort((a, b) => a.seq - b.seq);
+    this.#streams.set(event.stream, events);
+  }
+
+  async readStream(stream: string, afterSeq = 0): Promise<LedgerEvent[]> {
+    this.#assertOpen();
+    return (this.#streams.get(stream) ?? [])
+      .filter((event) => event.seq > afterSeq)
+      .map((event) => structuredClone(event));
+  }
+
+  async queryEvents(query: EventQuery): Promise<LedgerEvent[]> {
+    this.#assertOpen();
+    const all = [...this.#streams.values()].flat().filter((event) => matches(event, query));
+    all.sort(comparePosition);
+    return all.slice(0, query.limit).map((event) => structuredClone(event));
+  }
+
+  async *scanEvents(): AsyncIterable<LedgerEvent> {
+    this.#assertOpen();
+    for (const stream of [...this.#streams.keys()].sort()) {
+      for (const event of this.#streams.get(stream) ?? []) yield structuredClone(event);
+    }
+  }
+
+  async countEvents(): Promise<number> {
+    this.#assertOpen();
+    let count = 0;
+    for (const events of this.#streams.values()) count += events.length;
+    return count;
+  }
+
+  async markPending(stream: string, seq: number): Promise<void> {
+    this.#assertOpen();
+    this.#pending.set(stream, Math.max(seq, this.#pending.get(stream) ?? 0));
+  }
+
+  async pendingStreams(): Promise<{ stream: string; seq: number }[]> {
+    this.#assertOpen();
+    return [...this.#pending].map(([stream, seq]) => ({ stream, seq }));
+  }
+
+  async clearPending(stream: string, uptoSeq: number): Promise<void> {
+    this.#assertOpen();
+    if ((this.#pending.get(stream) ?? Infinity) <= uptoSeq) this.#pending.delete(stream);
+  }
+
+  async loadStates(streams: readonly string[]): Promise<StreamState[]> {
+    this.#assertOpen();
+    return streams.flatMap((stream) => {
+      const state = this.#states.get(stream);
+      return state ? [structuredClone(state)] : [];
+    });
+  }
+
+  async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
+    this.#assertOpen();
+    const current = this.#states.get(state.stream)?.seq ?? 0;
+    if (current !== expectedSeq) return false;
+    this.#setState(state);
+    this.#pending.delete(state.stream);
+    return true;
+  }
+
+  async findSessionByToken(jti: string): Promise<SessionState | null> {
+    this.#assertOpen();
+    const stream = this.#tokenIndex.get(jti);
+    const state = stream === undefined ? undefined : this.#states.get(stream);
+    return state?.kind === 'session' ? structuredClone(state) : null;
+  }
+
+  async findOpenSessions(sub: string): Promise<SessionState[]> {
+    this.#assertOpen();
+    return [...this.#states.values()]
+      .filter(
+        (state): state is SessionState =>
+          state.kind === 'session' && state.sub === sub && !state.revoked,
+      )
+      .map((state) => structuredClone(state));
+  }
+
+  async *scanStates(): AsyncIterable<StreamState> {
+    this.#assertOpen();
+    for (const stream of [...this.#states.keys()].sort()) {
+      const state = this.#states.get(stream);
+      if (state) yield structuredClone(state);
+    }
+  }
+
+  async replaceAllStates(
+    states: AsyncIterable<StreamState> | Iterable<StreamState>,
+  ): Promise<void> {
+    this.#assertOpen();
+    const next: StreamState[] = [];
+    for await (const state of states) next.push(state);
+    this.#states.clear();
+    this.#tokenIndex.clear();
+    for (const state of next) this.#setState(state);
+    this.#pending.clear();
+  }
+
+  #setState(state: StreamState): void {
+    this.#states.set(state.stream, structuredClone(state));
+    if (state.kind === 'session') {
+      for (const token of state.tokens) this.#tokenIndex.set(token.jti, state.stream);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreUnavailableError('the memory store is closed');
+  }
+}
+
+function matches(event: LedgerEvent, query: EventQuery): boolean {
+  if (query.sub !== undefined && event.sub !== query.sub) return false;
+  if (query.stream !== undefined && event.stream !== query.stream) return false;
+  if (query.jti !== undefined && !event.jtis.includes(query.jti)) return false;
+  if (query.type !== undefined && event.type !== query.type) return false;
+  if (query.from !== undefined && event.time < query.from) return false;
+  if (query.to !== undefined && event.time >= query.to) return false;
+  if (query.after !== undefined && comparePosition(event, query.after) <= 0) return false;
+  return true;
+}
+
+export function comparePosition(a: EventPosition, b: EventPosition): number {
+  return (
+    a.time.getTime() - b.time.getTime() ||
+    (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0) ||
+    a.seq - b.seq
+  );
+}

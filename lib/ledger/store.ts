@@ -1,0 +1,73 @@
+/**
+ * The store contract: storage only. Hashing, projection and concurrency decisions live in the
+ * `Ledger`, once, on top of any store. Every implementation passes `spec/ledger/contract.ts`.
+ *
+ * Failures: a duplicate (stream, seq) is a `ConcurrencyError`; anything else that stops the store
+ * from answering is a `StoreUnavailableError`, so callers fail closed.
+ */
+import type { EventType, LedgerEvent } from './events.js';
+import type { SessionState, StreamState } from './projection.js';
+
+export interface EventQuery {
+  sub?: string;
+  /** Session id, or any stream id. */
+  stream?: string;
+  jti?: string;
+  type?: EventType;
+  /** Inclusive lower bound on event time. */
+  from?: Date;
+  /** Exclusive upper bound on event time. */
+  to?: Date;
+  /** Resume strictly after this position (from the last event of the previous page). */
+  after?: EventPosition;
+  limit: number;
+}
+
+/** Total order of the log for audit reading: time, then stream, then seq. */
+export interface EventPosition {
+  time: Date;
+  stream: string;
+  seq: number;
+}
+
+export interface LedgerStore {
+  /** Creates indexes and whatever else the store needs; safe to call on every start. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Appends one event; a `ConcurrencyError` when (stream, seq) is taken. */
+  appendEvent(event: LedgerEvent): Promise<void>;
+  /** A stream's events with seq > `afterSeq`, ordered by seq. */
+  readStream(stream: string, afterSeq?: number): Promise<LedgerEvent[]>;
+  /** Events matching the query, ordered by (time, stream, seq), at most `limit`. */
+  queryEvents(query: EventQuery): Promise<LedgerEvent[]>;
+  /** Every event, ordered by (stream, seq); for verification and rebuild. */
+  scanEvents(): AsyncIterable<LedgerEvent>;
+  countEvents(): Promise<number>;
+
+  /**
+   * Records that an append at `seq` is about to happen on `stream`, so a crash between the append
+   * and the projection update is found and repaired on the next start (`pendingStreams`).
+   */
+  markPending(stream: string, seq: number): Promise<void>;
+  /** Streams with a pending mark and the highest seq marked, for repair. */
+  pendingStreams(): Promise<{ stream: string; seq: number }[]>;
+  /** Removes a stream's pending mark if it is at most `uptoSeq` (a later mark is a live writer's). */
+  clearPending(stream: string, uptoSeq: number): Promise<void>;
+
+  /** Projection documents by stream id (missing ones are simply absent). */
+  loadStates(streams: readonly string[]): Promise<StreamState[]>;
+  /**
+   * Replaces a stream's state if the stored one is at `expectedSeq` (0: none yet). Clears the
+   * pending mark. Returns false when another writer got there first.
+   */
+  saveState(state: StreamState, expectedSeq: number): Promise<boolean>;
+  /** The session that holds token `jti`, if any. */
+  findSessionByToken(jti: string): Promise<SessionState | null>;
+  /** Sessions of `sub` not revoked by a session revocation (for single-session policy). */
+  findOpenSessions(sub: string): Promise<SessionState[]>;
+  /** Every projection document, ordered by stream; for verification and rebuild comparison. */
+  scanStates(): AsyncIterable<StreamState>;
+  /** Replaces the whole projection with `states` (rebuild). */
+  replaceAllStates(states: AsyncIterable<StreamState> | Iterable<StreamState>): Promise<void>;
+}

@@ -1,0 +1,136 @@
+/**
+ * Token introspection (RFC 7662) by `token` or, as the seed allows, by `jti`. The answer comes from
+ * the ledger's projection, so rotated, revoked and expired tokens are inactive everywhere at once.
+ *
+ * Policy: a caller may introspect tokens of its own subject; a caller holding the introspection scope
+ * may introspect any token; otherwise the answer is exactly `{ active: false }`, so the existence of
+ * other subjects' tokens is never revealed.
+ */
+import { InvalidTokenError } from '../errors.js';
+import {
+  tokenStatus,
+  type SessionState,
+  type SubjectState,
+  type TokenState,
+} from '../ledger/projection.js';
+import {
+  ACCESS_TOKEN_TYP,
+  REFRESH_TOKEN_TYP,
+  type TokenClaims,
+  type TokenTyp,
+} from '../tokens/claims.js';
+import { verifyAs, type SessionDeps } from './deps.js';
+
+export interface IntrospectionRequest {
+  token?: string;
+  jti?: string;
+  token_type_hint?: string;
+}
+
+export interface IntrospectionResponse {
+  active: boolean;
+  sub?: string;
+  jti?: string;
+  sid?: string;
+  iat?: number;
+  exp?: number;
+  iss?: string;
+  aud?: string | string[];
+  scope?: string;
+  /** `Bearer` for access tokens, `refresh_token` for refresh tokens. */
+  token_type?: 'Bearer' | 'refresh_token';
+  /** The seed's token type: `T` access, `R` refresh. */
+  ttype?: 'T' | 'R';
+  username?: string;
+}
+
+export const INACTIVE: Readonly<IntrospectionResponse> = Object.freeze({ active: false });
+
+export function hasScope(claims: TokenClaims, scope: string): boolean {
+  return typeof claims.scope === 'string' && claims.scope.split(' ').includes(scope);
+}
+
+export async function introspect(
+  deps: SessionDeps,
+  caller: TokenClaims,
+  request: IntrospectionRequest,
+): Promise<IntrospectionResponse> {
+  const found =
+    request.token !== undefined
+      ? await byToken(deps, request.token, request.token_type_hint)
+      : await byJti(deps, request.jti);
+  if (!found) return { ...INACTIVE };
+  const { session, subject, jti } = found;
+  if (caller.sub !== session.sub && !hasScope(caller, deps.config.scopes.introspection))
+    return { ...INACTIVE };
+  const view = tokenStatus(session, jti, subject, deps.config.clock());
+  if (view?.status !== 'active') return { ...INACTIVE };
+  return describeToken(deps, session, view.token);
+}
+
+function describeToken(
+  deps: SessionDeps,
+  session: SessionState,
+  token: TokenState,
+): IntrospectionResponse {
+  const response: IntrospectionResponse = {
+    active: true,
+    sub: session.sub,
+    jti: token.jti,
+    sid: session.stream,
+    iat: Math.floor(token.issuedAt.getTime() / 1000),
+    exp: token.exp,
+    iss: deps.config.issuer,
+    token_type: token.type === 'access' ? 'Bearer' : 'refresh_token',
+    ttype: token.type === 'access' ? 'T' : 'R',
+  };
+  if (session.aud !== undefined) response.aud = session.aud;
+  if (session.scope !== undefined) response.scope = session.scope;
+  const username = session.claims?.['username'];
+  if (typeof username === 'string') response.username = username;
+  return response;
+}
+
+interface Found {
+  session: SessionState;
+  subject: SubjectState | null;
+  jti: string;
+}
+
+async function byJti(deps: SessionDeps, jti: string | undefined): Promise<Found | null> {
+  if (jti === undefined) return null;
+  const { session, subject } = await deps.ledger.findByToken(jti);
+  return session ? { session, subject, jti } : null;
+}
+
+async function byToken(
+  deps: SessionDeps,
+  token: string,
+  hint: string | undefined,
+): Promise<Found | null> {
+  // RFC 7662 section 2.1: the hint orders the search; it never limits it.
+  const order: TokenTyp[] =
+    hint === 'refresh_token'
+      ? [REFRESH_TOKEN_TYP, ACCESS_TOKEN_TYP]
+      : [ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP];
+  for (const typ of order) {
+    const claims = await verifyOrNull(deps, token, typ);
+    if (!claims) continue;
+    const { session, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
+    return session ? { session, subject, jti: claims.jti } : null;
+  }
+  return null;
+}
+
+async function verifyOrNull(
+  deps: SessionDeps,
+  token: string,
+  typ: TokenTyp,
+): Promise<TokenClaims | null> {
+  try {
+    return (await verifyAs(deps, token, typ)).claims;
+  } catch (error) {
+    if (error instanceof InvalidTokenError) return null;
+    throw error;
+  }
+}

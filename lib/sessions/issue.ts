@@ -1,0 +1,192 @@
+/**
+ * The login hook's core: after ANY external authentication, start a session. The `issued` event is
+ * appended durably first; only then are the tokens signed and returned (SPEC guarantee 1).
+ */
+import type { Context } from 'koa';
+import { InvalidRequestError } from '../errors.js';
+import type { EventMeta } from '../ledger/index.js';
+import {
+  ACCESS_TOKEN_TYP,
+  REFRESH_TOKEN_TYP,
+  buildAccessClaims,
+  buildRefreshClaims,
+  newSessionId,
+  newTokenId,
+  subjectFor,
+  type UserRecord,
+} from '../tokens/claims.js';
+import { signToken } from '../tokens/sign.js';
+import { compact, requestMeta, type SessionDeps, type TokenResponse } from './deps.js';
+import { revokeSession } from './revoke.js';
+
+export interface IssueOptions {
+  /** The request, for the audit log's IP and user agent, and for `extraClaims`. */
+  ctx?: Context;
+  /** Kind of login that happened: `saml`, `password`, `oidc`, ... (free text). */
+  source: string;
+  /** Finer detail of the login, e.g. the IdP entity id. */
+  method?: string;
+  /** Space-separated scopes for the session's tokens. */
+  scope?: string;
+}
+
+/** The opaque `sub` of a user under the configured secret. */
+export function subjectOf(deps: SessionDeps, user: UserRecord): string {
+  const id = deps.config.userId(user);
+  if ((typeof id !== 'string' || id === '') && typeof id !== 'number') {
+    throw new TypeError('the user id must be a non-empty string or a number');
+  }
+  return subjectFor(String(id), deps.config.subjectSecret);
+}
+
+/** The claims a user's access token would carry, without issuing anything (a preview). */
+export function previewClaims(
+  deps: SessionDeps,
+  user: UserRecord,
+  options: Partial<IssueOptions> = {},
+) {
+  const now = Math.floor(deps.config.clock() / 1000);
+  return accessClaimsFor(deps, user, options, {
+    sub: subjectOf(deps, user),
+    sid: '(preview)',
+    jti: '(preview)',
+    now,
+  });
+}
+
+function accessClaimsFor(
+  deps: SessionDeps,
+  user: UserRecord,
+  options: Partial<IssueOptions>,
+  context: { sub: string; sid: string; jti: string; now: number },
+) {
+  const { config } = deps;
+  const extra = config.extraClaims?.(user, options.ctx) ?? {};
+  return buildAccessClaims(
+    user,
+    {
+      issuer: config.issuer,
+      audience: config.audience,
+      ttlSeconds: config.accessTokenTtl,
+      claimsMap: config.claimsMap,
+    },
+    { ...context, ...(options.scope !== undefined && { scope: options.scope }) },
+    extra,
+  );
+}
+
+export async function issueSession(
+  deps: SessionDeps,
+  user: UserRecord,
+  options: IssueOptions,
+): Promise<TokenResponse> {
+  const { config, ledger } = deps;
+  if (typeof user !== 'object' || user === null) throw new TypeError('"user" must be an object');
+  if (typeof options?.source !== 'string' || options.source === '') {
+    throw new TypeError('"source" must say which kind of login happened, e.g. "saml"');
+  }
+  if (
+    options.scope !== undefined &&
+    (typeof options.scope !== 'string' ||
+      !/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(options.scope))
+  ) {
+    // RFC 6749 section 3.3 scope syntax.
+    throw new InvalidRequestError('"scope" must be space-separated scope tokens');
+  }
+  const sub = subjectOf(deps, user);
+  const meta: EventMeta = compact({
+    source: options.source,
+    method: options.method,
+    ...requestMeta(options.ctx),
+  });
+
+  if (!config.multipleTokens) {
+    // Seed JWTAUTH_MULTIPLE_TOKENS = False: one session per subject; older ones end with this login.
+    for (const session of await ledger.store.findOpenSessions(sub)) {
+      await revokeSession(deps, session.stream, {
+        ...meta,
+        reason: 'single_session',
+        actor: 'system',
+      });
+    }
+  }
+
+  const sid = newSessionId();
+  const accessJti = newTokenId();
+  const refreshJti = newTokenId();
+  let accessClaims: ReturnType<typeof accessClaimsFor> | undefined;
+  let refreshClaims: ReturnType<typeof buildRefreshClaims> | undefined;
+  await ledger.execute(sid, (state, { now }) => {
+    if (state) throw new Error(`session id collision: ${sid}`);
+    const seconds = Math.floor(now / 1000);
+    accessClaims = accessClaimsFor(deps, user, options, { sub, sid, jti: accessJti, now: seconds });
+    accessClaims['auth_time'] = seconds;
+    refreshClaims = buildRefreshClaims(
+      { issuer: config.issuer, audience: config.audience, ttlSeconds: config.refreshTokenTtl },
+      {
+        sub,
+        sid,
+        jti: refreshJti,
+        now: seconds,
+        ...(options.scope !== undefined && { scope: options.scope }),
+      },
+    );
+    refreshClaims['auth_time'] = seconds;
+    return compact({
+      type: 'issued' as const,
+      sub,
+      meta,
+      access: { jti: accessJti, exp: accessClaims.exp },
+      refresh: { jti: refreshJti, exp: refreshClaims.exp },
+      scope: options.scope,
+      aud:
+        config.audience === undefined
+          ? undefined
+          : (structuredClone(config.audience) as string | string[]),
+      claims: userClaimsOf(accessClaims),
+    });
+  });
+  if (!accessClaims || !refreshClaims) throw new Error('issue decided nothing');
+  return tokenResponse(deps, accessClaims, refreshClaims);
+}
+
+/** The claims of an access token that came from the user (claims map and extra claims). */
+export function userClaimsOf(claims: Record<string, unknown>): Record<string, unknown> | undefined {
+  const own = Object.fromEntries(
+    Object.entries(claims).filter(([name]) => !SESSION_CLAIMS.has(name)),
+  );
+  return Object.keys(own).length > 0 ? own : undefined;
+}
+
+const SESSION_CLAIMS = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'iat',
+  'exp',
+  'nbf',
+  'jti',
+  'sid',
+  'ttype',
+  'scope',
+  'auth_time',
+]);
+
+export async function tokenResponse(
+  deps: SessionDeps,
+  accessClaims: Parameters<typeof signToken>[2],
+  refreshClaims: Parameters<typeof signToken>[2],
+): Promise<TokenResponse> {
+  const [accessToken, refreshToken] = await Promise.all([
+    signToken(deps.keys, ACCESS_TOKEN_TYP, accessClaims),
+    signToken(deps.keys, REFRESH_TOKEN_TYP, refreshClaims),
+  ]);
+  const response: TokenResponse = {
+    access_token: accessToken,
+    refresh_token: refreshToken,
+    token_type: 'Bearer',
+    expires_in: accessClaims.exp - accessClaims.iat,
+  };
+  if (accessClaims.scope !== undefined) response.scope = accessClaims.scope;
+  return response;
+}

@@ -1,0 +1,104 @@
+/**
+ * Revocation: of one access token, of a session (its refresh token and every access token), or of
+ * every session of a subject created up to now ("logout everywhere", one event).
+ * Revoking what is already revoked appends nothing.
+ */
+import type { Context } from 'koa';
+import { LedgerInputError } from '../errors.js';
+import { subjectStream, type EventMeta, type LedgerEvent } from '../ledger/index.js';
+import { assertId } from '../ledger/validate.js';
+import { compact, requestMeta, type SessionDeps } from './deps.js';
+
+export type RevokeTarget = { jti: string } | { sid: string } | { sub: string };
+
+export interface RevokeOptions {
+  /** Why, for the audit log (e.g. `logout`, `compromised`). */
+  reason?: string;
+  /** Who: a subject, an admin's id, `system`. */
+  actor?: string;
+  /** The request, for the audit log's IP and user agent. */
+  ctx?: Context;
+}
+
+export interface RevokeResult {
+  /** false when there was nothing (known and not yet revoked) to revoke. */
+  revoked: boolean;
+  event?: LedgerEvent;
+}
+
+type RevocationMeta = Pick<
+  EventMeta,
+  'reason' | 'actor' | 'ip' | 'userAgent' | 'source' | 'method'
+>;
+
+export async function revoke(
+  deps: SessionDeps,
+  target: RevokeTarget,
+  options: RevokeOptions = {},
+): Promise<RevokeResult> {
+  const meta: RevocationMeta = compact({
+    reason: options.reason,
+    actor: options.actor,
+    ...requestMeta(options.ctx),
+  });
+  for (const value of [meta.reason, meta.actor]) {
+    if (value !== undefined && (typeof value !== 'string' || value.length > 512)) {
+      throw new LedgerInputError('"reason" and "actor" must be strings of at most 512 characters');
+    }
+  }
+  const keys = typeof target === 'object' && target !== null ? Object.keys(target) : [];
+  if (keys.length !== 1)
+    throw new LedgerInputError('revoke exactly one of { jti }, { sid } or { sub }');
+  if ('jti' in target) return revokeToken(deps, target.jti, meta);
+  if ('sid' in target) return revokeSession(deps, target.sid, meta);
+  if ('sub' in target) return revokeSubject(deps, target.sub, meta);
+  throw new LedgerInputError('revoke exactly one of { jti }, { sid } or { sub }');
+}
+
+/** An access token alone; a refresh token takes its whole session with it (RFC 7009 section 2.1). */
+export async function revokeToken(
+  deps: SessionDeps,
+  jti: string,
+  meta: RevocationMeta,
+): Promise<RevokeResult> {
+  assertId(jti, 'jti');
+  const session = await deps.ledger.store.findSessionByToken(jti);
+  const token = session?.tokens.find((candidate) => candidate.jti === jti);
+  if (!session || !token) return { revoked: false };
+  if (token.type === 'refresh') return revokeSession(deps, session.stream, meta);
+  const appended = await deps.ledger.execute(session.stream, (state) => {
+    if (state?.kind !== 'session' || state.revoked) return null;
+    if (state.tokens.find((candidate) => candidate.jti === jti)?.revoked) return null;
+    return { type: 'revoked', sub: state.sub, meta, target: { kind: 'token', jti } };
+  });
+  return appended ? { revoked: true, event: appended.event } : { revoked: false };
+}
+
+export async function revokeSession(
+  deps: SessionDeps,
+  sid: string,
+  meta: RevocationMeta,
+): Promise<RevokeResult> {
+  assertId(sid, 'sid');
+  const appended = await deps.ledger.execute(sid, (state) => {
+    if (state?.kind !== 'session' || state.revoked) return null;
+    return { type: 'revoked', sub: state.sub, meta, target: { kind: 'session' } };
+  });
+  return appended ? { revoked: true, event: appended.event } : { revoked: false };
+}
+
+/** Every session of `sub` created at or before now: one event in the subject's stream. */
+export async function revokeSubject(
+  deps: SessionDeps,
+  sub: string,
+  meta: RevocationMeta,
+): Promise<RevokeResult> {
+  assertId(sub, 'sub');
+  const appended = await deps.ledger.execute(subjectStream(sub), (_state, { now }) => ({
+    type: 'revoked',
+    sub,
+    meta,
+    target: { kind: 'subject', before: new Date(now) },
+  }));
+  return appended ? { revoked: true, event: appended.event } : { revoked: false };
+}
