@@ -124,7 +124,15 @@ export const optionsSchema = {
       minProperties: 1,
       maxProperties: 1,
       properties: {
-        mongo: { type: 'object' },
+        mongo: {
+          type: 'object',
+          properties: {
+            uri: nonEmpty,
+            dbName: nonEmpty,
+            db: { type: 'object' },
+            serverSelectionTimeoutMS: { type: 'integer', minimum: 1 },
+          },
+        },
         memory: { const: true },
         custom: { type: 'object' },
       },
@@ -149,7 +157,7 @@ export const optionsSchema = {
       properties: { introspection: nonEmpty, audit: nonEmpty, admin: nonEmpty },
     },
     clock: fn,
-    logger: { type: 'object' },
+    logger: { type: 'object', required: ['warn', 'error'], properties: { warn: fn, error: fn } },
   },
 } as const;
 
@@ -196,6 +204,9 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
   if (!validateOptions(options)) {
     const [first] = validateOptions.errors ?? [];
     throw new ConfigError(first ? describe(first) : 'options are invalid');
+  }
+  if ('mongo' in options.store && !options.store.mongo.uri && !options.store.mongo.db) {
+    throw new ConfigError('options.store.mongo needs "uri" or "db"');
   }
   const claimsMap = options.claimsMap ?? DEFAULT_CLAIMS_MAP;
   for (const [field, claim] of Object.entries(claimsMap)) {

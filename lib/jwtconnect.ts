@@ -107,20 +107,27 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     warn: (message) => config.logger.warn(message),
   });
   const ledger = new Ledger({ store: createStore(config), clock: config.clock });
-  await ledger.open();
-  const deps: SessionDeps = { config, keys, ledger };
-
   let view: RevocationView | undefined;
-  if (config.revocation.maxStalenessMs > 0) {
-    view = new RevocationView(ledger, {
-      maxStalenessMs: config.revocation.maxStalenessMs,
-      lookbackMs: Math.max(config.accessTokenTtl, config.refreshTokenTtl) * 1000,
-      skewMs: config.clockTolerance * 1000,
-      clock: config.clock,
-      onError: (error) => config.logger.warn('revocation view refresh failed', error),
+  try {
+    await ledger.open();
+    if (config.revocation.maxStalenessMs > 0) {
+      view = new RevocationView(ledger, {
+        maxStalenessMs: config.revocation.maxStalenessMs,
+        lookbackMs: Math.max(config.accessTokenTtl, config.refreshTokenTtl) * 1000,
+        skewMs: config.clockTolerance * 1000,
+        clock: config.clock,
+        onError: (error) => config.logger.warn('revocation view refresh failed', error),
+      });
+      await view.start();
+    }
+  } catch (error) {
+    // A failed start-up leaves nothing open behind it (a MongoDB client keeps the process alive).
+    await ledger.close().catch((closeError: unknown) => {
+      config.logger.warn('closing the store after a failed start-up failed', closeError);
     });
-    await view.start();
+    throw error;
   }
+  const deps: SessionDeps = { config, keys, ledger };
 
   const emitter = new EventEmitter();
   ledger.onAppend(({ event }: Appended) => {

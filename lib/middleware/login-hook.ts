@@ -25,6 +25,10 @@ export interface LoginHookOptions {
 export function loginHook(deps: SessionDeps, options: LoginHookOptions = {}): Middleware {
   const respond = options.respond ?? true;
   const source = options.source ?? 'external';
+  // A caller mistake is reported when the app is wired, not as a 500 on every login.
+  if (typeof source !== 'string' || source === '') {
+    throw new TypeError('"source" option must say which kind of login happened, e.g. "saml"');
+  }
   return async function issueAfterLogin(ctx: Context, next: Next) {
     try {
       const user = options.user ? options.user(ctx) : (ctx.state['user'] as UserRecord | undefined);

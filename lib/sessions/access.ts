@@ -2,10 +2,11 @@
  * Checking a presented access token: signature and claims (one verification function), then
  * revocation: of the token, of its session, or by its subject's cut-off. By default the store is read
  * on every call (one round trip for session and subject); with `revocation.maxStalenessMs` a local
- * view fed from the ledger answers instead.
+ * view fed from the ledger answers instead, after one read confirming each new token was recorded.
  */
 import { InvalidTokenError } from '../errors.js';
-import { coveredByCutOff, tokenStatus } from '../ledger/projection.js';
+import type { Ledger } from '../ledger/index.js';
+import { tokenStatus, type SessionState } from '../ledger/projection.js';
 import { ACCESS_TOKEN_TYP, type TokenClaims } from '../tokens/claims.js';
 import type { VerifiedToken } from '../tokens/verify.js';
 import { verifyAs, type SessionDeps } from './deps.js';
@@ -22,7 +23,7 @@ export async function checkAccessToken(
 ): Promise<CheckedAccessToken> {
   const verified = await verifyAccessToken(deps, token);
   if (view) await view.assertNotRevoked(verified.claims);
-  else await assertNotRevoked(deps, verified.claims);
+  else await assertRecordedAndNotRevoked(deps.ledger, verified.claims, deps.config.clock());
   return { ...verified, token };
 }
 
@@ -30,18 +31,23 @@ export function verifyAccessToken(deps: SessionDeps, token: string): Promise<Ver
   return verifyAs(deps, token, ACCESS_TOKEN_TYP);
 }
 
-/** Reads the session and subject state; a token the ledger does not know is refused (fail closed). */
-async function assertNotRevoked(deps: SessionDeps, claims: TokenClaims): Promise<void> {
-  const { session, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
-  if (!session) throw new InvalidTokenError('the token is not valid', 'unknown');
-  const view = tokenStatus(session, claims.jti, subject, deps.config.clock());
+/**
+ * Reads the session and subject state and returns the session. A token the ledger does not know
+ * as an access token of that session and subject was never issued here, whoever signed it, and is
+ * refused (fail closed).
+ */
+export async function assertRecordedAndNotRevoked(
+  ledger: Ledger,
+  claims: TokenClaims,
+  now: number,
+): Promise<SessionState> {
+  const { session, subject } = await ledger.loadSession(claims.sid, claims.sub);
+  if (!session || session.sub !== claims.sub) {
+    throw new InvalidTokenError('the token is not valid', 'unknown');
+  }
+  const view = tokenStatus(session, claims.jti, subject, now);
   if (!view || view.token.type !== 'access')
     throw new InvalidTokenError('the token is not valid', 'unknown');
   if (view.status === 'revoked') throw new InvalidTokenError('the token is revoked', 'revoked');
-}
-
-/** The cut-off test the local view applies, with the token's `auth_time`. */
-export function authTimeCovered(claims: TokenClaims, before: Date | undefined): boolean {
-  const authTime = typeof claims['auth_time'] === 'number' ? claims['auth_time'] : claims.iat;
-  return before !== undefined && coveredByCutOff(authTime, before);
+  return session;
 }

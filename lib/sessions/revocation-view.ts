@@ -4,6 +4,10 @@
  * request then costs no database round trip, and every instance sees a revocation within the bound.
  * If the view cannot be refreshed within the bound, checks fail closed (503).
  *
+ * Nothing unrecorded is accepted in this mode either: the first time an instance sees a token it
+ * reads the store once to confirm the ledger issued it (and that it is not revoked); later requests
+ * with that token are answered from the view alone.
+ *
  * Only revocations that can still matter are kept: those younger than the longest token lifetime.
  * Event times come from each writer's clock; polls overlap by the clock tolerance plus a second so a
  * writer slightly behind, or an insert that took a moment, is not missed.
@@ -11,8 +15,19 @@
 import type { Clock } from '../clock.js';
 import { InvalidTokenError, StoreUnavailableError } from '../errors.js';
 import { history, type LedgerEvent, type Ledger } from '../ledger/index.js';
+import { coveredByCutOff } from '../ledger/projection.js';
 import type { TokenClaims } from '../tokens/claims.js';
-import { authTimeCovered } from './access.js';
+import { assertRecordedAndNotRevoked } from './access.js';
+
+/** An access token confirmed as recorded: its session, subject and when they began. */
+interface Recorded {
+  sid: string;
+  sub: string;
+  /** The session's start, epoch seconds (what a subject cut-off is compared with). */
+  authTime: number;
+  /** The token's expiry, epoch ms (for pruning). */
+  expMs: number;
+}
 
 export interface RevocationViewOptions {
   maxStalenessMs: number;
@@ -34,6 +49,7 @@ export class RevocationView {
   readonly #sessions = new Map<string, number>();
   readonly #cutOffs = new Map<string, Date>();
   readonly #seen = new Map<string, number>();
+  readonly #recorded = new Map<string, Recorded>();
   #syncedAt = Number.NEGATIVE_INFINITY;
   #from: number | undefined;
   #inFlight: Promise<void> | undefined;
@@ -74,13 +90,30 @@ export class RevocationView {
         throw new StoreUnavailableError('revocations cannot be checked', { cause: error });
       }
     }
+    const recorded = await this.#confirmRecorded(claims);
+    const cutOff = this.#cutOffs.get(claims.sub);
     if (
       this.#tokens.has(claims.jti) ||
       this.#sessions.has(claims.sid) ||
-      authTimeCovered(claims, this.#cutOffs.get(claims.sub))
+      (cutOff !== undefined && coveredByCutOff(recorded.authTime, cutOff))
     ) {
       throw new InvalidTokenError('the token is revoked', 'revoked');
     }
+  }
+
+  /** One store read per token and instance: a token the ledger never issued is refused. */
+  async #confirmRecorded(claims: TokenClaims): Promise<Recorded> {
+    const known = this.#recorded.get(claims.jti);
+    if (known && known.sid === claims.sid && known.sub === claims.sub) return known;
+    const session = await assertRecordedAndNotRevoked(this.#ledger, claims, this.#options.clock());
+    const recorded: Recorded = {
+      sid: session.stream,
+      sub: session.sub,
+      authTime: Math.floor(session.createdAt.getTime() / 1000),
+      expMs: claims.exp * 1000,
+    };
+    this.#recorded.set(claims.jti, recorded);
+    return recorded;
   }
 
   async #sync(): Promise<void> {
@@ -101,6 +134,8 @@ export class RevocationView {
     this.#from = startedAt;
     this.#syncedAt = startedAt;
     this.#prune(startedAt - lookbackMs - skewMs - 1000);
+    for (const [jti, { expMs }] of this.#recorded)
+      if (expMs < startedAt - skewMs) this.#recorded.delete(jti);
   }
 
   #apply(event: LedgerEvent): void {

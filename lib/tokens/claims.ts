@@ -49,6 +49,7 @@ export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
   'ttype',
   'scope',
   'typ',
+  'auth_time',
 ]);
 
 /** User field -> claim name. */

@@ -200,11 +200,12 @@ export async function readKeySource(source: KeySource, label: string): Promise<R
         const at2 = `${label}.certificatePem`;
         publicKey = certificateKey(expectString(s.certificatePem, at2), at2, privateKey);
       }
-      return [{ ...base, privateKey, publicKey }];
+      // Later checks (algorithm, strength) name the file too, not only the option.
+      return [{ ...base, ...(kind === 'privateKeyFile' && { label: at }), privateKey, publicKey }];
     }
     case 'publicKeyFile': {
       const [pem, at] = await readText(s.publicKeyFile, where);
-      return [{ ...base, publicKey: publicFromPem(pem, at) }];
+      return [{ ...base, label: at, publicKey: publicFromPem(pem, at) }];
     }
     case 'publicKeyPem':
       return [{ ...base, publicKey: publicFromPem(expectString(s.publicKeyPem, where), where) }];

@@ -68,14 +68,20 @@ describe('session lifecycle [MongoDB]', () => {
   it('enforces revocation by token, by session and by subject', async () => {
     const a = await p.auth.issue(ALICE, { source: 'saml' });
     const b = await p.auth.issue(ALICE, { source: 'saml' });
-    await p.auth.revoke({ jti: decodeJwt(a.access_token).jti! }, { reason: 'logout', actor: 'alice' });
+    await p.auth.revoke(
+      { jti: decodeJwt(a.access_token).jti! },
+      { reason: 'logout', actor: 'alice' },
+    );
     await expect(p.auth.tokens.verify(a.access_token)).to.be.rejectedWith(InvalidTokenError);
     await expect(p.auth.refresh(a.refresh_token)).to.be.fulfilled;
     await p.auth.revoke({ sid: decodeJwt(b.access_token)['sid'] as string }, { reason: 'logout' });
     await expect(p.auth.tokens.verify(b.access_token)).to.be.rejectedWith(InvalidTokenError);
     p.clock.advance(1000);
     const c = await p.auth.issue(ALICE, { source: 'saml' });
-    await p.auth.revoke({ sub: p.auth.subjectOf(ALICE) }, { reason: 'compromised', actor: 'admin' });
+    await p.auth.revoke(
+      { sub: p.auth.subjectOf(ALICE) },
+      { reason: 'compromised', actor: 'admin' },
+    );
     await expect(p.auth.tokens.verify(c.access_token)).to.be.rejectedWith(InvalidTokenError);
     p.clock.advance(1000);
     const d = await p.auth.issue(ALICE, { source: 'saml' });
