@@ -38,6 +38,11 @@ export async function testPlugin(
   return { auth, clock };
 }
 
-export const ALICE = { id: 'u-alice', username: 'alice', first_name: 'Alice', email: 'alice@example.org' };
+export const ALICE = {
+  id: 'u-alice',
+  username: 'alice',
+  first_name: 'Alice',
+  email: 'alice@example.org',
+};
 export const BOB = { id: 'u-bob', username: 'bob' };
 export const ADMIN = { id: 'u-admin', username: 'admin' };
