@@ -71,6 +71,14 @@ export class InvalidGrantError extends JwtConnectError {
   readonly error = 'invalid_grant';
 }
 
+/** A `grant_type` the refresh route does not serve (RFC 6749 section 5.2 `unsupported_grant_type`). */
+export class UnsupportedGrantTypeError extends JwtConnectError {
+  static readonly code = 'ERR_UNSUPPORTED_GRANT_TYPE';
+  readonly code = UnsupportedGrantTypeError.code;
+  readonly status = 400;
+  readonly error = 'unsupported_grant_type';
+}
+
 /** Wrong password at the optional login route: 401 with the same body for known and unknown users. */
 export class InvalidCredentialsError extends JwtConnectError {
   static readonly code = 'ERR_INVALID_CREDENTIALS';
@@ -185,6 +193,7 @@ export type AnyJwtConnectError =
   | InvalidRequestError
   | PayloadTooLargeError
   | InvalidGrantError
+  | UnsupportedGrantTypeError
   | InvalidCredentialsError
   | TooManyRequestsError
   | InvalidTokenError

@@ -99,6 +99,62 @@ export function isSubjectStream(stream: string): boolean {
   return stream.startsWith('subject:');
 }
 
+const META_KEYS = ['source', 'method', 'ip', 'userAgent', 'actor', 'reason'] as const;
+
+/**
+ * The fields of a draft that belong in its event, and nothing else: a caller that hands over what it
+ * signed (`{ jti, exp, token }`) must not get the token into the log (SPEC guarantee 5), nor set the
+ * header the ledger computes. Absent optional fields stay absent rather than `undefined`, which
+ * MongoDB stores as null, breaking the event's hash and the rebuilt projection.
+ */
+export function eventBody(draft: EventDraft): EventDraft {
+  const meta: EventMeta = {};
+  for (const key of META_KEYS) {
+    if (draft.meta[key] !== undefined) meta[key] = draft.meta[key];
+  }
+  switch (draft.type) {
+    case 'issued': {
+      const { sub, access, refresh, scope, aud, claims } = draft;
+      const body: Extract<EventDraft, { type: 'issued' }> = {
+        type: 'issued',
+        sub,
+        meta,
+        access: ref(access),
+        refresh: ref(refresh),
+      };
+      if (scope !== undefined) body.scope = scope;
+      if (aud !== undefined) body.aud = Array.isArray(aud) ? [...aud] : aud;
+      if (claims !== undefined) {
+        body.claims = Object.fromEntries(
+          Object.entries(claims).filter(([, value]) => value !== undefined),
+        );
+      }
+      return body;
+    }
+    case 'refreshed': {
+      const { sub, spent, access, refresh } = draft;
+      return { type: 'refreshed', sub, meta, spent, access: ref(access), refresh: ref(refresh) };
+    }
+    case 'revoked':
+      return { type: 'revoked', sub: draft.sub, meta, target: targetOf(draft.target) };
+  }
+}
+
+function ref(token: TokenRef): TokenRef {
+  return { jti: token.jti, exp: token.exp };
+}
+
+function targetOf(target: RevocationTarget): RevocationTarget {
+  switch (target.kind) {
+    case 'token':
+      return { kind: 'token', jti: target.jti };
+    case 'session':
+      return { kind: 'session' };
+    case 'subject':
+      return { kind: 'subject', before: target.before };
+  }
+}
+
 /** The token ids an event concerns, for the audit index. */
 export function tokenIdsOf(draft: EventDraft): string[] {
   switch (draft.type) {

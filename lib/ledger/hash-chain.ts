@@ -46,13 +46,21 @@ export function verifyStream(
 ): ChainProblem[] {
   const problems: ChainProblem[] = [];
   let previous: LedgerEvent | undefined;
-  for (const [index, event] of events.entries()) {
-    const expectedSeq = index + 1;
-    if (event.seq !== expectedSeq) {
+  for (const event of events) {
+    // Counted from the previous event, so one gap is one problem that names the first missing seq.
+    const expectedSeq = (previous?.seq ?? 0) + 1;
+    if (event.seq > expectedSeq) {
+      problems.push({
+        stream,
+        seq: expectedSeq,
+        problem: 'missing',
+        detail: `expected seq ${expectedSeq}, found ${event.seq}`,
+      });
+    } else if (event.seq < expectedSeq) {
       problems.push({
         stream,
         seq: event.seq,
-        problem: event.seq > expectedSeq ? 'missing' : 'reordered',
+        problem: 'reordered',
         detail: `expected seq ${expectedSeq}, found ${event.seq}`,
       });
     }

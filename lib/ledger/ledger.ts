@@ -9,7 +9,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { ConcurrencyError } from '../errors.js';
 import type { EventDraft, LedgerEvent } from './events.js';
-import { EVENT_VERSION, subjectStream, tokenIdsOf } from './events.js';
+import { EVENT_VERSION, eventBody, subjectStream, tokenIdsOf } from './events.js';
 import { hashEvent } from './hash-chain.js';
 import {
   evolve,
@@ -180,7 +180,7 @@ function seal(
     time,
     jtis: tokenIdsOf(draft),
     prev: state?.hash ?? null,
-    ...draft,
+    ...eventBody(draft),
   } as Omit<LedgerEvent, 'hash'>;
   return { ...unsealed, hash: hashEvent(unsealed) } as LedgerEvent;
 }

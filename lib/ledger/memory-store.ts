@@ -129,7 +129,12 @@ export class MemoryStore implements LedgerStore {
   ): Promise<void> {
     this.#assertOpen();
     const next: StreamState[] = [];
-    for await (const state of states) next.push(state);
+    for await (const state of states) {
+      // Like the MongoDB store: a state a live writer moved past the rebuilt one is kept.
+      const live = this.#states.get(state.stream);
+      const backed = this.#streams.get(state.stream)?.some((event) => event.seq === live?.seq);
+      next.push(live && live.seq > state.seq && backed ? live : state);
+    }
     this.#states.clear();
     this.#tokenIndex.clear();
     for (const state of next) this.#setState(state);

@@ -2,15 +2,21 @@
  * The MongoDB store. Needs no multi-document transactions, sessions, change streams or TTL indexes,
  * so it also runs on MongoDB-compatible servers without them (FerretDB v1 is tested).
  *
- * Collections: events (append-only; unique (stream, seq) arbitrates races) and the projection
- * (one document per stream, `_id` = stream id, replaced by compare-and-set on `seq`).
+ * Collections, all written by inserts and deletes only, never by in-place updates:
+ * - events: append-only; a unique (stream, seq) arbitrates races between writers;
+ * - state: the projection as snapshots, one per (stream, seq), unique; readers take the highest seq
+ *   and writers drop the older ones. Two writers at one seq write equal states (a fold of one log),
+ *   so the unique insert decides and a projection can never move backwards, even on servers whose
+ *   single-document updates are not atomic (FerretDB v1 with SQLite: concurrent compare-and-set
+ *   replaces were seen to both win, and an update to undo a newer replace);
+ * - pending: marks written before each append, so a crash before the projection write is repaired.
  */
 import {
   MongoClient,
-  type AnyBulkWriteOperation,
   type Collection,
   type Db,
   type Filter,
+  type IndexDescription,
   type WriteConcernSettings,
 } from 'mongodb';
 import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
@@ -21,11 +27,11 @@ import type { EventQuery, LedgerStore } from './store.js';
 export interface MongoStoreOptions {
   /** A connection string; the store owns (and closes) the client it creates. */
   uri?: string;
-  /** Database name with `uri` (default: the one in the URI, else `jwtconnect`). */
+  /** Database name with `uri` (default: the one in the URI's path, else `jwtconnect`). */
   dbName?: string;
   /** A host-provided database; the host owns its client. */
   db?: Db;
-  collections?: { events?: string; state?: string };
+  collections?: { events?: string; state?: string; pending?: string };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
    * default otherwise (decided at `open()` from the `hello` reply).
@@ -36,21 +42,42 @@ export interface MongoStoreOptions {
 }
 
 type EventDocument = LedgerEvent & { _id?: unknown };
-type StateDocument = StreamState & { _id: string; pending?: number };
-/** Written by `markPending` before a stream's first event; not a state. */
-interface PlaceholderDocument {
-  _id: string;
-  seq: 0;
-  pending: number;
+/** A projection snapshot: one stream's state at one seq. */
+type StateDocument = StreamState & { _id?: unknown };
+/** Written before an append at `seq` on `stream`; removed once the projection has it. */
+interface PendingMark {
+  stream: string;
+  seq: number;
 }
 
 const SCAN_BATCH = 1000;
+/** FerretDB v1.24 stops answering a write command with 100 or more operations; stay well below. */
+const WRITE_BATCH = 50;
+
+const EVENT_INDEXES: IndexDescription[] = [
+  { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
+  { key: { time: 1, stream: 1, seq: 1 }, name: 'time_stream_seq' },
+  { key: { sub: 1, time: 1 }, name: 'sub_time' },
+  { key: { jtis: 1 }, name: 'jtis' },
+  { key: { type: 1, time: 1 }, name: 'type_time' },
+];
+
+const STATE_INDEXES: IndexDescription[] = [
+  { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
+  { key: { 'tokens.jti': 1 }, name: 'tokens_jti' },
+  { key: { sub: 1, kind: 1 }, name: 'sub_kind' },
+];
+
+const PENDING_INDEXES: IndexDescription[] = [
+  { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
+];
 
 export class MongoStore implements LedgerStore {
   readonly #options: MongoStoreOptions;
   #client: MongoClient | undefined;
   #events: Collection<EventDocument> | undefined;
-  #state: Collection<StateDocument | PlaceholderDocument> | undefined;
+  #state: Collection<StateDocument> | undefined;
+  #pending: Collection<PendingMark> | undefined;
 
   constructor(options: MongoStoreOptions) {
     if (!options.db && !options.uri) throw new TypeError('"store.mongo" needs "uri" or "db"');
@@ -65,7 +92,9 @@ export class MongoStore implements LedgerStore {
           serverSelectionTimeoutMS: this.#options.serverSelectionTimeoutMS ?? 5000,
         });
         await this.#client.connect();
-        db = this.#client.db(this.#options.dbName);
+        db = this.#client.db(
+          this.#options.dbName ?? databaseInUri(this.#options.uri) ?? 'jwtconnect',
+        );
       }
       const hello = await db.command({ hello: 1 });
       const writeConcern =
@@ -75,22 +104,19 @@ export class MongoStore implements LedgerStore {
         names.events ?? 'jwtconnect_events',
         writeConcern && { writeConcern },
       );
-      this.#state = db.collection(
+      this.#state = db.collection<StateDocument>(
         names.state ?? 'jwtconnect_state',
         writeConcern && { writeConcern },
       );
-      await this.#events.createIndexes([
-        { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
-        { key: { time: 1, stream: 1, seq: 1 }, name: 'time_stream_seq' },
-        { key: { sub: 1, time: 1 }, name: 'sub_time' },
-        { key: { jtis: 1 }, name: 'jtis' },
-        { key: { type: 1, time: 1 }, name: 'type_time' },
-      ]);
-      await this.#state.createIndexes([
-        { key: { 'tokens.jti': 1 }, name: 'tokens_jti' },
-        { key: { sub: 1, kind: 1 }, name: 'sub_kind' },
-        { key: { pending: 1 }, name: 'pending', sparse: true },
-      ]);
+      this.#pending = db.collection<PendingMark>(
+        names.pending ?? 'jwtconnect_pending',
+        writeConcern && { writeConcern },
+      );
+      // One index per command: FerretDB v1.24 drops the connection when one `createIndexes`
+      // names several indexes that all exist already, i.e. on every start after the first.
+      for (const index of EVENT_INDEXES) await this.#events.createIndexes([index]);
+      for (const index of STATE_INDEXES) await this.#state.createIndexes([index]);
+      for (const index of PENDING_INDEXES) await this.#pending.createIndexes([index]);
     });
   }
 
@@ -158,137 +184,157 @@ export class MongoStore implements LedgerStore {
   }
 
   async markPending(stream: string, seq: number): Promise<void> {
-    const mark = () =>
-      this.#stateCollection().updateOne(
-        { _id: stream },
-        { $max: { pending: seq }, $setOnInsert: { seq: 0 } },
-        { upsert: true },
-      );
     await guard(async () => {
       try {
-        await mark();
+        await this.#pendingCollection().insertOne({ stream, seq });
       } catch (error) {
-        // Two upserts of one new _id can race; the loser's retry finds the document.
+        // The same mark twice (a writer retrying at one seq) is one mark.
         if (!isDuplicateKey(error)) throw error;
-        await mark();
       }
     });
   }
 
   async pendingStreams(): Promise<{ stream: string; seq: number }[]> {
     return guard(async () => {
-      const docs = await this.#stateCollection()
-        .find({ pending: { $exists: true } }, { projection: { _id: 1, pending: 1 } })
-        .toArray();
-      return docs.map((doc) => ({ stream: doc._id, seq: doc.pending ?? 0 }));
+      const highest = new Map<string, number>();
+      for await (const mark of this.#pendingCollection().find({}, { projection: { _id: 0 } })) {
+        highest.set(mark.stream, Math.max(mark.seq, highest.get(mark.stream) ?? 0));
+      }
+      return [...highest].map(([stream, seq]) => ({ stream, seq }));
     });
   }
 
   async clearPending(stream: string, uptoSeq: number): Promise<void> {
-    await guard(async () => {
-      await this.#stateCollection().deleteOne({ _id: stream, seq: 0, pending: { $lte: uptoSeq } });
-      await this.#stateCollection().updateOne(
-        { _id: stream, pending: { $lte: uptoSeq } },
-        { $unset: { pending: '' } },
-      );
-    });
+    await guard(() => this.#pendingCollection().deleteMany({ stream, seq: { $lte: uptoSeq } }));
   }
 
   async loadStates(streams: readonly string[]): Promise<StreamState[]> {
     return guard(async () => {
       const docs = await this.#stateCollection()
-        .find({ _id: { $in: [...streams] }, seq: { $gt: 0 } })
+        .find({ stream: { $in: [...streams] } }, { projection: { _id: 0 } })
+        .sort({ stream: 1, seq: -1 })
         .toArray();
-      return docs.map(toState);
+      return latestPerStream(docs);
     });
   }
 
+  /**
+   * Inserts the state as the snapshot at its seq, if the latest snapshot is at `expectedSeq`; then
+   * drops older snapshots and the stream's pending marks up to that seq.
+   */
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
+    const collection = this.#stateCollection();
     return guard(async () => {
+      const latest = await collection.findOne(
+        { stream: state.stream },
+        { sort: { seq: -1 }, projection: { _id: 0, seq: 1 } },
+      );
+      if ((latest?.seq ?? 0) !== expectedSeq) return false;
       try {
-        const result = await this.#stateCollection().replaceOne(
-          { _id: state.stream, seq: expectedSeq },
-          { ...state },
-          { upsert: expectedSeq === 0 },
-        );
-        return result.matchedCount + result.upsertedCount === 1;
+        await collection.insertOne({ ...state });
       } catch (error) {
-        // The upsert of a first state lost to another writer's document.
+        // Another writer saved this seq first; states at one seq are equal (a fold of one log).
         if (isDuplicateKey(error)) return false;
         throw error;
       }
+      await Promise.all([
+        collection.deleteMany({ stream: state.stream, seq: { $lt: state.seq } }),
+        this.#pendingCollection().deleteMany({ stream: state.stream, seq: { $lte: state.seq } }),
+      ]);
+      return true;
     });
   }
 
   async findSessionByToken(jti: string): Promise<SessionState | null> {
     return guard(async () => {
-      const doc = await this.#stateCollection().findOne({ 'tokens.jti': jti, kind: 'session' });
-      return doc ? (toState(doc) as SessionState) : null;
+      const found = await this.#stateCollection().findOne(
+        { 'tokens.jti': jti, kind: 'session' },
+        { projection: { _id: 0, stream: 1 } },
+      );
+      if (!found) return null;
+      const [state] = await this.loadStates([found.stream]);
+      return state?.kind === 'session' ? state : null;
     });
   }
 
   async findOpenSessions(sub: string): Promise<SessionState[]> {
     return guard(async () => {
       const docs = await this.#stateCollection()
-        .find({ sub, kind: 'session', revoked: { $exists: false } })
+        .find({ sub, kind: 'session' }, { projection: { _id: 0 } })
+        .sort({ stream: 1, seq: -1 })
         .toArray();
-      return docs.map(toState) as SessionState[];
+      return latestPerStream(docs).filter(
+        (state): state is SessionState => state.kind === 'session' && !state.revoked,
+      );
     });
   }
 
   async *scanStates(): AsyncIterable<StreamState> {
     const cursor = this.#stateCollection()
-      .find({ seq: { $gt: 0 } }, { batchSize: SCAN_BATCH })
-      .sort({ _id: 1 });
+      .find({}, { projection: { _id: 0 }, batchSize: SCAN_BATCH })
+      .sort({ stream: 1, seq: -1 });
+    let previous: string | undefined;
     try {
-      for await (const doc of cursor) yield toState(doc);
+      for await (const doc of cursor) {
+        if (doc.stream !== previous) yield doc as unknown as StreamState;
+        previous = doc.stream;
+      }
     } catch (error) {
       translate(error);
     }
   }
 
   /**
-   * Upserts every rebuilt state, then removes states the log does not back. A state that a live
-   * writer moved past the rebuilt seq meanwhile is left as it is.
+   * Writes every rebuilt state as its stream's snapshot (replacing what is there, which a rebuild
+   * exists to correct), then removes snapshots of streams the log does not back. A snapshot past the
+   * rebuilt seq is kept only if the log has an event at its seq (a live writer's, meanwhile).
    */
   async replaceAllStates(
     states: AsyncIterable<StreamState> | Iterable<StreamState>,
   ): Promise<void> {
     const collection = this.#stateCollection();
     const keep = new Set<string>();
-    let batch: AnyBulkWriteOperation<StateDocument | PlaceholderDocument>[] = [];
+    let batch: StreamState[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
-      const operations = batch;
+      const written = batch;
       batch = [];
-      try {
-        await collection.bulkWrite(operations, { ordered: false });
-      } catch (error) {
-        const writeErrors = (error as { writeErrors?: { code?: number }[] }).writeErrors;
-        if (!writeErrors?.every((e) => e.code === 11000)) throw error;
+      const live = await collection
+        .find({ stream: { $in: written.map((state) => state.stream) } }, { projection: { _id: 0 } })
+        .toArray();
+      const ahead = new Set<string>();
+      for (const doc of live) {
+        const rebuilt = written.find((state) => state.stream === doc.stream);
+        // Ahead of the rebuild is a live writer's state only if the log has its event.
+        if (rebuilt && doc.seq > rebuilt.seq && (await this.#hasEvent(doc.stream, doc.seq))) {
+          ahead.add(doc.stream);
+        }
       }
+      const stale = written.filter((state) => !ahead.has(state.stream));
+      for (const state of stale) await collection.deleteMany({ stream: state.stream });
+      if (stale.length > 0) await collection.insertMany(stale.map((state) => ({ ...state })));
     };
     await guard(async () => {
       for await (const state of states) {
         keep.add(state.stream);
-        batch.push({
-          replaceOne: {
-            filter: { _id: state.stream, seq: { $lte: state.seq } },
-            replacement: { ...state },
-            upsert: true,
-          },
-        });
-        if (batch.length >= SCAN_BATCH) await flush();
+        batch.push(state);
+        if (batch.length >= WRITE_BATCH) await flush();
       }
       await flush();
-      const orphans: string[] = [];
-      for await (const doc of collection.find({}, { projection: { _id: 1 } })) {
-        if (!keep.has(doc._id)) orphans.push(doc._id);
+      const orphans = new Set<string>();
+      for await (const doc of collection.find({}, { projection: { _id: 0, stream: 1 } })) {
+        if (!keep.has(doc.stream)) orphans.add(doc.stream);
       }
-      for (let i = 0; i < orphans.length; i += SCAN_BATCH) {
-        await collection.deleteMany({ _id: { $in: orphans.slice(i, i + SCAN_BATCH) } });
+      const list = [...orphans];
+      for (let i = 0; i < list.length; i += WRITE_BATCH) {
+        await collection.deleteMany({ stream: { $in: list.slice(i, i + WRITE_BATCH) } });
       }
+      await this.#pendingCollection().deleteMany({});
     });
+  }
+
+  async #hasEvent(stream: string, seq: number): Promise<boolean> {
+    return (await this.#eventsCollection().countDocuments({ stream, seq }, { limit: 1 })) > 0;
   }
 
   #eventsCollection(): Collection<EventDocument> {
@@ -296,15 +342,30 @@ export class MongoStore implements LedgerStore {
     return this.#events;
   }
 
-  #stateCollection(): Collection<StateDocument | PlaceholderDocument> {
+  #stateCollection(): Collection<StateDocument> {
     if (!this.#state) throw new StoreUnavailableError('the MongoDB store is not open');
     return this.#state;
   }
+
+  #pendingCollection(): Collection<PendingMark> {
+    if (!this.#pending) throw new StoreUnavailableError('the MongoDB store is not open');
+    return this.#pending;
+  }
 }
 
-function toState(doc: StateDocument | PlaceholderDocument): StreamState {
-  const { _id, pending: _pending, ...state } = doc as StateDocument;
-  return state as StreamState;
+/** The first document of each stream from a list sorted by (stream, seq descending). */
+function latestPerStream(docs: readonly StateDocument[]): StreamState[] {
+  const latest: StreamState[] = [];
+  for (const doc of docs) {
+    if (latest.at(-1)?.stream !== doc.stream) latest.push(doc as StreamState);
+  }
+  return latest;
+}
+
+/** The database named in a connection string's path, if any. */
+function databaseInUri(uri: string | undefined): string | undefined {
+  const path = uri?.match(/^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]+)/)?.[1];
+  return path ? decodeURIComponent(path) : undefined;
 }
 
 function isDuplicateKey(error: unknown): boolean {

@@ -68,6 +68,9 @@ export interface LedgerStore {
   findOpenSessions(sub: string): Promise<SessionState[]>;
   /** Every projection document, ordered by stream; for verification and rebuild comparison. */
   scanStates(): AsyncIterable<StreamState>;
-  /** Replaces the whole projection with `states` (rebuild). */
+  /**
+   * Replaces the whole projection with `states` (rebuild). A stored state already past the rebuilt
+   * one's seq is kept if the log has an event at its seq (a live writer's, meanwhile).
+   */
   replaceAllStates(states: AsyncIterable<StreamState> | Iterable<StreamState>): Promise<void>;
 }

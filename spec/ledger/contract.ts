@@ -1,0 +1,51 @@
+/**
+ * The one contract suite every `LedgerStore` passes (STYLE.md 5), in parts: events
+ * (contract-events.ts), projection documents (contract-states.ts), the `Ledger` on top of the store
+ * (contract-ledger.ts), audit and integrity (contract-audit.ts).
+ *
+ * `makeStore` returns a new, empty, unopened store; the suite opens it. Most tests share one store
+ * and keep apart by using fresh random stream ids; tests that read the whole store get their own.
+ */
+import { auditContract } from './contract-audit.js';
+import { eventsContract } from './contract-events.js';
+import { ledgerContract } from './contract-ledger.js';
+import { statesContract } from './contract-states.js';
+import type { DisposableStore, ContractContext } from './support.js';
+
+export type { ContractContext, DisposableStore } from './support.js';
+
+export function storeContract(name: string, makeStore: () => Promise<DisposableStore>): void {
+  describe(`store contract [${name}]`, () => {
+    let shared: DisposableStore;
+    before(async () => {
+      shared = await makeStore();
+      await shared.store.open();
+    });
+    after(async () => {
+      await shared.dispose();
+    });
+
+    const open = async () => {
+      const own = await makeStore();
+      await own.store.open();
+      return own;
+    };
+    const context: ContractContext = {
+      store: () => shared.store,
+      open,
+      fresh: async (use) => {
+        const own = await open();
+        try {
+          return await use(own.store);
+        } finally {
+          await own.dispose();
+        }
+      },
+    };
+
+    eventsContract(context);
+    statesContract(context);
+    ledgerContract(context);
+    auditContract(context);
+  });
+}
