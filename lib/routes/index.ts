@@ -1,0 +1,62 @@
+/**
+ * `auth.routes()`: the plugin's HTTP endpoints on an @koa/router router, one file per endpoint,
+ * each a list of named steps. One error step renders every failure of every route
+ * (`{ error, error_description }`, RFC 6749 section 5.2 / RFC 6750 section 3.1).
+ */
+import { Router } from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+import { errorHandler } from '../middleware/error-handler.js';
+import type { SessionDeps } from '../sessions/deps.js';
+import type { RevocationView } from '../sessions/revocation-view.js';
+import { auditRoute } from './audit.js';
+import { introspectionRoute } from './introspection.js';
+import { jwksRoute } from './jwks.js';
+import { loginRoute } from './login.js';
+import { resolveRoutesOptions, type RoutesOptions } from './options.js';
+import { refreshRoute } from './refresh.js';
+import { revocationRoute } from './revocation.js';
+
+export {
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_PATHS,
+  routesOptionsSchema,
+  type LoginRouteOptions,
+  type RouteName,
+  type RoutesOptions,
+} from './options.js';
+export { auditSchema } from './audit.js';
+export { introspectionSchema } from './introspection.js';
+export { loginSchema } from './login.js';
+export { refreshSchema } from './refresh.js';
+export { revocationSchema } from './revocation.js';
+export type { ThrottleOptions } from './shared/throttle.js';
+
+/**
+ * @example
+ * app.use(auth.routes({ prefix: '/auth', paths: { audit: false } }));
+ */
+export function createRouter(
+  deps: SessionDeps,
+  view: RevocationView | undefined,
+  options: RoutesOptions = {},
+): Middleware {
+  const { prefix, paths, bodyLimit, login } = resolveRoutesOptions(options);
+  const body = { limit: bodyLimit };
+  const router = new Router(prefix === '' ? {} : { prefix });
+  router.use(errorHandler(deps.config.logger));
+  if (paths.refresh) router.post(paths.refresh, ...refreshRoute(deps, body));
+  if (paths.introspection) {
+    router.post(paths.introspection, ...introspectionRoute(deps, view, body));
+  }
+  if (paths.revocation) router.post(paths.revocation, ...revocationRoute(deps, view, body));
+  if (paths.jwks) router.get(paths.jwks, ...jwksRoute(deps));
+  if (paths.audit) router.get(paths.audit, ...auditRoute(deps, view));
+  if (login && paths.login) router.post(paths.login, ...loginRoute(deps, body, login));
+
+  const routes = router.routes() as Middleware;
+  const allowedMethods = router.allowedMethods() as Middleware;
+  // As `app.use(router.routes()).use(router.allowedMethods())`, in one middleware.
+  return async function jwtconnectRoutes(ctx: Context, next: Next) {
+    await routes(ctx, () => allowedMethods(ctx, next));
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The caller of introspection, revocation and audit proves itself with its own access token
+ * (`Authorization: Bearer`, RFC 6750 section 2.1), checked exactly as `auth.authenticate()` checks
+ * it: signature, claims and revocation. Without a valid one: 401 with `WWW-Authenticate`.
+ */
+import type { Context, Middleware, Next } from 'koa';
+import { InsufficientScopeError } from '../../errors.js';
+import { bearerToken } from '../../middleware/bearer.js';
+import { checkAccessToken } from '../../sessions/access.js';
+import type { SessionDeps } from '../../sessions/deps.js';
+import { hasScope } from '../../sessions/introspect.js';
+import type { RevocationView } from '../../sessions/revocation-view.js';
+import type { TokenClaims } from '../../tokens/claims.js';
+
+/** Puts the caller's access-token claims on `ctx.state.caller` (read them with `callerOf`). */
+export function authenticateCaller(
+  deps: SessionDeps,
+  view: RevocationView | undefined,
+): Middleware {
+  return async function authenticateCaller(ctx: Context, next: Next) {
+    const checked = await checkAccessToken(deps, bearerToken(ctx), view);
+    ctx.state['caller'] = checked.claims;
+    await next();
+  };
+}
+
+/** 403 `insufficient_scope` (RFC 6750 section 3.1) unless the caller's token has `scope`. */
+export function requireScope(scope: string): Middleware {
+  return async function requireScope(ctx: Context, next: Next) {
+    if (!hasScope(callerOf(ctx), scope)) {
+      throw new InsufficientScopeError(`the token lacks the "${scope}" scope`, scope);
+    }
+    await next();
+  };
+}
+
+export function callerOf(ctx: Context): TokenClaims {
+  const caller = ctx.state['caller'] as TokenClaims | undefined;
+  if (!caller) throw new Error('authenticateCaller must run before this step');
+  return caller;
+}

@@ -1,0 +1,192 @@
+/**
+ * The optional POST /token/login over HTTP: a correct password goes through the hook; a wrong one
+ * and an unknown user look exactly alike; failures are throttled per username and per IP, per
+ * router instance, and the throttle lets go after its window.
+ */
+import { expect } from 'chai';
+import { decodeJwt } from 'jose';
+import type { RoutesOptions } from '../../lib/routes/index.js';
+import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import {
+  bearer,
+  get,
+  pairOf,
+  postForm,
+  postJson,
+  startApp,
+  type HeaderMap,
+  type TestApp,
+} from '../support/http.js';
+import { testPlugin, type TestPlugin } from '../support/plugin.js';
+
+const PASSWORDS: Record<string, string> = {
+  alice: 'correct horse',
+  bob: 'battery staple',
+  carol: 'carol-pw',
+  dave: 'dave-pw',
+  erin: 'erin-pw',
+};
+
+/** Holds Erin's password checks until released. */
+const erinGate = {
+  checked: 0,
+  release: () => {},
+  held: Promise.resolve(),
+};
+erinGate.held = new Promise<void>((resolve) => {
+  erinGate.release = resolve;
+});
+
+const routes: RoutesOptions = {
+  login: {
+    verifyPassword: async (username, password) => {
+      if (username === 'erin') {
+        erinGate.checked++;
+        await erinGate.held;
+      }
+      return PASSWORDS[username] === password ? { id: `id-${username}`, username } : null;
+    },
+    scope: (_ctx, user) => (user['username'] === 'alice' ? 'audit' : undefined),
+  },
+};
+
+let ips = 0;
+/** A client address of its own, so only the per-username limit is in play. */
+function fromNewIp(): HeaderMap {
+  ips += 1;
+  return { 'x-forwarded-for': `10.0.${Math.floor(ips / 250)}.${ips % 250}` };
+}
+
+describe('POST /token/login [MongoDB, HTTP]', () => {
+  let t: TestDatabase;
+  let p: TestPlugin;
+  let app: TestApp;
+  let url: string;
+
+  before(async () => {
+    t = await openTestDatabase('routes_login');
+    p = await testPlugin(t.db);
+    app = await startApp(p.auth, { routes, proxy: true });
+    url = `${app.url}/token/login`;
+  });
+  after(async () => {
+    await app.close();
+    await p.auth.close();
+    await t.dispose();
+  });
+
+  it('issues a token pair for a correct password through the hook [JSON, form]', async () => {
+    const json = await postJson(url, { username: 'alice', password: 'correct horse' }, fromNewIp());
+    expect(json.status).to.equal(200);
+    expect(json.headers.get('cache-control')).to.equal('no-store');
+    expect(json.headers.get('pragma')).to.equal('no-cache');
+    const pair = pairOf(json);
+    expect(pair).to.include({ token_type: 'Bearer', scope: 'audit' });
+    expect((await get(`${app.url}/api/me`, bearer(pair.access_token))).status).to.equal(200);
+    const sid = decodeJwt(pair.access_token)['sid'] as string;
+    const [issued] = (await p.auth.audit.history({ sid })).events;
+    expect(issued?.meta).to.include({ source: 'password', ip: `10.0.0.${ips}` });
+
+    const form = await postForm(url, { username: 'bob', password: 'battery staple' }, fromNewIp());
+    expect(pairOf(form)).to.not.have.property('scope');
+  });
+
+  it('answers byte-identical 401 invalid_grant bodies for a wrong password and an unknown user', async () => {
+    const wrong = await postJson(url, { username: 'alice', password: 'wrong' }, fromNewIp());
+    const unknown = await postJson(url, { username: 'mallory', password: 'wrong' }, fromNewIp());
+    expect(wrong.status).to.equal(401);
+    expect(unknown.status).to.equal(401);
+    expect(wrong.body['error']).to.equal('invalid_grant');
+    expect(unknown.text).to.equal(wrong.text);
+    expect(unknown.headers.get('content-type')).to.equal(wrong.headers.get('content-type'));
+    expect(unknown.headers.get('www-authenticate')).to.equal(wrong.headers.get('www-authenticate'));
+    expect(wrong.text).to.not.include('alice');
+  });
+
+  it('answers 400 invalid_request for missing or non-string credentials', async () => {
+    for (const body of [
+      {},
+      { username: 'alice' },
+      { password: 'correct horse' },
+      { username: 'alice', password: '' },
+      { username: 'alice', password: ['correct horse'] },
+      { username: { $ne: null }, password: 'correct horse' },
+      { username: 'alice', password: 12345 },
+      { username: 'a'.repeat(257), password: 'x' },
+    ]) {
+      const reply = await postJson(url, body, fromNewIp());
+      expect(reply.status, JSON.stringify(body)).to.equal(400);
+      expect(reply.body['error']).to.equal('invalid_request');
+    }
+  });
+
+  it('throttles a username after five failures with 429 and Retry-After, and lets go after the window', async () => {
+    for (let i = 0; i < 5; i++) {
+      const reply = await postJson(url, { username: 'carol', password: `guess${i}` }, fromNewIp());
+      expect(reply.status).to.equal(401);
+    }
+    p.clock.advance(60_000);
+    // Throttled even with the right password, from yet another address.
+    const throttled = await postJson(url, { username: 'CAROL', password: 'carol-pw' }, fromNewIp());
+    expect(throttled.status).to.equal(429);
+    expect(throttled.headers.get('retry-after')).to.equal(String(15 * 60 - 60));
+    expect(throttled.body['error']).to.equal('slow_down');
+    expect(throttled.text).to.not.include('eyJ');
+    p.clock.advance((15 * 60 - 60) * 1000);
+    const after = await postJson(url, { username: 'carol', password: 'carol-pw' }, fromNewIp());
+    expect(after.status).to.equal(200);
+  });
+
+  it('throttles a client address across usernames, and not other addresses', async () => {
+    const attacker = fromNewIp();
+    for (let i = 0; i < 5; i++) {
+      const reply = await postJson(url, { username: `user${i}`, password: 'x' }, attacker);
+      expect(reply.status).to.equal(401);
+    }
+    const throttled = await postJson(url, { username: 'dave', password: 'dave-pw' }, attacker);
+    expect(throttled.status).to.equal(429);
+    expect(Number(throttled.headers.get('retry-after'))).to.equal(900);
+    const elsewhere = await postJson(url, { username: 'dave', password: 'dave-pw' }, fromNewIp());
+    expect(elsewhere.status).to.equal(200);
+  });
+
+  it('counts parallel guesses while their passwords are being checked, so they cannot overrun the limit', async () => {
+    // Erin's password checks wait until seven answers have come back: only a throttle that counts
+    // an attempt before checking its password can answer them.
+    const checked = erinGate.checked;
+    let throttled = 0;
+    let sevenBack = () => {};
+    const sevenThrottled = new Promise<void>((resolve) => {
+      sevenBack = resolve;
+    });
+    const replies = Array.from({ length: 12 }, (_, i) =>
+      postJson(url, { username: 'erin', password: `guess${i}` }, fromNewIp()).then((reply) => {
+        if (reply.status === 429 && ++throttled === 7) sevenBack();
+        return reply;
+      }),
+    );
+    await sevenThrottled;
+    erinGate.release();
+    const statuses = (await Promise.all(replies)).map((reply) => reply.status).sort();
+    expect(statuses).to.deep.equal([...Array(5).fill(401), ...Array(7).fill(429)]);
+    expect(erinGate.checked - checked).to.equal(5);
+  });
+
+  it('keeps its throttle per router: another auth.routes() instance has its own', async () => {
+    const other = await startApp(p.auth, { routes, proxy: true });
+    try {
+      const address = fromNewIp();
+      for (let i = 0; i < 6; i++) await postJson(url, { username: 'bob', password: 'no' }, address);
+      const here = await postJson(url, { username: 'bob', password: 'battery staple' }, address);
+      expect(here.status).to.equal(429);
+      const there = await postJson(
+        `${other.url}/token/login`,
+        { username: 'bob', password: 'battery staple' },
+        address,
+      );
+      expect(there.status).to.equal(200);
+    } finally {
+      await other.close();
+    }
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * `auth.routes(options)`: the JWKS route, configurable prefix and paths, disabled routes, methods,
+ * and options refused up front with a TypeError naming the option.
+ */
+import { expect } from 'chai';
+import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import { get, pairOf, postJson, request, startApp, type TestApp } from '../support/http.js';
+import { ALICE, testPlugin, type TestPlugin } from '../support/plugin.js';
+import type { RoutesOptions } from '../../lib/routes/index.js';
+
+describe('auth.routes() [MongoDB, HTTP]', () => {
+  let t: TestDatabase;
+  let p: TestPlugin;
+  let app: TestApp;
+  let custom: TestApp;
+
+  before(async () => {
+    t = await openTestDatabase('routes_router');
+    p = await testPlugin(t.db);
+    app = await startApp(p.auth);
+    custom = await startApp(p.auth, {
+      routes: { prefix: '/auth', paths: { refresh: '/renew', audit: false } },
+    });
+  });
+  after(async () => {
+    await app.close();
+    await custom.close();
+    await p.auth.close();
+    await t.dispose();
+  });
+
+  it('publishes the public keys at /.well-known/jwks.json, cacheable for five minutes', async () => {
+    const reply = await get(`${app.url}/.well-known/jwks.json`);
+    expect(reply.status).to.equal(200);
+    expect(reply.headers.get('cache-control')).to.equal('public, max-age=300');
+    expect(reply.headers.get('content-type')).to.match(/^application\/json/);
+    expect(reply.body).to.deep.equal(JSON.parse(JSON.stringify(p.auth.tokens.jwks())));
+    const [key, ...others] = reply.body['keys'] as Record<string, unknown>[];
+    expect(others).to.deep.equal([]);
+    expect(key).to.include({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(key).to.have.property('kid').that.is.a('string');
+    expect(key).to.not.have.any.keys('d', 'p', 'q', 'dp', 'dq', 'qi', 'k');
+  });
+
+  it('mounts every route under the prefix and at the configured paths', async () => {
+    const pair = await p.auth.issue(ALICE, { source: 'saml' });
+    const renewed = await postJson(`${custom.url}/auth/renew`, { token: pair.refresh_token });
+    expect(pairOf(renewed).token_type).to.equal('Bearer');
+    expect((await get(`${custom.url}/auth/.well-known/jwks.json`)).status).to.equal(200);
+    const introspection = await postJson(
+      `${custom.url}/auth/token/introspection`,
+      { token: pairOf(renewed).access_token },
+      { authorization: `Bearer ${pairOf(renewed).access_token}` },
+    );
+    expect(introspection.body).to.include({ active: true });
+    // The one error step serves prefixed routes too.
+    const missing = await postJson(`${custom.url}/auth/renew`, {});
+    expect(missing.status).to.equal(400);
+    expect(missing.body['error']).to.equal('invalid_request');
+    expect(missing.headers.get('cache-control')).to.equal('no-store');
+  });
+
+  it('leaves disabled routes, unprefixed paths and the login route (off by default) to the app', async () => {
+    const pair = await p.auth.issue(ALICE, { source: 'saml' });
+    expect(
+      (await postJson(`${custom.url}/token/refresh`, { token: pair.refresh_token })).status,
+    ).to.equal(404);
+    expect(
+      (await postJson(`${custom.url}/auth/token/refresh`, { token: pair.refresh_token })).status,
+    ).to.equal(404);
+    expect((await get(`${custom.url}/auth/token/audit`)).status).to.equal(404);
+    const login = await postJson(`${app.url}/token/login`, { username: 'alice', password: 'x' });
+    expect(login.status).to.equal(404);
+    // Nothing was spent by the requests nobody answered.
+    expect(
+      (await postJson(`${app.url}/token/refresh`, { token: pair.refresh_token })).status,
+    ).to.equal(200);
+  });
+
+  it('answers 405 with Allow for a method a route does not serve', async () => {
+    const reply = await request(`${app.url}/token/refresh`, { method: 'GET' });
+    expect(reply.status).to.equal(405);
+    expect(reply.headers.get('allow')).to.equal('POST');
+    const jwks = await request(`${app.url}/.well-known/jwks.json`, { method: 'DELETE' });
+    expect(jwks.status).to.equal(405);
+  });
+
+  it('refuses wrong options with a TypeError naming the option', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ prefix: 'auth' }, /^"prefix" option must be a path/],
+      [{ paths: { refresh: '/token/:id' } }, /^"paths\.refresh" option must be a path/],
+      [{ paths: { jwks: true } }, /^"paths\.jwks" option must be a path/],
+      [{ paths: { token: '/token' } }, /^"paths\.token" is not a routes option$/],
+      [{ bodyLimit: '16kb' }, /^"bodyLimit" option must be an integer number of bytes/],
+      [{ bodyLimit: 0 }, /^"bodyLimit" option/],
+      [{ cors: true }, /^"cors" is not a routes option$/],
+      [{ login: {} }, /^"login\.verifyPassword" option is required$/],
+      [{ login: { verifyPassword: 'yes' } }, /^"login\.verifyPassword" option must be a function$/],
+      [
+        { login: { verifyPassword: () => null, throttle: { maxFailures: 0 } } },
+        /^"login\.throttle\.maxFailures" option/,
+      ],
+      [{ paths: { login: '/signin' } }, /^"paths\.login" option needs the "login" option/],
+      [
+        { paths: { audit: '/token/refresh' } },
+        /^"paths\.audit" option is the same path as "paths\.refresh"$/,
+      ],
+      [null, /^routes options must be an object$/],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => p.auth.routes(options as RoutesOptions), JSON.stringify(options)).to.throw(
+        TypeError,
+        message,
+      );
+    }
+  });
+});
