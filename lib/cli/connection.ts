@@ -1,0 +1,93 @@
+/**
+ * From the global options to an open `MongoStore`: the connection string (`--uri`, else
+ * `$MONGODB_URI`), the database (`--db`, else the one in the URI, else `jwtconnect`) and the
+ * collection names. Connection strings are only ever printed with their password masked.
+ */
+import { StoreUnavailableError } from '../errors.js';
+import { MongoStore } from '../ledger/mongo-store.js';
+import { CliError, describeError } from './errors.js';
+
+export const DEFAULT_DB = 'jwtconnect';
+export const DEFAULT_EVENTS_COLLECTION = 'jwtconnect_events';
+export const DEFAULT_STATE_COLLECTION = 'jwtconnect_state';
+export const DEFAULT_PENDING_COLLECTION = 'jwtconnect_pending';
+
+/** The global options every ledger command reads (commander's `optsWithGlobals()`). */
+export interface ConnectionOptions {
+  uri?: string;
+  db?: string;
+  eventsCollection: string;
+  stateCollection: string;
+  pendingCollection: string;
+  connectTimeout: number;
+}
+
+export function resolveUri(uri: string | undefined, env: NodeJS.ProcessEnv): string {
+  const resolved = uri ?? env['MONGODB_URI'];
+  if (resolved === undefined || resolved === '') {
+    throw new CliError('no MongoDB connection string: pass --uri <uri> or set MONGODB_URI');
+  }
+  return resolved;
+}
+
+/** The database named in the path of a connection string, if any (`mongodb://h1,h2/name?...`). */
+export function databaseFromUri(uri: string): string | undefined {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri);
+  const name = match?.[1];
+  return name ? decodeURIComponent(name) : undefined;
+}
+
+/** `mongodb://user:secret@host/db` -> `mongodb://user:***@host/db`, in any text. */
+export function maskPasswords(text: string, uri?: string): string {
+  let masked = text.replace(/(mongodb(?:\+srv)?:\/\/[^:/@\s]*):[^@/\s]*@/g, '$1:***@');
+  const password = uri && /^mongodb(?:\+srv)?:\/\/[^:/@]*:([^@/]+)@/.exec(uri)?.[1];
+  if (password) {
+    for (const form of new Set([password, safeDecode(password)])) {
+      masked = masked.split(form).join('***');
+    }
+  }
+  return masked;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch (error) {
+    if (error instanceof URIError) return text;
+    throw error;
+  }
+}
+
+/** Opens the store, runs `task`, and always closes the client. */
+export async function withStore<T>(
+  options: ConnectionOptions,
+  env: NodeJS.ProcessEnv,
+  task: (store: MongoStore) => Promise<T>,
+): Promise<T> {
+  const uri = resolveUri(options.uri, env);
+  const store = new MongoStore({
+    uri,
+    dbName: options.db ?? databaseFromUri(uri) ?? DEFAULT_DB,
+    collections: {
+      events: options.eventsCollection,
+      state: options.stateCollection,
+      pending: options.pendingCollection,
+    },
+    serverSelectionTimeoutMS: options.connectTimeout,
+  });
+  try {
+    try {
+      await store.open();
+    } catch (error) {
+      // The store wraps every driver error in a generic one; the driver's says what went wrong.
+      const reason = error instanceof StoreUnavailableError ? (error.cause ?? error) : error;
+      const where = maskPasswords(uri, uri);
+      throw new CliError(`cannot open the ledger at ${where}: ${describeError(reason)}`, {
+        cause: error,
+      });
+    }
+    return await task(store);
+  } finally {
+    await store.close();
+  }
+}
