@@ -1,0 +1,92 @@
+/**
+ * The demo app: the whole wiring of koa-jwtconnect into a Koa app. This is the file to copy.
+ * Two logins reach the same hook (a password form and a simulated SAML SSO), one API is protected,
+ * and the plugin's routes (refresh, introspection, revocation, JWKS, audit) are mounted.
+ */
+import { Router } from '@koa/router';
+import Koa from 'koa';
+import bodyParser from 'koa-bodyparser';
+import { jwtconnect, type JwtConnect, type JwtConnectOptions } from '../lib/index.js';
+import { publicFiles, securityHeaders } from './pages.js';
+import { createDemoSso, signedInPage } from './sso.js';
+import { checkPassword, findUser, scopeOf } from './users.js';
+
+export type DemoAppOptions = Pick<JwtConnectOptions, 'store' | 'keys' | 'subjectSecret'> &
+  Partial<Pick<JwtConnectOptions, 'issuer' | 'algorithm' | 'clock' | 'logger'>>;
+
+export async function createDemoApp(
+  options: DemoAppOptions,
+): Promise<{ app: Koa; auth: JwtConnect }> {
+  const issuer = options.issuer ?? 'http://127.0.0.1:3000';
+  const auth = await jwtconnect({ issuer, algorithm: 'ES256', ...options });
+  const sso = await createDemoSso({ audience: `${issuer}/sso/acs`, clock: auth.config.clock });
+  // The plugin's routes parse their own bodies; these parse only the demo's forms.
+  const form = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '16kb', formLimit: '16kb' });
+  const router = new Router();
+
+  // 1. Password login: the app checks the password, then the hook issues the pair (as JSON).
+  router.post(
+    '/login',
+    form,
+    async (ctx, next) => {
+      const { username, password } = (ctx.request.body ?? {}) as Record<string, unknown>;
+      const user =
+        typeof username === 'string' && typeof password === 'string'
+          ? checkPassword(username, password)
+          : null;
+      if (!user) {
+        ctx.status = 401;
+        ctx.body = { error: 'invalid_grant', error_description: 'wrong username or password' };
+        return;
+      }
+      ctx.state['user'] = user;
+      await next();
+    },
+    auth.loginHook({ source: 'password', scope: (_ctx, user) => scopeOf(user) }),
+  );
+
+  // 2. Single sign-on: the ACS checks the IdP's assertion, then the same hook issues the pair.
+  router.get('/sso/idp', sso.idpPage);
+  router.post('/sso/idp', form, sso.idpSignIn);
+  router.post(
+    '/sso/acs',
+    form,
+    sso.acs,
+    auth.loginHook({
+      source: 'saml',
+      method: 'demo-idp',
+      scope: (_ctx, user) => scopeOf(user),
+      respond: false,
+    }),
+    (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'html';
+      ctx.body = signedInPage(ctx.state['tokens']);
+    },
+  );
+
+  // 3. A protected API: Bearer access token, revocation enforced; the claims are on ctx.state.user.
+  router.get('/api/me', auth.authenticate(), (ctx) => {
+    ctx.body = ctx.state['user'];
+  });
+
+  // 4. Demo-only helpers for the audit page, for callers with the audit scope.
+  const auditor = auth.authenticate({ scope: auth.config.scopes.audit });
+  router.get('/demo/subject', auditor, (ctx) => {
+    const user = findUser(String(ctx.query['username'] ?? ''));
+    ctx.status = user ? 200 : 404;
+    ctx.body = user
+      ? { username: user.username, sub: auth.subjectOf(user) }
+      : { error: 'not_found', error_description: 'no such demo user' };
+  });
+  router.get('/demo/verify', auditor, async (ctx) => {
+    ctx.body = await auth.audit.verify();
+  });
+
+  const app = new Koa();
+  app.use(securityHeaders());
+  app.use(auth.routes());
+  app.use(router.routes()).use(router.allowedMethods());
+  app.use(await publicFiles({ '/': 'index.html', '/audit': 'audit.html' }));
+  return { app, auth };
+}
