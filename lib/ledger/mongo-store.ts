@@ -19,8 +19,9 @@ import {
   type IndexDescription,
   type WriteConcernSettings,
 } from 'mongodb';
-import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
+import { StoreUnavailableError } from '../errors.js';
 import type { LedgerEvent } from './events.js';
+import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import type { SessionState, StreamState } from './projection.js';
 import type { EventQuery, LedgerStore } from './store.js';
 
@@ -366,33 +367,4 @@ function latestPerStream(docs: readonly StateDocument[]): StreamState[] {
 function databaseInUri(uri: string | undefined): string | undefined {
   const path = uri?.match(/^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]+)/)?.[1];
   return path ? decodeURIComponent(path) : undefined;
-}
-
-function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === 11000;
-}
-
-/**
- * The one place MongoDB errors become plugin errors: a duplicate (stream, seq) is a lost race;
- * anything else means the store cannot be trusted to answer, so callers fail closed.
- */
-function translate(error: unknown, appending?: LedgerEvent): never {
-  if (error instanceof ConcurrencyError || error instanceof StoreUnavailableError) throw error;
-  if (appending && isDuplicateKey(error)) {
-    throw new ConcurrencyError(
-      `stream ${appending.stream} already has seq ${appending.seq}`,
-      appending.stream,
-      appending.seq,
-      { cause: error },
-    );
-  }
-  throw new StoreUnavailableError('the ledger store is unavailable', { cause: error });
-}
-
-async function guard<T>(operation: () => Promise<T>, appending?: LedgerEvent): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    translate(error, appending);
-  }
 }

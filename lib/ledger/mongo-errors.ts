@@ -1,0 +1,34 @@
+/**
+ * The one place MongoDB errors become plugin errors (used by `MongoStore` only).
+ */
+import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
+import type { LedgerEvent } from './events.js';
+
+export function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 11000;
+}
+
+/**
+ * The one place MongoDB errors become plugin errors: a duplicate (stream, seq) is a lost race;
+ * anything else means the store cannot be trusted to answer, so callers fail closed.
+ */
+export function translate(error: unknown, appending?: LedgerEvent): never {
+  if (error instanceof ConcurrencyError || error instanceof StoreUnavailableError) throw error;
+  if (appending && isDuplicateKey(error)) {
+    throw new ConcurrencyError(
+      `stream ${appending.stream} already has seq ${appending.seq}`,
+      appending.stream,
+      appending.seq,
+      { cause: error },
+    );
+  }
+  throw new StoreUnavailableError('the ledger store is unavailable', { cause: error });
+}
+
+export async function guard<T>(operation: () => Promise<T>, appending?: LedgerEvent): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    translate(error, appending);
+  }
+}
