@@ -102,7 +102,10 @@ export async function issueSession(
 
   if (!config.multipleTokens) {
     // Seed JWTAUTH_MULTIPLE_TOKENS = False: one session per subject; older ones end with this login.
+    const now = config.clock();
     for (const session of await ledger.store.findOpenSessions(sub)) {
+      // A session whose refresh token has expired is over already; nothing to record.
+      if (session.refreshExp * 1000 <= now) continue;
       await revokeSession(deps, session.stream, {
         ...meta,
         reason: 'single_session',
