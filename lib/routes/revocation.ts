@@ -8,17 +8,11 @@
  * A store that cannot record the revocation answers 503 with `Retry-After` (section 2.2.1).
  */
 import type { Context, Middleware, Next } from 'koa';
-import { InvalidRequestError, InvalidTokenError } from '../errors.js';
-import { verifyAs, type SessionDeps } from '../sessions/deps.js';
+import { InvalidRequestError } from '../errors.js';
+import { verifyPresented, type SessionDeps } from '../sessions/deps.js';
 import { hasScope } from '../sessions/introspect.js';
 import type { RevocationView } from '../sessions/revocation-view.js';
 import { revoke } from '../sessions/revoke.js';
-import {
-  ACCESS_TOKEN_TYP,
-  REFRESH_TOKEN_TYP,
-  type TokenClaims,
-  type TokenTyp,
-} from '../tokens/claims.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
 import { authenticateCaller, callerOf } from './shared/caller.js';
 import { noStore } from './shared/headers.js';
@@ -63,7 +57,7 @@ function revokeToken(deps: SessionDeps): Middleware {
   return async function revokeToken(ctx: Context) {
     const { token, token_type_hint: hint } = paramsOf<RevocationParams>(ctx);
     const caller = callerOf(ctx);
-    const claims = await presentedToken(deps, token as string, hint);
+    const claims = await verifyPresented(deps, token as string, hint);
     if (claims && (claims.sub === caller.sub || hasScope(caller, deps.config.scopes.admin))) {
       await revoke(
         deps,
@@ -76,28 +70,4 @@ function revokeToken(deps: SessionDeps): Middleware {
     ctx.body = '';
     ctx.remove('Content-Type');
   };
-}
-
-/**
- * The claims of the presented token if it is a valid access or refresh token of this issuer.
- * The hint orders the attempts and never limits them (RFC 7009 section 2.1). Expired tokens do
- * not verify: they are dead already.
- */
-async function presentedToken(
-  deps: SessionDeps,
-  token: string,
-  hint: string | undefined,
-): Promise<TokenClaims | null> {
-  const order: TokenTyp[] =
-    hint === 'refresh_token'
-      ? [REFRESH_TOKEN_TYP, ACCESS_TOKEN_TYP]
-      : [ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP];
-  for (const typ of order) {
-    try {
-      return (await verifyAs(deps, token, typ)).claims;
-    } catch (error) {
-      if (!(error instanceof InvalidTokenError)) throw error;
-    }
-  }
-  return null;
 }

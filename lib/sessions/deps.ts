@@ -4,7 +4,13 @@
 import type { Context } from 'koa';
 import type { ResolvedConfig } from '../config.js';
 import type { EventMeta, Ledger } from '../ledger/index.js';
-import type { TokenTyp } from '../tokens/claims.js';
+import { InvalidTokenError } from '../errors.js';
+import {
+  ACCESS_TOKEN_TYP,
+  REFRESH_TOKEN_TYP,
+  type TokenClaims,
+  type TokenTyp,
+} from '../tokens/claims.js';
 import type { KeySet } from '../tokens/keys.js';
 import { verifyToken, type VerifiedToken } from '../tokens/verify.js';
 
@@ -51,4 +57,28 @@ export function verifyAs(deps: SessionDeps, token: string, typ: TokenTyp): Promi
     clockToleranceSeconds: config.clockTolerance,
     now: config.clock,
   });
+}
+
+/**
+ * The claims of a presented token if it is a valid access or refresh token of this issuer, else
+ * null. The hint orders the attempts and never limits them (RFC 7662 and RFC 7009, section 2.1).
+ * Expired tokens do not verify: they are dead already.
+ */
+export async function verifyPresented(
+  deps: SessionDeps,
+  token: string,
+  hint: string | undefined,
+): Promise<TokenClaims | null> {
+  const order: TokenTyp[] =
+    hint === 'refresh_token'
+      ? [REFRESH_TOKEN_TYP, ACCESS_TOKEN_TYP]
+      : [ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP];
+  for (const typ of order) {
+    try {
+      return (await verifyAs(deps, token, typ)).claims;
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) throw error;
+    }
+  }
+  return null;
 }

@@ -6,20 +6,14 @@
  * may introspect any token; otherwise the answer is exactly `{ active: false }`, so the existence of
  * other subjects' tokens is never revealed.
  */
-import { InvalidTokenError } from '../errors.js';
 import {
   tokenStatus,
   type SessionState,
   type SubjectState,
   type TokenState,
 } from '../ledger/projection.js';
-import {
-  ACCESS_TOKEN_TYP,
-  REFRESH_TOKEN_TYP,
-  type TokenClaims,
-  type TokenTyp,
-} from '../tokens/claims.js';
-import { verifyAs, type SessionDeps } from './deps.js';
+import type { TokenClaims } from '../tokens/claims.js';
+import { verifyPresented, type SessionDeps } from './deps.js';
 
 export interface IntrospectionRequest {
   token?: string;
@@ -108,29 +102,8 @@ async function byToken(
   token: string,
   hint: string | undefined,
 ): Promise<Found | null> {
-  // RFC 7662 section 2.1: the hint orders the search; it never limits it.
-  const order: TokenTyp[] =
-    hint === 'refresh_token'
-      ? [REFRESH_TOKEN_TYP, ACCESS_TOKEN_TYP]
-      : [ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP];
-  for (const typ of order) {
-    const claims = await verifyOrNull(deps, token, typ);
-    if (!claims) continue;
-    const { session, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
-    return session ? { session, subject, jti: claims.jti } : null;
-  }
-  return null;
-}
-
-async function verifyOrNull(
-  deps: SessionDeps,
-  token: string,
-  typ: TokenTyp,
-): Promise<TokenClaims | null> {
-  try {
-    return (await verifyAs(deps, token, typ)).claims;
-  } catch (error) {
-    if (error instanceof InvalidTokenError) return null;
-    throw error;
-  }
+  const claims = await verifyPresented(deps, token, hint);
+  if (!claims) return null;
+  const { session, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
+  return session ? { session, subject, jti: claims.jti } : null;
 }

@@ -12,6 +12,7 @@ import {
   buildRefreshClaims,
   newSessionId,
   newTokenId,
+  REGISTERED_CLAIMS,
   subjectFor,
   type UserRecord,
 } from '../tokens/claims.js';
@@ -156,24 +157,10 @@ export async function issueSession(
 /** The claims of an access token that came from the user (claims map and extra claims). */
 export function userClaimsOf(claims: Record<string, unknown>): Record<string, unknown> | undefined {
   const own = Object.fromEntries(
-    Object.entries(claims).filter(([name]) => !SESSION_CLAIMS.has(name)),
+    Object.entries(claims).filter(([name]) => !REGISTERED_CLAIMS.has(name)),
   );
   return Object.keys(own).length > 0 ? own : undefined;
 }
-
-const SESSION_CLAIMS = new Set([
-  'iss',
-  'sub',
-  'aud',
-  'iat',
-  'exp',
-  'nbf',
-  'jti',
-  'sid',
-  'ttype',
-  'scope',
-  'auth_time',
-]);
 
 export async function tokenResponse(
   deps: SessionDeps,
