@@ -87,18 +87,31 @@ export async function revokeSession(
   return appended ? { revoked: true, event: appended.event } : { revoked: false };
 }
 
-/** Every session of `sub` created at or before now: one event in the subject's stream. */
+/**
+ * Every session of `sub` created at or before now: one event in the subject's stream. Session start
+ * times come from the clock of the instance that issued them, so the cut-off also reaches the
+ * latest start the ledger already holds, up to `clockTolerance` ahead: a session issued before the
+ * revocation by an instance whose clock runs ahead is covered too.
+ */
 export async function revokeSubject(
   deps: SessionDeps,
   sub: string,
   meta: RevocationMeta,
 ): Promise<RevokeResult> {
   assertId(sub, 'sub');
+  let latestStart = 0;
+  for (const session of await deps.ledger.store.findOpenSessions(sub)) {
+    latestStart = Math.max(latestStart, session.createdAt.getTime());
+  }
+  const toleranceMs = deps.config.clockTolerance * 1000;
   const appended = await deps.ledger.execute(subjectStream(sub), (_state, { now }) => ({
     type: 'revoked',
     sub,
     meta,
-    target: { kind: 'subject', before: new Date(now) },
+    target: {
+      kind: 'subject',
+      before: new Date(Math.max(now, Math.min(latestStart, now + toleranceMs))),
+    },
   }));
   return appended ? { revoked: true, event: appended.event } : { revoked: false };
 }

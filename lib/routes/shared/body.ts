@@ -5,7 +5,7 @@
  */
 import type { Context, Middleware, Next } from 'koa';
 import bodyParser from 'koa-bodyparser';
-import { InvalidRequestError } from '../../errors.js';
+import { InvalidRequestError, JwtConnectError } from '../../errors.js';
 
 export interface BodyOptions {
   /** Largest accepted body in bytes; larger ones get 413. */
@@ -30,11 +30,26 @@ export function parseBody(options: BodyOptions): Middleware {
     if (!ctx.is(JSON_TYPE, FORM_TYPE)) {
       throw new InvalidRequestError(`the body must be ${JSON_TYPE} or ${FORM_TYPE}`);
     }
-    await parser(ctx, async () => {
-      rejectDuplicateMembers(ctx);
-      await next();
-    });
+    let read = false;
+    try {
+      await parser(ctx, async () => {
+        read = true;
+        rejectDuplicateMembers(ctx);
+        await next();
+      });
+    } catch (error) {
+      // Bytes their Content-Encoding does not describe fail in zlib, whose errors carry no HTTP
+      // status; reading the body failed, so it is the client's mistake: 400, not 500.
+      if (!read && !(error instanceof JwtConnectError) && !hasHttpStatus(error)) {
+        throw new InvalidRequestError('the request body could not be decoded', { cause: error });
+      }
+      throw error;
+    }
   };
+}
+
+function hasHttpStatus(error: unknown): boolean {
+  return typeof (error as { status?: unknown } | null)?.status === 'number';
 }
 
 /**
