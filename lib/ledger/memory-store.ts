@@ -14,6 +14,10 @@ export class MemoryStore implements LedgerStore {
   readonly #pending = new Map<string, number>();
   /** jti -> stream, so lookups by token id do not scan every session. */
   readonly #tokenIndex = new Map<string, string>();
+  /** Every event in audit order (time, stream, seq), and by subject and by token id. */
+  readonly #log: LedgerEvent[] = [];
+  readonly #bySub = new Map<string, LedgerEvent[]>();
+  readonly #byJti = new Map<string, LedgerEvent[]>();
   #closed = false;
 
   async open(): Promise<void> {
@@ -34,9 +38,16 @@ export class MemoryStore implements LedgerStore {
         event.seq,
       );
     }
-    events.push(structuredClone(event));
+    const stored = structuredClone(event);
+    events.push(stored);
     events.sort((a, b) => a.seq - b.seq);
     this.#streams.set(event.stream, events);
+    // Events arrive nearly in time order, so the insertion point is found from the end.
+    let at = this.#log.length;
+    while (at > 0 && comparePosition(this.#log[at - 1] as LedgerEvent, stored) > 0) at--;
+    this.#log.splice(at, 0, stored);
+    addTo(this.#bySub, stored.sub, stored);
+    for (const jti of stored.jtis) addTo(this.#byJti, jti, stored);
   }
 
   async readStream(stream: string, afterSeq = 0): Promise<LedgerEvent[]> {
@@ -48,9 +59,29 @@ export class MemoryStore implements LedgerStore {
 
   async queryEvents(query: EventQuery): Promise<LedgerEvent[]> {
     this.#assertOpen();
-    const all = [...this.#streams.values()].flat().filter((event) => matches(event, query));
-    all.sort(comparePosition);
-    return all.slice(0, query.limit).map((event) => structuredClone(event));
+    const indexed =
+      query.stream !== undefined
+        ? this.#streams.get(query.stream)
+        : query.sub !== undefined
+          ? this.#bySub.get(query.sub)
+          : query.jti !== undefined
+            ? this.#byJti.get(query.jti)
+            : this.#log;
+    const found: LedgerEvent[] = [];
+    if (indexed === this.#log) {
+      // Already in order: start at the first possible position and stop at the limit.
+      for (
+        let i = this.#firstAfter(query);
+        i < this.#log.length && found.length < query.limit;
+        i++
+      ) {
+        const event = this.#log[i] as LedgerEvent;
+        if (matches(event, query)) found.push(event);
+      }
+    } else {
+      found.push(...(indexed ?? []).filter((event) => matches(event, query)).sort(comparePosition));
+    }
+    return found.slice(0, query.limit).map((event) => structuredClone(event));
   }
 
   async *scanEvents(): AsyncIterable<LedgerEvent> {
@@ -148,9 +179,31 @@ export class MemoryStore implements LedgerStore {
     }
   }
 
+  /** Index of the first event of the log that can match `from` and `after` (binary search). */
+  #firstAfter(query: EventQuery): number {
+    let low = 0;
+    let high = this.#log.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const event = this.#log[middle] as LedgerEvent;
+      const before =
+        (query.from !== undefined && event.time < query.from) ||
+        (query.after !== undefined && comparePosition(event, query.after) <= 0);
+      if (before) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new StoreUnavailableError('the memory store is closed');
   }
+}
+
+function addTo(index: Map<string, LedgerEvent[]>, key: string, event: LedgerEvent): void {
+  const list = index.get(key);
+  if (list) list.push(event);
+  else index.set(key, [event]);
 }
 
 function matches(event: LedgerEvent, query: EventQuery): boolean {
