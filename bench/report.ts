@@ -1,0 +1,217 @@
+/**
+ * The report: latest.json as measured, and latest.md with every result of ours as a ratio to the
+ * peers of its scenario and the issue's target (issue 6) for it, met or missed. With several
+ * rounds, req/s and latencies are means over the rounds and ratios are taken round by round.
+ * `tsx bench/report.ts [name]` rewrites <name>.md from bench/results/<name>.json.
+ */
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { labelOf } from './scenarios.js';
+
+export interface Row {
+  scenario: string;
+  impl: 'ours' | 'ceiling' | 'koa-jwt' | 'oidc-provider';
+  store: 'memory' | 'mongo' | 'none';
+  variant?: string;
+  /** Requests/s; for ledger rows: appends/s, events/s (rebuild), queries/s (audit, one at a time). */
+  rps: number;
+  p50_ms?: number;
+  p99_ms?: number;
+  rss_mb: number;
+  [extra: string]: unknown;
+}
+
+export interface Report {
+  node: string;
+  cpus: number;
+  cpu_model: string;
+  mode: 'quick' | 'full';
+  date: string;
+  wall_seconds: number;
+  load_average: { before: number[]; after: number[] };
+  mongo: string;
+  connections: number;
+  duration_seconds: number;
+  /** Rounds per HTTP scenario (the best kept); MongoDB ones run once. */
+  rounds?: number;
+  results: Row[];
+}
+
+interface Target {
+  /** The peer compared with, and the ratio ours must reach. */
+  peer: Row['impl'];
+  ratio: number;
+}
+
+/** Issue 6's targets, by scenario. */
+const TARGETS: Record<string, Target[]> = {
+  'authenticate-rs256': [
+    { peer: 'ceiling', ratio: 0.8 },
+    { peer: 'koa-jwt', ratio: 3.5 },
+  ],
+  'authenticate-es256': [{ peer: 'ceiling', ratio: 0.8 }],
+  issue: [{ peer: 'ceiling', ratio: 0.9 }],
+  introspection: [{ peer: 'oidc-provider', ratio: 1.2 }],
+  refresh: [{ peer: 'oidc-provider', ratio: 1.0 }],
+};
+const PEERS: Row['impl'][] = ['ceiling', 'koa-jwt', 'oidc-provider'];
+
+const fmt = (value: number | undefined) => (value === undefined ? '' : String(value));
+const ms = (value: unknown) => (typeof value === 'number' ? String(value) : '');
+
+function oursLabel(row: Row): string {
+  return `ours (${row.store}${row.variant ? `, ${row.variant}` : ''})`;
+}
+
+const roundsOf = (row: Row) => (row['rps_rounds'] as number[] | undefined) ?? [row.rps];
+
+/** Mean rps, and each round's when there were several. */
+function rpsCell(row: Row): string {
+  const rounds = roundsOf(row);
+  return rounds.length > 1 ? `${row.rps} (${rounds.join(' / ')})` : String(row.rps);
+}
+
+/**
+ * Ours / peer, taken within each round (the two ran back to back), then the geometric mean of the
+ * rounds. A row measured once (MongoDB) is compared with the peer's first round.
+ */
+function ratioOf(ours: Row, peer: Row): { ratio: number; perRound: number[] } {
+  const oursRounds = roundsOf(ours);
+  const peerRounds = roundsOf(peer);
+  const perRound = oursRounds.map((rps, i) => rps / (peerRounds[i] ?? Number.NaN));
+  const ratio = Math.exp(perRound.reduce((sum, r) => sum + Math.log(r), 0) / perRound.length);
+  return { ratio, perRound };
+}
+
+function ratioTable(rows: Row[]): string[] {
+  const lines = [
+    '| scenario | ours | req/s | p50 ms | p99 ms | RSS MB | vs ceiling | vs koa-jwt | vs oidc-provider | target | met |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|',
+  ];
+  const scenarios = [
+    ...new Set(rows.filter((row) => !row.scenario.startsWith('ledger')).map((row) => row.scenario)),
+  ];
+  for (const scenario of scenarios) {
+    const inScenario = rows.filter((row) => row.scenario === scenario);
+    const peerOf = (impl: Row['impl']) => inScenario.find((row) => row.impl === impl);
+    for (const peer of inScenario.filter((row) => row.impl !== 'ours')) {
+      lines.push(
+        `| ${scenario} | *${peer.impl}* | ${rpsCell(peer)} | ${ms(peer.p50_ms)} | ${ms(peer.p99_ms)} | ${peer.rss_mb} | | | | | |`,
+      );
+    }
+    for (const row of inScenario.filter((candidate) => candidate.impl === 'ours')) {
+      const ratios = PEERS.map((impl) => {
+        const peer = peerOf(impl);
+        if (!peer) return '';
+        const { ratio, perRound } = ratioOf(row, peer);
+        return perRound.length > 1
+          ? `${ratio.toFixed(2)}x (${perRound.map((r) => r.toFixed(2)).join(', ')})`
+          : `${ratio.toFixed(2)}x`;
+      });
+      const targets = TARGETS[scenario] ?? [];
+      const met = targets.map((target) => {
+        const peer = peerOf(target.peer);
+        return peer === undefined ? '?' : ratioOf(row, peer).ratio >= target.ratio ? 'yes' : 'no';
+      });
+      lines.push(
+        `| ${scenario} | ${oursLabel(row)} | ${rpsCell(row)} | ${ms(row.p50_ms)} | ${ms(row.p99_ms)} | ${row.rss_mb} | ${ratios.join(' | ')} | ${targets.map((t) => `>= ${t.ratio}x ${t.peer}`).join(', ')} | ${met.join(', ')} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function ledgerTable(rows: Row[]): string[] {
+  const lines = [
+    '| store | events | seeding s | appends/s | append p50 / p99 ms | rebuild events/s | audit p50 ms | audit p99 ms | RSS MB | targets (rebuild; audit p99 < 20 ms) |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+  ];
+  for (const store of ['memory', 'mongo'] as const) {
+    const of = (scenario: string) =>
+      rows.find((row) => row.scenario === scenario && row.store === store);
+    const [append, rebuild, audit] = [
+      of('ledger-append'),
+      of('ledger-rebuild'),
+      of('ledger-audit'),
+    ];
+    if (!append || !rebuild || !audit) continue;
+    const rebuildTarget = store === 'memory' ? 100_000 : 20_000;
+    const met = [
+      `rebuild >= ${rebuildTarget / 1000}k/s: ${rebuild.rps >= rebuildTarget ? 'yes' : 'no'}`,
+      `audit: ${(audit.p99_ms ?? Infinity) < 20 ? 'yes' : 'no'}`,
+    ];
+    lines.push(
+      `| ${store} | ${fmt(rebuild['events'] as number)} | ${ms(rebuild['seed_seconds'])} | ${append.rps} | ${ms(append.p50_ms)} / ${ms(append.p99_ms)} | ${rebuild.rps} | ${ms(audit.p50_ms)} | ${ms(audit.p99_ms)} | ${append.rss_mb} | ${met.join('; ')} |`,
+    );
+  }
+  return lines;
+}
+
+export function markdown(report: Report): string {
+  const warnings = new Map<string, string[]>();
+  for (const row of report.results) {
+    for (const line of (row['warnings'] as string[] | undefined) ?? []) {
+      warnings.set(line, [...(warnings.get(line) ?? []), `${row.scenario} ${row.impl}`]);
+    }
+  }
+  const failures = report.results.filter(
+    (row) => Number(row['non2xx'] ?? 0) > 0 || Number(row['errors'] ?? 0) > 0 || row['failed'],
+  );
+  return [
+    `Measured ${report.date} (${report.mode} run, ${report.wall_seconds} s): Node ${report.node}, ${report.cpus} x ${report.cpu_model}; load average ${report.load_average.before.map((v) => v.toFixed(2)).join(' ')} before, ${report.load_average.after.map((v) => v.toFixed(2)).join(' ')} after.`,
+    `autocannon on loopback, ${report.connections} connections, ${report.duration_seconds} s per server after a warm-up${(report.rounds ?? 1) > 1 ? ` in ${report.rounds} rounds (the second in reverse order; MongoDB rows once): req/s and latencies are means, each ratio is taken within a round (ours and its peer back to back) and the rounds' ratios are combined by geometric mean` : ''}; each server in its own process; MongoDB: ${report.mongo}.`,
+    '',
+    ...ratioTable(report.results),
+    '',
+    'Ledger (in-process, one child per store; audit = `history()` queries one at a time over the seeded log):',
+    '',
+    ...ledgerTable(report.results),
+    '',
+    ...report.results
+      .filter((row) => row.scenario === 'ledger-audit')
+      .map(
+        (row) =>
+          `Audit p99 by query (${row.store}, ms): ${Object.entries(
+            (row['p99_by_query'] as Record<string, number> | undefined) ?? {},
+          )
+            .map(([kind, value]) => `${kind} ${value}`)
+            .join(', ')}.`,
+      ),
+    '',
+    ...(failures.length > 0
+      ? [
+          'Non-2xx answers or errors:',
+          ...failures.map(
+            (row) =>
+              `- ${labelOf(row)}: ${
+                row['failed']
+                  ? `${String(row['failed'])} appends failed (store unavailable)`
+                  : `${String(row['non2xx'])} non-2xx, ${String(row['errors'])} errors`
+              }`,
+          ),
+          '',
+        ]
+      : []),
+    ...(warnings.size > 0
+      ? [
+          'Warnings printed by the servers:',
+          ...[...warnings].map(
+            ([line, where]) => `- \`${line}\` (${[...new Set(where)].join(', ')})`,
+          ),
+          '',
+        ]
+      : []),
+  ].join('\n');
+}
+
+export async function writeReport(report: Report, dir: URL, name = 'latest'): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(new URL(`${name}.json`, dir), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(new URL(`${name}.md`, dir), `${markdown(report)}\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const name = process.argv[2] ?? 'latest';
+  const dir = new URL('./results/', import.meta.url);
+  const report = JSON.parse(await readFile(new URL(`${name}.json`, dir), 'utf8')) as Report;
+  await writeFile(new URL(`${name}.md`, dir), `${markdown(report)}\n`);
+}

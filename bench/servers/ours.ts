@@ -1,0 +1,53 @@
+/**
+ * koa-jwtconnect as a host app would wire it: `auth.routes()` (refresh, introspection), a login
+ * hook after a (trivial) login step, and a route protected by `auth.authenticate()`.
+ * Store: memory or MongoDB; revocation checked per request, or with `maxStalenessMs` when set.
+ */
+import { createServer } from 'node:http';
+import Router from '@koa/router';
+import Koa from 'koa';
+import { jwtconnect } from '../../lib/index.js';
+import { BENCH_USER, serve, settings, type Minted, type MintRequest } from './child.js';
+
+const config = settings();
+const auth = await jwtconnect({
+  issuer: config.issuer,
+  keys: { privateKeyPem: config.privateKeyPem, alg: config.alg },
+  subjectSecret: 'benchmark-subject-secret-0123456789abcdef',
+  store:
+    config.store === 'mongo'
+      ? { mongo: { uri: config.mongoUri as string, dbName: config.dbName as string } }
+      : { memory: true },
+  ...(config.maxStalenessMs !== undefined && {
+    revocation: { maxStalenessMs: config.maxStalenessMs },
+  }),
+});
+
+const app = new Koa();
+const router = new Router();
+app.use(auth.routes());
+router.get('/api/me', auth.authenticate(), (ctx) => {
+  ctx.body = ctx.state['user'];
+});
+router.post(
+  '/login',
+  async (ctx, next) => {
+    // Whatever authenticated the user (SAML, a password form) ran here; the hook sees only the user.
+    ctx.state['user'] = BENCH_USER;
+    await next();
+  },
+  auth.loginHook({ source: 'bench' }),
+);
+app.use(router.routes());
+
+async function mint(request: MintRequest): Promise<Minted> {
+  const minted: Minted = { access: [], refresh: [] };
+  for (let i = 0; i < request.count; i++) {
+    const pair = await auth.issue(BENCH_USER, { source: 'bench' });
+    minted.access.push(pair.access_token);
+    minted.refresh.push(pair.refresh_token);
+  }
+  return minted;
+}
+
+await serve(createServer(app.callback()), mint, () => auth.close());
