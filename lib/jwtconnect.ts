@@ -131,6 +131,8 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
 
   const emitter = new EventEmitter();
   ledger.onAppend(({ event }: Appended) => {
+    // Copied for listeners so they cannot alter what was recorded; no copy when nobody listens.
+    if (emitter.listenerCount(event.type) === 0) return;
     try {
       emitter.emit(event.type, structuredClone(event));
     } catch (error) {
