@@ -312,7 +312,9 @@ export class MongoStore implements LedgerStore {
         }
       }
       const stale = written.filter((state) => !ahead.has(state.stream));
-      for (const state of stale) await collection.deleteMany({ stream: state.stream });
+      if (stale.length > 0) {
+        await collection.deleteMany({ stream: { $in: stale.map((state) => state.stream) } });
+      }
       if (stale.length > 0) await collection.insertMany(stale.map((state) => ({ ...state })));
     };
     await guard(async () => {
