@@ -29,6 +29,11 @@ export interface IssueOptions {
   method?: string;
   /** Space-separated scopes for the session's tokens. */
   scope?: string;
+  /**
+   * Audience of the session's tokens, instead of the configured `audience`. When an `audience` is
+   * configured it must be among these, or this plugin's own verification would refuse the tokens.
+   */
+  aud?: string | string[];
 }
 
 /** The opaque `sub` of a user under the configured secret. */
@@ -67,13 +72,31 @@ function accessClaimsFor(
     user,
     {
       issuer: config.issuer,
-      audience: config.audience,
+      audience: audienceOf(deps, options),
       ttlSeconds: config.accessTokenTtl,
       claimsMap: config.claimsMap,
     },
     { ...context, ...(options.scope !== undefined && { scope: options.scope }) },
     extra,
   );
+}
+
+/** The audience for a session: the issue's own, checked against the configured one, or that. */
+function audienceOf(
+  deps: SessionDeps,
+  options: Partial<IssueOptions>,
+): string | readonly string[] | undefined {
+  const { aud } = options;
+  if (aud === undefined) return deps.config.audience;
+  const list = [aud].flat();
+  if (list.length === 0 || list.some((value) => typeof value !== 'string' || value === '')) {
+    throw new TypeError('"aud" must be a non-empty string or array of non-empty strings');
+  }
+  const required = deps.config.audience === undefined ? [] : [deps.config.audience].flat();
+  if (required.length > 0 && !required.some((value) => list.includes(value))) {
+    throw new TypeError(`"aud" must include the configured audience (${required.join(', ')})`);
+  }
+  return typeof aud === 'string' ? aud : [...list];
 }
 
 export async function issueSession(
@@ -94,6 +117,7 @@ export async function issueSession(
     // RFC 6749 section 3.3 scope syntax.
     throw new InvalidRequestError('"scope" must be space-separated scope tokens');
   }
+  const audience = audienceOf(deps, options);
   const sub = subjectOf(deps, user);
   const meta: EventMeta = compact({
     source: options.source,
@@ -126,7 +150,7 @@ export async function issueSession(
     accessClaims = accessClaimsFor(deps, user, options, { sub, sid, jti: accessJti, now: seconds });
     accessClaims['auth_time'] = seconds;
     refreshClaims = buildRefreshClaims(
-      { issuer: config.issuer, audience: config.audience, ttlSeconds: config.refreshTokenTtl },
+      { issuer: config.issuer, audience, ttlSeconds: config.refreshTokenTtl },
       {
         sub,
         sid,
@@ -143,10 +167,7 @@ export async function issueSession(
       access: { jti: accessJti, exp: accessClaims.exp },
       refresh: { jti: refreshJti, exp: refreshClaims.exp },
       scope: options.scope,
-      aud:
-        config.audience === undefined
-          ? undefined
-          : (structuredClone(config.audience) as string | string[]),
+      aud: audience === undefined || typeof audience === 'string' ? audience : [...audience],
       claims: userClaimsOf(accessClaims),
     });
   });

@@ -263,6 +263,38 @@ describe('auth.issue() [MongoDB]', () => {
     });
   });
 
+  describe('audience', () => {
+    it("puts the issue's own aud in both tokens and keeps it through a refresh", async () => {
+      const own = await testPlugin(t.db, { audience: 'https://api.example.org' });
+      try {
+        const aud = ['https://api.example.org', 'https://other.example.org'];
+        const pair = await own.auth.issue(CAROL, { source: 'saml', aud });
+        expect(decodeJwt(pair.access_token).aud).to.deep.equal(aud);
+        expect(decodeJwt(pair.refresh_token).aud).to.deep.equal(aud);
+        await expect(own.auth.tokens.verify(pair.access_token)).to.be.fulfilled;
+        const next = await own.auth.refresh(pair.refresh_token);
+        expect(decodeJwt(next.access_token).aud).to.deep.equal(aud);
+      } finally {
+        await own.auth.close();
+      }
+    });
+
+    it('refuses an aud without the configured audience, recording nothing', async () => {
+      const own = await testPlugin(t.db, { audience: 'https://api.example.org' });
+      try {
+        const before = await t.db.collection('jwtconnect_events').countDocuments();
+        for (const aud of ['https://other.example.org', [], ['']]) {
+          await expect(
+            own.auth.issue(CAROL, { source: 'saml', aud: aud as string[] }),
+          ).to.be.rejectedWith(TypeError);
+        }
+        expect(await t.db.collection('jwtconnect_events').countDocuments()).to.equal(before);
+      } finally {
+        await own.auth.close();
+      }
+    });
+  });
+
   describe('arguments', () => {
     it('refuses a call without a login source, or with a scope that is not scope syntax', async () => {
       await expect(p.auth.issue(CAROL, { source: '' })).to.be.rejectedWith(TypeError);
