@@ -4,10 +4,9 @@
  * lets a request through when revocation cannot be checked.
  */
 import type { Context, Middleware, Next } from 'koa';
-import { InsufficientScopeError } from '../errors.js';
 import { checkAccessToken } from '../sessions/access.js';
 import type { SessionDeps } from '../sessions/deps.js';
-import { hasScope } from '../sessions/introspect.js';
+import { assertScope } from '../sessions/scope.js';
 import type { RevocationView } from '../sessions/revocation-view.js';
 import { bearerToken } from './bearer.js';
 import { renderError, toPluginError } from './error-handler.js';
@@ -29,9 +28,7 @@ export function authenticate(
   return async function authenticateBearer(ctx: Context, next: Next) {
     try {
       const checked = await checkAccessToken(deps, bearerToken(ctx), view);
-      if (scope !== undefined && !hasScope(checked.claims, scope)) {
-        throw new InsufficientScopeError(`the token lacks the "${scope}" scope`, scope);
-      }
+      if (scope !== undefined) assertScope(checked.claims, scope);
       ctx.state['user'] = checked.claims;
       ctx.state['token'] = checked;
     } catch (caught) {

@@ -10,7 +10,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import { InvalidRequestError } from '../errors.js';
 import { verifyPresented, type SessionDeps } from '../sessions/deps.js';
-import { hasScope } from '../sessions/introspect.js';
+import { hasScope } from '../sessions/scope.js';
 import type { RevocationView } from '../sessions/revocation-view.js';
 import { revoke } from '../sessions/revoke.js';
 import { parseBody, type BodyOptions } from './shared/body.js';

@@ -14,6 +14,7 @@ import {
 } from '../ledger/projection.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
+import { hasScope } from './scope.js';
 
 export interface IntrospectionRequest {
   token?: string;
@@ -39,10 +40,6 @@ export interface IntrospectionResponse {
 }
 
 export const INACTIVE: Readonly<IntrospectionResponse> = Object.freeze({ active: false });
-
-export function hasScope(claims: TokenClaims, scope: string): boolean {
-  return typeof claims.scope === 'string' && claims.scope.split(' ').includes(scope);
-}
 
 export async function introspect(
   deps: SessionDeps,

@@ -4,11 +4,10 @@
  * it: signature, claims and revocation. Without a valid one: 401 with `WWW-Authenticate`.
  */
 import type { Context, Middleware, Next } from 'koa';
-import { InsufficientScopeError } from '../../errors.js';
 import { bearerToken } from '../../middleware/bearer.js';
 import { checkAccessToken } from '../../sessions/access.js';
 import type { SessionDeps } from '../../sessions/deps.js';
-import { hasScope } from '../../sessions/introspect.js';
+import { assertScope } from '../../sessions/scope.js';
 import type { RevocationView } from '../../sessions/revocation-view.js';
 import type { TokenClaims } from '../../tokens/claims.js';
 
@@ -27,9 +26,7 @@ export function authenticateCaller(
 /** 403 `insufficient_scope` (RFC 6750 section 3.1) unless the caller's token has `scope`. */
 export function requireScope(scope: string): Middleware {
   return async function requireScope(ctx: Context, next: Next) {
-    if (!hasScope(callerOf(ctx), scope)) {
-      throw new InsufficientScopeError(`the token lacks the "${scope}" scope`, scope);
-    }
+    assertScope(callerOf(ctx), scope);
     await next();
   };
 }
