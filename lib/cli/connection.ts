@@ -7,7 +7,7 @@ import { StoreUnavailableError } from '../errors.js';
 import { MongoStore } from '../ledger/mongo-store.js';
 import { CliError, describeError } from './errors.js';
 
-export const DEFAULT_DB = 'jwtconnect';
+export { DEFAULT_DATABASE as DEFAULT_DB } from '../ledger/mongo-store.js';
 export const DEFAULT_EVENTS_COLLECTION = 'jwtconnect_events';
 export const DEFAULT_STATE_COLLECTION = 'jwtconnect_state';
 export const DEFAULT_PENDING_COLLECTION = 'jwtconnect_pending';
@@ -28,13 +28,6 @@ export function resolveUri(uri: string | undefined, env: NodeJS.ProcessEnv): str
     throw new CliError('no MongoDB connection string: pass --uri <uri> or set MONGODB_URI');
   }
   return resolved;
-}
-
-/** The database named in the path of a connection string, if any (`mongodb://h1,h2/name?...`). */
-export function databaseFromUri(uri: string): string | undefined {
-  const match = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri);
-  const name = match?.[1];
-  return name ? decodeURIComponent(name) : undefined;
 }
 
 /** `mongodb://user:secret@host/db` -> `mongodb://user:***@host/db`, in any text. */
@@ -67,7 +60,8 @@ export async function withStore<T>(
   const uri = resolveUri(options.uri, env);
   const store = new MongoStore({
     uri,
-    dbName: options.db ?? databaseFromUri(uri) ?? DEFAULT_DB,
+    // Without --db, MongoStore takes the URI's database, else DEFAULT_DB.
+    ...(options.db !== undefined && { dbName: options.db }),
     collections: {
       events: options.eventsCollection,
       state: options.stateCollection,

@@ -51,6 +51,9 @@ interface PendingMark {
   seq: number;
 }
 
+/** The database used with a `uri` that names none and no `dbName`. */
+export const DEFAULT_DATABASE = 'jwtconnect';
+
 const SCAN_BATCH = 1000;
 /** FerretDB v1.24 stops answering a write command with 100 or more operations; stay well below. */
 const WRITE_BATCH = 50;
@@ -94,7 +97,7 @@ export class MongoStore implements LedgerStore {
         });
         await this.#client.connect();
         db = this.#client.db(
-          this.#options.dbName ?? databaseInUri(this.#options.uri) ?? 'jwtconnect',
+          this.#options.dbName ?? databaseInUri(this.#options.uri) ?? DEFAULT_DATABASE,
         );
       }
       const hello = await db.command({ hello: 1 });
