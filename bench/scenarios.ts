@@ -144,6 +144,14 @@ export function httpScenarios(): HttpScenario[] {
       {
         ...common,
         impl: 'ours',
+        store: 'memory',
+        variant: 'per-request, verifyCache off',
+        server: 'ours',
+        settings: { alg, store: 'memory', verifyCacheEntries: 0 },
+      },
+      {
+        ...common,
+        impl: 'ours',
         store: 'mongo',
         variant: 'per-request',
         server: 'ours',

@@ -17,6 +17,7 @@ import {
 } from './tokens/claims.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './tokens/algorithms.js';
 import type { KeySource } from './tokens/key-sources.js';
+import { DEFAULT_VERIFY_CACHE_ENTRIES } from './tokens/verified-cache.js';
 
 export type StoreOption =
   | { mongo: MongoStoreOptions & { db?: Db } }
@@ -70,6 +71,12 @@ export interface JwtConnectOptions {
    * on every request. A positive bound keeps a local view fed from the ledger instead.
    */
   revocation?: { maxStalenessMs?: number };
+  /**
+   * Access tokens whose signature was verified are remembered, per instance, so a token presented
+   * again costs no signature check; `exp`, `nbf` and `iat` are checked on every use and revocation
+   * as `revocation` says. Default `maxEntries: 10000`; 0 turns the cache off.
+   */
+  verifyCache?: { maxEntries?: number };
   scopes?: Partial<ScopeNames>;
   clock?: Clock;
   logger?: Logger;
@@ -97,6 +104,7 @@ export interface ResolvedConfig {
   readonly multipleTokens: boolean;
   readonly refreshReuseGrace: number;
   readonly revocation: { readonly maxStalenessMs: number };
+  readonly verifyCache: { readonly maxEntries: number };
   readonly scopes: Readonly<ScopeNames>;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -150,6 +158,11 @@ export const optionsSchema = {
       type: 'object',
       additionalProperties: false,
       properties: { maxStalenessMs: { type: 'integer', minimum: 0, maximum: 3_600_000 } },
+    },
+    verifyCache: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { maxEntries: { type: 'integer', minimum: 0, maximum: 1_000_000 } },
     },
     scopes: {
       type: 'object',
@@ -239,6 +252,9 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
     multipleTokens: options.multipleTokens ?? true,
     refreshReuseGrace: options.refreshReuseGrace ?? 2,
     revocation: Object.freeze({ maxStalenessMs: options.revocation?.maxStalenessMs ?? 0 }),
+    verifyCache: Object.freeze({
+      maxEntries: options.verifyCache?.maxEntries ?? DEFAULT_VERIFY_CACHE_ENTRIES,
+    }),
     scopes: Object.freeze({
       introspection: options.scopes?.introspection ?? 'introspection',
       audit: options.scopes?.audit ?? 'audit',

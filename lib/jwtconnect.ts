@@ -44,6 +44,7 @@ import {
 } from './sessions/revoke.js';
 import type { TokenClaims, UserRecord } from './tokens/claims.js';
 import { loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
+import { VerifiedTokenCache } from './tokens/verified-cache.js';
 
 export type LedgerEventName = LedgerEvent['type'];
 
@@ -127,7 +128,13 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     });
     throw error;
   }
-  const deps: SessionDeps = { config, keys, ledger };
+  const { maxEntries } = config.verifyCache;
+  const deps: SessionDeps = {
+    config,
+    keys,
+    ledger,
+    ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
+  };
 
   const emitter = new EventEmitter();
   ledger.onAppend(({ event }: Appended) => {
@@ -178,6 +185,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     ledger,
     async close() {
       view?.stop();
+      deps.verified?.clear();
       emitter.removeAllListeners();
       await ledger.close();
     },

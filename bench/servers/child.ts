@@ -18,6 +18,8 @@ export interface ServerSettings {
   mongoUri?: string;
   dbName?: string;
   maxStalenessMs?: number;
+  /** ours: `verifyCache.maxEntries` (0: every request verifies the signature). */
+  verifyCacheEntries?: number;
 }
 
 /** What the runner asks a server to mint before the load starts. */

@@ -21,6 +21,9 @@ const auth = await jwtconnect({
   ...(config.maxStalenessMs !== undefined && {
     revocation: { maxStalenessMs: config.maxStalenessMs },
   }),
+  ...(config.verifyCacheEntries !== undefined && {
+    verifyCache: { maxEntries: config.verifyCacheEntries },
+  }),
 });
 
 const app = new Koa();

@@ -12,12 +12,15 @@ import {
   type TokenTyp,
 } from '../tokens/claims.js';
 import type { KeySet } from '../tokens/keys.js';
+import type { VerifiedTokenCache } from '../tokens/verified-cache.js';
 import { verifyToken, type VerifiedToken } from '../tokens/verify.js';
 
 export interface SessionDeps {
   readonly config: ResolvedConfig;
   readonly keys: KeySet;
   readonly ledger: Ledger;
+  /** Access tokens verified before (option `verifyCache`); absent when the cache is off. */
+  readonly verified?: VerifiedTokenCache;
 }
 
 /** The token pair answered to the client (RFC 6749 section 5.1). */
@@ -47,16 +50,31 @@ export function compact<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== undefined)) as T;
 }
 
-/** The one way session code verifies a token: configured issuer, audience, tolerance and clock. */
-export function verifyAs(deps: SessionDeps, token: string, typ: TokenTyp): Promise<VerifiedToken> {
+/**
+ * The one way session code verifies a token: configured issuer, audience, tolerance and clock.
+ * Access tokens are looked up in the verified-token cache first; refresh tokens are single use,
+ * so they are always verified in full and never cached.
+ */
+export async function verifyAs(
+  deps: SessionDeps,
+  token: string,
+  typ: TokenTyp,
+): Promise<VerifiedToken> {
   const { config, keys } = deps;
-  return verifyToken(keys, token, {
+  const cache = typ === ACCESS_TOKEN_TYP ? deps.verified : undefined;
+  const now = config.clock();
+  const cached = cache?.lookup(token, typ, now, config.clockTolerance);
+  if (cached) return cached;
+  const verified = await verifyToken(keys, token, {
     issuer: config.issuer,
     ...(config.audience !== undefined && { audience: [config.audience].flat() }),
     typ,
     clockToleranceSeconds: config.clockTolerance,
-    now: config.clock,
+    // The same instant for the cache's time checks and the full verification.
+    now: () => now,
   });
+  cache?.remember(token, verified);
+  return verified;
 }
 
 /**

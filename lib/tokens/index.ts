@@ -43,4 +43,5 @@ export {
   type VerifiedToken,
   type VerifyOptions,
 } from './verify.js';
+export { DEFAULT_VERIFY_CACHE_ENTRIES, VerifiedTokenCache } from './verified-cache.js';
 export { invalidToken, toInvalidTokenError } from './jose-errors.js';

@@ -1,0 +1,95 @@
+/**
+ * A bounded, per-instance cache of access tokens that passed `verifyToken`, so a client presenting
+ * the same token on every request pays for its signature once, not on every request.
+ *
+ * What makes it safe:
+ * - Only a token that passed the full verification is remembered, under its exact compact string:
+ *   a token differing in any character (another signature, header or payload) is not found and is
+ *   verified in full.
+ * - Signature, header and static claims (`iss`, `aud`, `typ`, `ttype`, required claims) are fixed by
+ *   the token's bytes and this instance's keys and options, which do not change while it runs. The
+ *   time claims are not: `exp`, `nbf` and `iat` are checked again on every hit, with the same clock
+ *   and tolerance as a full verification; a token that fails them is dropped and verified in full,
+ *   so it gets exactly the error a first presentation would get.
+ * - Revocation is never cached here: callers check it after this, on every request, as configured.
+ * - Every hit returns fresh objects (the payload is parsed again), so a handler that changes
+ *   `ctx.state.user` cannot change what a later request sees.
+ *
+ * A hit answers sooner than a miss. That tells only whether this exact valid token was presented
+ * recently, which only someone holding the token can ask.
+ */
+import type { TokenClaims, TokenTyp } from './claims.js';
+import type { VerifiedToken } from './verify.js';
+
+interface Entry {
+  header: VerifiedToken['header'];
+  /** The verified payload as JSON, parsed again on every hit. */
+  payload: string;
+  exp: number;
+  iat: number;
+  nbf: number | undefined;
+}
+
+export const DEFAULT_VERIFY_CACHE_ENTRIES = 10_000;
+
+export class VerifiedTokenCache {
+  readonly maxEntries: number;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(maxEntries: number = DEFAULT_VERIFY_CACHE_ENTRIES) {
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+      throw new TypeError('"maxEntries" must be a positive integer');
+    }
+    this.maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * The verification result for `jwt`, if it was verified as `typ` before and its time claims still
+   * hold at `nowMs` within `toleranceSeconds`; otherwise undefined (and a stale entry is dropped).
+   */
+  lookup(
+    jwt: string,
+    typ: TokenTyp,
+    nowMs: number,
+    toleranceSeconds: number,
+  ): VerifiedToken | undefined {
+    const entry = this.#entries.get(jwt);
+    if (entry === undefined || entry.header.typ !== typ) return undefined;
+    // The same comparisons as jose's claim checks and verifyToken's `iat` check.
+    const now = Math.floor(nowMs / 1000);
+    if (
+      entry.exp <= now - toleranceSeconds ||
+      entry.iat > now + toleranceSeconds ||
+      (entry.nbf !== undefined && entry.nbf > now + toleranceSeconds)
+    ) {
+      this.#entries.delete(jwt);
+      return undefined;
+    }
+    return { header: { ...entry.header }, claims: JSON.parse(entry.payload) as TokenClaims };
+  }
+
+  /** Remembers a token that `verifyToken` accepted; the oldest entry makes room when full. */
+  remember(jwt: string, verified: VerifiedToken): void {
+    const { claims } = verified;
+    const nbf = (claims as { nbf?: unknown }).nbf;
+    if (this.#entries.size >= this.maxEntries && !this.#entries.has(jwt)) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(jwt, {
+      header: { ...verified.header },
+      payload: JSON.stringify(claims),
+      exp: claims.exp,
+      iat: claims.iat,
+      nbf: typeof nbf === 'number' ? nbf : undefined,
+    });
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}
