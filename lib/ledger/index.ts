@@ -34,6 +34,7 @@ export {
 } from './projection.js';
 export type { EventPosition, EventQuery, LedgerStore } from './store.js';
 export { MemoryStore } from './memory-store.js';
+export { frozenCopy, ReadonlyDate } from './frozen.js';
 export { MongoStore, type MongoStoreOptions } from './mongo-store.js';
 export {
   Ledger,

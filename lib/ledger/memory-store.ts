@@ -1,10 +1,13 @@
 /**
  * In-memory store: for host apps' own unit tests and the zero-setup demo. Same contract as the
- * MongoDB store (and the same contract suite), state per instance, values copied in and out so
- * callers can never mutate what is stored.
+ * MongoDB store (and the same contract suite), state per instance. What callers pass in is copied
+ * once into deeply frozen values (`frozenCopy`), which are then handed out as they are: callers can
+ * never mutate what is stored (a write to a frozen object throws in strict mode, a stored Date's
+ * setters throw), and reads cost no copy.
  */
 import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
 import type { LedgerEvent } from './events.js';
+import { frozenCopy } from './frozen.js';
 import type { SessionState, StreamState } from './projection.js';
 import type { EventPosition, EventQuery, LedgerStore } from './store.js';
 
@@ -30,18 +33,23 @@ export class MemoryStore implements LedgerStore {
 
   async appendEvent(event: LedgerEvent): Promise<void> {
     this.#assertOpen();
-    const events = this.#streams.get(event.stream) ?? [];
-    if (events.some((existing) => existing.seq === event.seq)) {
-      throw new ConcurrencyError(
-        `stream ${event.stream} already has seq ${event.seq}`,
-        event.stream,
-        event.seq,
-      );
+    let events = this.#streams.get(event.stream);
+    if (!events) this.#streams.set(event.stream, (events = []));
+    // Kept ordered by seq. A writer appends previous + 1; only a lost race (or a spec building
+    // a gap) lands at or before the end, so the search runs only then.
+    let place = events.length;
+    if (place > 0 && (events[place - 1] as LedgerEvent).seq >= event.seq) {
+      place = seqIndex(events, event.seq);
+      if (events[place]?.seq === event.seq) {
+        throw new ConcurrencyError(
+          `stream ${event.stream} already has seq ${event.seq}`,
+          event.stream,
+          event.seq,
+        );
+      }
     }
-    const stored = structuredClone(event);
-    events.push(stored);
-    events.sort((a, b) => a.seq - b.seq);
-    this.#streams.set(event.stream, events);
+    const stored = frozenCopy(event);
+    events.splice(place, 0, stored);
     // Events arrive nearly in time order, so the insertion point is found from the end.
     let at = this.#log.length;
     while (at > 0 && comparePosition(this.#log[at - 1] as LedgerEvent, stored) > 0) at--;
@@ -52,9 +60,8 @@ export class MemoryStore implements LedgerStore {
 
   async readStream(stream: string, afterSeq = 0): Promise<LedgerEvent[]> {
     this.#assertOpen();
-    return (this.#streams.get(stream) ?? [])
-      .filter((event) => event.seq > afterSeq)
-      .map((event) => structuredClone(event));
+    const events = this.#streams.get(stream) ?? [];
+    return events.slice(seqIndex(events, afterSeq + 1));
   }
 
   async queryEvents(query: EventQuery): Promise<LedgerEvent[]> {
@@ -81,13 +88,13 @@ export class MemoryStore implements LedgerStore {
     } else {
       found.push(...(indexed ?? []).filter((event) => matches(event, query)).sort(comparePosition));
     }
-    return found.slice(0, query.limit).map((event) => structuredClone(event));
+    return found.length > query.limit ? found.slice(0, query.limit) : found;
   }
 
   async *scanEvents(): AsyncIterable<LedgerEvent> {
     this.#assertOpen();
     for (const stream of [...this.#streams.keys()].sort()) {
-      for (const event of this.#streams.get(stream) ?? []) yield structuredClone(event);
+      yield* this.#streams.get(stream) ?? [];
     }
   }
 
@@ -117,7 +124,7 @@ export class MemoryStore implements LedgerStore {
     this.#assertOpen();
     return streams.flatMap((stream) => {
       const state = this.#states.get(stream);
-      return state ? [structuredClone(state)] : [];
+      return state ? [state] : [];
     });
   }
 
@@ -134,24 +141,25 @@ export class MemoryStore implements LedgerStore {
     this.#assertOpen();
     const stream = this.#tokenIndex.get(jti);
     const state = stream === undefined ? undefined : this.#states.get(stream);
-    return state?.kind === 'session' ? structuredClone(state) : null;
+    // The index keeps token ids the projection has since pruned (see `evolve`): like the MongoDB
+    // store, answer only for a token the session's state still holds.
+    if (state?.kind !== 'session') return null;
+    return state.tokens.some((token) => token.jti === jti) ? state : null;
   }
 
   async findOpenSessions(sub: string): Promise<SessionState[]> {
     this.#assertOpen();
-    return [...this.#states.values()]
-      .filter(
-        (state): state is SessionState =>
-          state.kind === 'session' && state.sub === sub && !state.revoked,
-      )
-      .map((state) => structuredClone(state));
+    return [...this.#states.values()].filter(
+      (state): state is SessionState =>
+        state.kind === 'session' && state.sub === sub && !state.revoked,
+    );
   }
 
   async *scanStates(): AsyncIterable<StreamState> {
     this.#assertOpen();
     for (const stream of [...this.#states.keys()].sort()) {
       const state = this.#states.get(stream);
-      if (state) yield structuredClone(state);
+      if (state) yield state;
     }
   }
 
@@ -163,8 +171,9 @@ export class MemoryStore implements LedgerStore {
     for await (const state of states) {
       // Like the MongoDB store: a state a live writer moved past the rebuilt one is kept.
       const live = this.#states.get(state.stream);
-      const backed = this.#streams.get(state.stream)?.some((event) => event.seq === live?.seq);
-      next.push(live && live.seq > state.seq && backed ? live : state);
+      const ahead =
+        live !== undefined && live.seq > state.seq && this.#hasEvent(live.stream, live.seq);
+      next.push(ahead ? live : state);
     }
     this.#states.clear();
     this.#tokenIndex.clear();
@@ -173,10 +182,18 @@ export class MemoryStore implements LedgerStore {
   }
 
   #setState(state: StreamState): void {
-    this.#states.set(state.stream, structuredClone(state));
-    if (state.kind === 'session') {
-      for (const token of state.tokens) this.#tokenIndex.set(token.jti, state.stream);
+    // Parts the caller took from a stored state (evolve shares what it does not change) are
+    // frozen already and shared; only what is new is copied.
+    const stored = frozenCopy(state);
+    this.#states.set(stored.stream, stored);
+    if (stored.kind === 'session') {
+      for (const token of stored.tokens) this.#tokenIndex.set(token.jti, stored.stream);
     }
+  }
+
+  #hasEvent(stream: string, seq: number): boolean {
+    const events = this.#streams.get(stream) ?? [];
+    return events[seqIndex(events, seq)]?.seq === seq;
   }
 
   /** Index of the first event of the log that can match `from` and `after` (binary search). */
@@ -198,6 +215,18 @@ export class MemoryStore implements LedgerStore {
   #assertOpen(): void {
     if (this.#closed) throw new StoreUnavailableError('the memory store is closed');
   }
+}
+
+/** Index of the first of `events` (ordered by seq) with seq >= `seq` (binary search). */
+function seqIndex(events: readonly LedgerEvent[], seq: number): number {
+  let low = 0;
+  let high = events.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((events[middle] as LedgerEvent).seq < seq) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function addTo(index: Map<string, LedgerEvent[]>, key: string, event: LedgerEvent): void {

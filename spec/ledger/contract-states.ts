@@ -15,7 +15,7 @@ import {
   T0,
 } from './drafts.js';
 import { expect } from './expect.js';
-import { collect, stateOf, type ContractContext } from './support.js';
+import { collect, stateOf, tryToChange, type ContractContext } from './support.js';
 
 export function statesContract(context: ContractContext): void {
   const store = () => context.store();
@@ -126,7 +126,9 @@ export function statesContract(context: ContractContext): void {
       state.refreshJti = 'forged';
       const [loaded] = (await store().loadStates([stream])) as SessionState[];
       expect(loaded).to.deep.equal(original);
-      loaded!.tokens[0]!.revoked = { at: at(0) };
+      tryToChange(() => (loaded!.tokens[0]!.revoked = { at: at(0) }));
+      tryToChange(() => loaded!.tokens.pop());
+      tryToChange(() => loaded!.updatedAt.setTime(0));
       expect(await store().loadStates([stream])).to.deep.equal([original]);
     });
 

@@ -42,6 +42,19 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/**
+ * A caller changing what a store handed out. Stores hand out copies (MongoDB) or frozen values
+ * (memory), so the change either applies to the caller's copy or throws a TypeError; anything else
+ * fails. Either way, the assertions that follow check that the store itself kept its value.
+ */
+export function tryToChange(change: () => void): void {
+  try {
+    change();
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
+}
+
 export function stateOf(events: readonly LedgerEvent[]): StreamState {
   const state = fold(events);
   if (!state) throw new Error('no events');
