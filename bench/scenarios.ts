@@ -23,6 +23,9 @@ export interface HttpScenario {
 
 type Alg = ServerSettings['alg'];
 
+/** For the `refreshKeys` variants: refresh tokens MACed with HS256 (a benchmark-only secret). */
+const REFRESH_SECRET = 'benchmark-refresh-secret-0123456789abcdef';
+
 /** autocannon connections, as the issue asks. */
 export const CONNECTIONS = 50;
 
@@ -181,6 +184,14 @@ export function httpScenarios(): HttpScenario[] {
     {
       ...issue,
       impl: 'ours',
+      store: 'memory',
+      variant: 'refreshKeys HS256',
+      server: 'ours',
+      settings: { alg: 'RS256', store: 'memory', refreshSecret: REFRESH_SECRET },
+    },
+    {
+      ...issue,
+      impl: 'ours',
       store: 'mongo',
       server: 'ours',
       settings: { alg: 'RS256', store: 'mongo' },
@@ -229,6 +240,15 @@ export function httpScenarios(): HttpScenario[] {
       store: 'memory',
       server: 'ours',
       settings: { alg: 'RS256', store: 'memory' },
+      requests: refresh('/token/refresh'),
+    },
+    {
+      ...refreshing,
+      impl: 'ours',
+      store: 'memory',
+      variant: 'refreshKeys HS256',
+      server: 'ours',
+      settings: { alg: 'RS256', store: 'memory', refreshSecret: REFRESH_SECRET },
       requests: refresh('/token/refresh'),
     },
     {

@@ -43,6 +43,13 @@ export interface JwtConnectOptions {
   keys: KeySource | KeySource[];
   /** Algorithm for keys that do not name their own. Default `RS256`. */
   algorithm?: SigningAlgorithm;
+  /**
+   * Keys for refresh tokens only, which no one but this server's instances ever verifies; they
+   * are never published. A shared secret (`{ secret }`, HS256 unless it names its `alg`) makes a
+   * token pair cost one asymmetric signature instead of two. Refresh tokens signed by `keys` keep
+   * verifying. Default: refresh tokens are signed by `keys`.
+   */
+  refreshKeys?: KeySource | KeySource[];
   /** Secret (>= 32 characters) under which user ids become opaque `sub` values (HMAC-SHA256). */
   subjectSecret: string;
   store: StoreOption;
@@ -91,6 +98,7 @@ export interface ResolvedConfig {
   readonly issuer: string;
   readonly audience: string | readonly string[] | undefined;
   readonly keys: readonly KeySource[];
+  readonly refreshKeys: readonly KeySource[] | undefined;
   readonly algorithm: SigningAlgorithm;
   readonly subjectSecret: string;
   readonly store: StoreOption;
@@ -113,6 +121,9 @@ export interface ResolvedConfig {
 const positiveSeconds = { type: 'integer', minimum: 1, maximum: 31_536_000 };
 const nonEmpty = { type: 'string', minLength: 1 };
 const fn = { isFunction: true };
+const keySources = {
+  anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' }, minItems: 1 }],
+};
 
 /** The options schema; exported for documentation (the README's options table is checked against it). */
 export const optionsSchema = {
@@ -122,9 +133,8 @@ export const optionsSchema = {
   properties: {
     issuer: nonEmpty,
     audience: { anyOf: [nonEmpty, { type: 'array', items: nonEmpty, minItems: 1 }] },
-    keys: {
-      anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' }, minItems: 1 }],
-    },
+    keys: keySources,
+    refreshKeys: keySources,
     algorithm: { enum: SIGNING_ALGORITHMS },
     subjectSecret: { type: 'string', minLength: 32 },
     store: {
@@ -239,7 +249,9 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
   return Object.freeze({
     issuer: options.issuer,
     audience: options.audience,
-    keys: Object.freeze(Array.isArray(options.keys) ? [...options.keys] : [options.keys]),
+    keys: Object.freeze([options.keys].flat()),
+    refreshKeys:
+      options.refreshKeys === undefined ? undefined : Object.freeze([options.refreshKeys].flat()),
     algorithm: options.algorithm ?? 'RS256',
     subjectSecret: options.subjectSecret,
     store: options.store,

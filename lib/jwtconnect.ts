@@ -43,7 +43,8 @@ import {
   type RevokeTarget,
 } from './sessions/revoke.js';
 import type { TokenClaims, UserRecord } from './tokens/claims.js';
-import { loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
+import type { KeySource } from './tokens/key-sources.js';
+import { joinKeySets, loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
 import { VerifiedTokenCache } from './tokens/verified-cache.js';
 
 export type LedgerEventName = LedgerEvent['type'];
@@ -93,6 +94,22 @@ function createStore(config: ResolvedConfig): LedgerStore {
 }
 
 /**
+ * The `refreshKeys` key set: signs refresh tokens, and verifies them together with `keys`, so refresh
+ * tokens issued before the option was set keep working. A secret without `alg` is HS256.
+ */
+async function loadRefreshKeys(config: ResolvedConfig, keys: KeySet): Promise<KeySet | undefined> {
+  if (config.refreshKeys === undefined) return undefined;
+  const sources = config.refreshKeys.map((source) =>
+    'secret' in source && source.alg === undefined ? { ...source, alg: 'HS256' as const } : source,
+  );
+  const own = await loadKeys(sources.length === 1 ? (sources[0] as KeySource) : sources, {
+    defaultAlgorithm: config.algorithm,
+    label: 'refreshKeys',
+  });
+  return joinKeySets(own, keys, 'refreshKeys');
+}
+
+/**
  * @example
  * const auth = await jwtconnect({
  *   issuer: 'https://auth.example.org',
@@ -107,6 +124,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     defaultAlgorithm: config.algorithm,
     warn: (message) => config.logger.warn(message),
   });
+  const refreshKeys = await loadRefreshKeys(config, keys);
   const ledger = new Ledger({ store: createStore(config), clock: config.clock });
   let view: RevocationView | undefined;
   try {
@@ -133,6 +151,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     config,
     keys,
     ledger,
+    ...(refreshKeys && { refreshKeys }),
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
   };
 

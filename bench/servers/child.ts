@@ -20,6 +20,8 @@ export interface ServerSettings {
   maxStalenessMs?: number;
   /** ours: `verifyCache.maxEntries` (0: every request verifies the signature). */
   verifyCacheEntries?: number;
+  /** ours: `refreshKeys: { secret }` (HS256 refresh tokens). */
+  refreshSecret?: string;
 }
 
 /** What the runner asks a server to mint before the load starts. */

@@ -21,6 +21,7 @@ const auth = await jwtconnect({
   ...(config.maxStalenessMs !== undefined && {
     revocation: { maxStalenessMs: config.maxStalenessMs },
   }),
+  ...(config.refreshSecret !== undefined && { refreshKeys: { secret: config.refreshSecret } }),
   ...(config.verifyCacheEntries !== undefined && {
     verifyCache: { maxEntries: config.verifyCacheEntries },
   }),

@@ -19,6 +19,8 @@ export interface SessionDeps {
   readonly config: ResolvedConfig;
   readonly keys: KeySet;
   readonly ledger: Ledger;
+  /** Signs and verifies refresh tokens when `refreshKeys` is configured; otherwise `keys` does. */
+  readonly refreshKeys?: KeySet;
   /** Access tokens verified before (option `verifyCache`); absent when the cache is off. */
   readonly verified?: VerifiedTokenCache;
 }
@@ -50,6 +52,11 @@ export function compact<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== undefined)) as T;
 }
 
+/** The key set that signs and verifies tokens of `typ`. */
+export function keysFor(deps: SessionDeps, typ: TokenTyp): KeySet {
+  return typ === REFRESH_TOKEN_TYP ? (deps.refreshKeys ?? deps.keys) : deps.keys;
+}
+
 /**
  * The one way session code verifies a token: configured issuer, audience, tolerance and clock.
  * Access tokens are looked up in the verified-token cache first; refresh tokens are single use,
@@ -60,7 +67,8 @@ export async function verifyAs(
   token: string,
   typ: TokenTyp,
 ): Promise<VerifiedToken> {
-  const { config, keys } = deps;
+  const { config } = deps;
+  const keys = keysFor(deps, typ);
   const cache = typ === ACCESS_TOKEN_TYP ? deps.verified : undefined;
   const now = config.clock();
   const cached = cache?.lookup(token, typ, now, config.clockTolerance);

@@ -17,7 +17,7 @@ import {
   type UserRecord,
 } from '../tokens/claims.js';
 import { signToken } from '../tokens/sign.js';
-import { compact, requestMeta, type SessionDeps, type TokenResponse } from './deps.js';
+import { compact, keysFor, requestMeta, type SessionDeps, type TokenResponse } from './deps.js';
 import { revokeSession } from './revoke.js';
 
 export interface IssueOptions {
@@ -189,8 +189,8 @@ export async function tokenResponse(
   refreshClaims: Parameters<typeof signToken>[2],
 ): Promise<TokenResponse> {
   const [accessToken, refreshToken] = await Promise.all([
-    signToken(deps.keys, ACCESS_TOKEN_TYP, accessClaims),
-    signToken(deps.keys, REFRESH_TOKEN_TYP, refreshClaims),
+    signToken(keysFor(deps, ACCESS_TOKEN_TYP), ACCESS_TOKEN_TYP, accessClaims),
+    signToken(keysFor(deps, REFRESH_TOKEN_TYP), REFRESH_TOKEN_TYP, refreshClaims),
   ]);
   const response: TokenResponse = {
     access_token: accessToken,

@@ -62,6 +62,8 @@ export interface LoadKeysOptions {
   defaultAlgorithm: SigningAlgorithm;
   /** Told once when a shared secret is configured. */
   warn?: (message: string) => void;
+  /** The option name used in error messages. Default `keys`. */
+  label?: string;
 }
 
 interface LoadedKey {
@@ -146,11 +148,11 @@ async function prepare(raw: RawKey, defaultAlgorithm: SigningAlgorithm): Promise
   return { label: raw.label, active: raw.active, ...prepared };
 }
 
-function chooseSigningKey(keys: readonly LoadedKey[]): TokenKey {
+function chooseSigningKey(keys: readonly LoadedKey[], name: string): TokenKey {
   const marked = keys.filter((k) => k.active === true);
   if (marked.length > 1) {
     const labels = marked.map((k) => k.label).join(', ');
-    throw new KeyError(`keys: only one key may be active, got ${marked.length} (${labels})`);
+    throw new KeyError(`${name}: only one key may be active, got ${marked.length} (${labels})`);
   }
   const [chosen] = marked;
   if (chosen !== undefined && chosen.sign === undefined) {
@@ -158,7 +160,7 @@ function chooseSigningKey(keys: readonly LoadedKey[]): TokenKey {
   }
   const signing = chosen?.sign ?? keys.find((k) => k.sign && k.active !== false)?.sign;
   if (signing === undefined) {
-    throw new KeyError('keys: no key can sign; configure a private key or a secret');
+    throw new KeyError(`${name}: no key can sign; configure a private key or a secret`);
   }
   return signing;
 }
@@ -192,17 +194,18 @@ export async function loadKeys(
       `algorithm: ${JSON.stringify(options.defaultAlgorithm)} is not supported`,
     );
   }
+  const name = options.label ?? 'keys';
   const list: readonly KeySource[] = Array.isArray(sources) ? sources : [sources as KeySource];
-  if (list.length === 0) throw new KeyError('keys: at least one key is required');
-  const label = (i: number) => (Array.isArray(sources) ? `keys[${i}]` : 'keys');
+  if (list.length === 0) throw new KeyError(`${name}: at least one key is required`);
+  const label = (i: number) => (Array.isArray(sources) ? `${name}[${i}]` : name);
   const raws = (await Promise.all(list.map((s, i) => readKeySource(s, label(i))))).flat();
   const loaded = await Promise.all(raws.map((raw) => prepare(raw, options.defaultAlgorithm)));
 
   assertUniqueKids(loaded);
-  const signing = chooseSigningKey(loaded);
+  const signing = chooseSigningKey(loaded, name);
   if (loaded.some((k) => isHmacAlgorithm(k.verify.alg))) {
     options.warn?.(
-      'keys: a shared secret (HS*) is configured; asymmetric keys (ES256, EdDSA, RS256) are ' +
+      `${name}: a shared secret (HS*) is configured; asymmetric keys (ES256, EdDSA, RS256) are ` +
         'preferred, since every verifier holding the secret can also sign',
     );
   }
@@ -222,5 +225,28 @@ export async function loadKeys(
     verificationKey: (kid: string) => byKid.get(kid),
     verificationKeys: (alg: string) => byAlg.get(alg) ?? none,
     jwks: () => jwks,
+  });
+}
+
+/**
+ * A key set that signs with `primary` and verifies with the keys of both, `primary` first. Each key
+ * stays bound to its own algorithm, so joining sets allows no algorithm confusion; a `kid` in both
+ * sets is refused at start-up, so a `kid` never selects between two keys.
+ */
+export function joinKeySets(primary: KeySet, fallback: KeySet, name: string): KeySet {
+  for (const alg of fallback.algorithms) {
+    for (const key of fallback.verificationKeys(alg)) {
+      if (primary.verificationKey(key.kid) !== undefined) {
+        throw new KeyError(`${name}: "kid" ${JSON.stringify(key.kid)} is also a "keys" kid`);
+      }
+    }
+  }
+  return Object.freeze({
+    signing: primary.signing,
+    algorithms: new Set([...primary.algorithms, ...fallback.algorithms]),
+    verificationKey: (kid: string) => primary.verificationKey(kid) ?? fallback.verificationKey(kid),
+    verificationKeys: (alg: string) =>
+      Object.freeze([...primary.verificationKeys(alg), ...fallback.verificationKeys(alg)]),
+    jwks: () => primary.jwks(),
   });
 }
