@@ -20,48 +20,62 @@ for (const name of Object.getOwnPropertyNames(Date.prototype)) {
 Object.freeze(ReadonlyDate.prototype);
 
 /**
- * Values known to be deeply immutable, made by `frozenCopy`. A value reached from one of these is
- * immutable too, so a copy shares it instead of walking it again. Holding no values alive, this is
- * a property of values, not state of any store.
- */
-const immutable = new WeakSet<object>();
-
-/**
  * A deeply frozen copy of `value`: plain objects, arrays and Dates are copied (Dates as
- * `ReadonlyDate`), parts made by an earlier `frozenCopy` are shared as they are. Events and states
- * hold nothing else (claims are JWT claims, JSON); any other object (a Map, a typed array) is copied
- * with `structuredClone` as the stores always did, but cannot be frozen.
+ * `ReadonlyDate`); parts that are deeply frozen already (a stored value, or what `evolve` kept of
+ * one) are shared, not copied. Events and states hold nothing else (claims are JWT claims, JSON);
+ * any other object (a Map, a typed array) is copied with `structuredClone` as the stores always
+ * did, but cannot be frozen.
  *
  * @example const stored = frozenCopy(event); // the caller may go on changing `event`
  */
 export function frozenCopy<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value;
-  if (immutable.has(value)) return value;
-  let copy: object;
-  if (value instanceof Date) {
-    copy = new ReadonlyDate(value.getTime());
-  } else if (Array.isArray(value)) {
+  if (typeof value !== 'object' || value === null || isDeeplyFrozen(value)) return value;
+  return copyOf(value) as T;
+}
+
+function copyOf(value: object): object {
+  if (value instanceof Date) return Object.freeze(new ReadonlyDate(value.getTime()));
+  if (Array.isArray(value)) {
     const items: unknown[] = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) items[i] = frozenCopy(value[i] as unknown);
-    copy = items;
-  } else if (isPlainObject(value)) {
-    const fields: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) {
-      const inner = frozenCopy((value as Record<string, unknown>)[key]);
-      // A `__proto__` key (JSON.parse makes them) stays a field, never a prototype.
-      if (key === '__proto__') {
-        Object.defineProperty(fields, key, { value: inner, enumerable: true });
-      } else fields[key] = inner;
-    }
-    copy = fields;
-  } else {
-    const cloned = structuredClone(value);
-    // A class instance clones to a plain object, which can be frozen; a Map stays a Map.
-    return isPlainObject(cloned) ? frozenCopy(cloned) : cloned;
+    return Object.freeze(items);
   }
-  Object.freeze(copy);
-  immutable.add(copy);
-  return copy as T;
+  if (!isPlainObject(value)) {
+    const cloned: unknown = structuredClone(value);
+    // A class instance clones to a plain object, which can be frozen; a Map stays a Map.
+    return isPlainObject(cloned as object) ? copyOf(cloned as object) : (cloned as object);
+  }
+  // Spread copies own enumerable fields as data properties (a `__proto__` key stays a field).
+  const fields: Record<string, unknown> = { ...value };
+  for (const key of Object.keys(fields)) {
+    const inner = fields[key];
+    if (typeof inner !== 'object' || inner === null || isDeeplyFrozen(inner)) continue;
+    if (key === '__proto__') {
+      Object.defineProperty(fields, key, { value: copyOf(inner), enumerable: true });
+    } else fields[key] = copyOf(inner);
+  }
+  return Object.freeze(fields);
+}
+
+/**
+ * Whether nothing reachable from `value` can change: every object frozen, every Date a frozen
+ * `ReadonlyDate`. Such a value can be shared by anyone, whoever made it.
+ */
+function isDeeplyFrozen(value: object): boolean {
+  if (!Object.isFrozen(value)) return false;
+  if (value instanceof Date) return value instanceof ReadonlyDate;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) {
+      if (typeof item === 'object' && item !== null && !isDeeplyFrozen(item)) return false;
+    }
+    return true;
+  }
+  if (!isPlainObject(value)) return false;
+  for (const key of Object.keys(value)) {
+    const inner = (value as Record<string, unknown>)[key];
+    if (typeof inner === 'object' && inner !== null && !isDeeplyFrozen(inner)) return false;
+  }
+  return true;
 }
 
 function isPlainObject(value: object): boolean {

@@ -15,7 +15,11 @@ export class MemoryStore implements LedgerStore {
   readonly #streams = new Map<string, LedgerEvent[]>();
   readonly #states = new Map<string, StreamState>();
   readonly #pending = new Map<string, number>();
-  /** jti -> stream, so lookups by token id do not scan every session. */
+  /**
+   * jti -> stream, so lookups by token id do not scan every session. It may still name a stream
+   * whose state has since dropped the token (pruned, or replaced by a rebuild), so a lookup checks
+   * that the state holds it; keeping such entries spares a rebuild re-indexing every token.
+   */
   readonly #tokenIndex = new Map<string, string>();
   /** Every event in audit order (time, stream, seq), and by subject and by token id. */
   readonly #log: LedgerEvent[] = [];
@@ -50,10 +54,11 @@ export class MemoryStore implements LedgerStore {
     }
     const stored = frozenCopy(event);
     events.splice(place, 0, stored);
-    // Events arrive nearly in time order, so the insertion point is found from the end.
-    let at = this.#log.length;
-    while (at > 0 && comparePosition(this.#log[at - 1] as LedgerEvent, stored) > 0) at--;
-    this.#log.splice(at, 0, stored);
+    // Events arrive nearly in time order: most go at the end; others find their place by binary
+    // search (walking back from the end was quadratic when a whole log was copied stream by stream).
+    const last = this.#log.at(-1);
+    if (!last || comparePosition(last, stored) <= 0) this.#log.push(stored);
+    else this.#log.splice(this.#firstAfterPosition(stored), 0, stored);
     addTo(this.#bySub, stored.sub, stored);
     for (const jti of stored.jtis) addTo(this.#byJti, jti, stored);
   }
@@ -141,8 +146,7 @@ export class MemoryStore implements LedgerStore {
     this.#assertOpen();
     const stream = this.#tokenIndex.get(jti);
     const state = stream === undefined ? undefined : this.#states.get(stream);
-    // The index keeps token ids the projection has since pruned (see `evolve`): like the MongoDB
-    // store, answer only for a token the session's state still holds.
+    // Like the MongoDB store, answer only for a token the session's state holds (see #tokenIndex).
     if (state?.kind !== 'session') return null;
     return state.tokens.some((token) => token.jti === jti) ? state : null;
   }
@@ -176,7 +180,6 @@ export class MemoryStore implements LedgerStore {
       next.push(ahead ? live : state);
     }
     this.#states.clear();
-    this.#tokenIndex.clear();
     for (const state of next) this.#setState(state);
     this.#pending.clear();
   }
@@ -187,13 +190,29 @@ export class MemoryStore implements LedgerStore {
     const stored = frozenCopy(state);
     this.#states.set(stored.stream, stored);
     if (stored.kind === 'session') {
-      for (const token of stored.tokens) this.#tokenIndex.set(token.jti, stored.stream);
+      for (const token of stored.tokens) {
+        if (this.#tokenIndex.get(token.jti) !== stored.stream) {
+          this.#tokenIndex.set(token.jti, stored.stream);
+        }
+      }
     }
   }
 
   #hasEvent(stream: string, seq: number): boolean {
     const events = this.#streams.get(stream) ?? [];
     return events[seqIndex(events, seq)]?.seq === seq;
+  }
+
+  /** Index of the first event of the log after `position` (binary search). */
+  #firstAfterPosition(position: EventPosition): number {
+    let low = 0;
+    let high = this.#log.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (comparePosition(this.#log[middle] as LedgerEvent, position) <= 0) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   /** Index of the first event of the log that can match `from` and `after` (binary search). */
