@@ -6,6 +6,7 @@ import type { EventType, LedgerEvent } from './events.js';
 import { EVENT_TYPES, subjectStream } from './events.js';
 import type { Ledger } from './ledger.js';
 import {
+  foldComplete,
   tokenStatus,
   isSessionRevoked,
   type SessionState,
@@ -99,13 +100,16 @@ export interface TokenAt {
   view: TokenView | null;
 }
 
-/** Was token `jti` active at time `at`? Folds its session and subject streams up to `at`. */
+/**
+ * Was token `jti` active at time `at`? Folds its session and subject streams up to `at`, keeping
+ * every token: one the projection has pruned (long expired) is found through the log.
+ */
 export async function tokenAt(ledger: Ledger, jti: string, at: Date): Promise<TokenAt> {
   assertId(jti, 'jti');
   assertDate(at, 'at');
-  const { session: current } = await ledger.findByToken(jti);
-  if (!current) return { jti, at, status: 'unknown', view: null };
-  const { session, subject } = await foldAt(ledger, current.stream, current.sub, at);
+  const owner = await sessionOfToken(ledger, jti);
+  if (!owner) return { jti, at, status: 'unknown', view: null };
+  const { session, subject } = await foldAt(ledger, owner.stream, owner.sub, at);
   const view = session ? tokenStatus(session, jti, subject, at.getTime()) : null;
   return { jti, at, status: view?.status ?? 'unknown', view };
 }
@@ -133,6 +137,19 @@ export async function sessionAt(ledger: Ledger, sid: string, at: Date): Promise<
   return { sid, at, status, session };
 }
 
+/** The session stream and subject of token `jti`: from the projection, else from the log. */
+async function sessionOfToken(
+  ledger: Ledger,
+  jti: string,
+): Promise<{ stream: string; sub: string } | null> {
+  const { session } = await ledger.findByToken(jti);
+  if (session) return session;
+  // Only session streams' events name tokens; the first one that names it issued it.
+  const [first] = await ledger.store.queryEvents({ jti, limit: 1 });
+  return first ?? null;
+}
+
+/** A session and its subject as of `at`, with every token the session had (none pruned). */
 async function foldAt(
   ledger: Ledger,
   sid: string,
@@ -140,7 +157,7 @@ async function foldAt(
   at: Date,
 ): Promise<{ session: SessionState | null; subject: SubjectState | null }> {
   const [session, subject] = await Promise.all([
-    ledger.stateAt(sid, at),
+    ledger.stateAt(sid, at, { complete: true }),
     ledger.stateAt(subjectStream(sub), at),
   ]);
   return {
@@ -156,7 +173,10 @@ export interface LineageLink {
   replacedBy: string | null;
 }
 
-/** Rotation lineage of a session: which refresh token replaced which, and what each produced. */
+/**
+ * Rotation lineage of the tokens a session state holds: which refresh token replaced which, and
+ * what each produced. A projected state has pruned long-expired tokens; `sessionLineage` has all.
+ */
 export function lineage(session: SessionState): LineageLink[] {
   return session.tokens.map((token) => ({
     jti: token.jti,
@@ -164,4 +184,11 @@ export function lineage(session: SessionState): LineageLink[] {
     parent: token.parent ?? null,
     replacedBy: token.replacedBy ?? null,
   }));
+}
+
+/** The complete rotation lineage of session `sid`, folded from its log (no token pruned). */
+export async function sessionLineage(ledger: Ledger, sid: string): Promise<LineageLink[]> {
+  assertId(sid, 'sid');
+  const state = foldComplete(await ledger.store.readStream(sid));
+  return state?.kind === 'session' ? lineage(state) : [];
 }

@@ -20,6 +20,8 @@ export {
 export {
   evolve,
   fold,
+  foldComplete,
+  TOKEN_RETENTION_MS,
   isSessionRevoked,
   coveredByCutOff,
   tokenStatus,
@@ -46,6 +48,7 @@ export {
 export {
   history,
   lineage,
+  sessionLineage,
   sessionAt,
   tokenAt,
   decodeCursor,

@@ -14,6 +14,7 @@ import { hashEvent } from './hash-chain.js';
 import {
   evolve,
   fold,
+  foldComplete,
   type SessionState,
   type StreamState,
   type SubjectState,
@@ -147,11 +148,19 @@ export class Ledger {
     return { session, subject: subject?.kind === 'subject' ? subject : null };
   }
 
-  /** A stream's state folded from its events up to and including time `at` (point in time). */
-  async stateAt(stream: string, at: Date): Promise<StreamState | null> {
+  /**
+   * A stream's state folded from its events up to and including time `at` (point in time): what the
+   * projection held then. With `complete`, tokens it had pruned by then are kept (`foldComplete`).
+   */
+  async stateAt(
+    stream: string,
+    at: Date,
+    options: { complete?: boolean } = {},
+  ): Promise<StreamState | null> {
     assertId(stream, 'stream');
     const events = await this.store.readStream(stream);
-    return fold(events.filter((event) => event.time.getTime() <= at.getTime()));
+    const upto = events.filter((event) => event.time.getTime() <= at.getTime());
+    return options.complete ? foldComplete(upto) : fold(upto);
   }
 }
 

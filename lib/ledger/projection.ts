@@ -3,6 +3,11 @@
  * The stores persist one state document per stream; rebuilding from the log gives the same documents.
  *
  * Expiry is not an event: it is derived when a token's state is read, from `exp` and the time asked.
+ *
+ * A session's `tokens` keep every token that can still matter, not all it ever had: each event drops
+ * the tokens that expired more than `TOKEN_RETENTION_MS` before its time (the current refresh token
+ * never). Otherwise the state grows by a pair per refresh forever, and MongoDB writes it whole on
+ * each one. The log keeps them all: `foldComplete` answers audit questions about pruned tokens.
  */
 import type { EventMeta, LedgerEvent, RevokedEvent } from './events.js';
 import { isSubjectStream } from './events.js';
@@ -59,6 +64,16 @@ export interface SubjectState extends StateHeader {
 
 export type StreamState = SessionState | SubjectState;
 
+/**
+ * How long after its `exp` a token stays in its session's state: one hour. A token is pruned only
+ * once no instance can accept it any more, so its absence from the state ("unknown") answers like
+ * its expiry would (inactive, refused). Verification allows `exp + clockTolerance`, at most 300 s
+ * (lib/config.ts); event times come from the writing instance's clock, and a verifier's clock may
+ * be behind it. An hour covers the tolerance plus 55 minutes of skew between instances, while
+ * instances skewed by more than the tolerance already refuse each other's tokens (`iat`, `nbf`).
+ */
+export const TOKEN_RETENTION_MS = 3_600_000;
+
 export class ProjectionError extends Error {
   override name = 'ProjectionError';
 }
@@ -72,9 +87,15 @@ function revocationOf(event: RevokedEvent): Revocation {
 
 /**
  * Applies one event to a stream's state. Pure; re-applying an event already applied (seq <= state.seq)
- * returns the state unchanged, so projection updates are idempotent.
+ * returns the state unchanged, so projection updates are idempotent. Parts that the event does not
+ * change are shared with `state`, never copied or changed. Tokens expired for longer than
+ * `TOKEN_RETENTION_MS` at the event's time are left out (see above).
  */
 export function evolve(state: StreamState | null, event: LedgerEvent): StreamState {
+  return step(state, event, TOKEN_RETENTION_MS);
+}
+
+function step(state: StreamState | null, event: LedgerEvent, retentionMs: number): StreamState {
   if (state && event.seq <= state.seq) return state;
   const expected = (state?.seq ?? 0) + 1;
   if (event.seq !== expected) {
@@ -121,12 +142,19 @@ export function evolve(state: StreamState | null, event: LedgerEvent): StreamSta
     throw new ProjectionError(`stream ${event.stream}: ${event.type} before issued`);
   }
 
+  // NumericDate seconds: a token expired before this is dropped (the current refresh token never).
+  const horizon = (event.time.getTime() - retentionMs) / 1000;
   if (event.type === 'refreshed') {
-    const tokens = state.tokens.map((token) =>
-      token.jti === event.spent
-        ? { ...token, replacedBy: event.refresh.jti, rotatedAt: event.time }
-        : token,
-    );
+    const tokens: TokenState[] = [];
+    for (const token of state.tokens) {
+      // The spent token is the current refresh token no more: the new one, pushed below, is.
+      if (token.exp < horizon) continue;
+      tokens.push(
+        token.jti === event.spent
+          ? { ...token, replacedBy: event.refresh.jti, rotatedAt: event.time }
+          : token,
+      );
+    }
     tokens.push(
       {
         jti: event.access.jti,
@@ -154,16 +182,29 @@ export function evolve(state: StreamState | null, event: LedgerEvent): StreamSta
 
   const revocation = revocationOf(event);
   if (event.target.kind === 'session') {
-    return { ...state, ...header, revoked: state.revoked ?? revocation };
+    const tokens = retained(state, horizon);
+    return { ...state, ...header, revoked: state.revoked ?? revocation, tokens };
   }
   if (event.target.kind === 'token') {
     const jti = event.target.jti;
-    const tokens = state.tokens.map((token) =>
+    const tokens = retained(state, horizon).map((token) =>
       token.jti === jti && !token.revoked ? { ...token, revoked: revocation } : token,
     );
     return { ...state, ...header, tokens };
   }
   throw new ProjectionError(`stream ${event.stream}: subject revocation in a session stream`);
+}
+
+/** The session's tokens without those expired before `horizon`; the same array if none is. */
+function retained(state: SessionState, horizon: number): TokenState[] {
+  let kept: TokenState[] | undefined;
+  for (let i = 0; i < state.tokens.length; i++) {
+    const token = state.tokens[i] as TokenState;
+    const keep = token.exp >= horizon || token.jti === state.refreshJti;
+    if (!keep) kept ??= state.tokens.slice(0, i);
+    else kept?.push(token);
+  }
+  return kept ?? state.tokens;
 }
 
 function pickLogin(meta: EventMeta): Pick<EventMeta, 'source' | 'method'> {
@@ -173,10 +214,20 @@ function pickLogin(meta: EventMeta): Pick<EventMeta, 'source' | 'method'> {
   return login;
 }
 
-/** Folds a whole stream from nothing. */
+/** Folds a whole stream from nothing: the projection's state. */
 export function fold(events: Iterable<LedgerEvent>): StreamState | null {
   let state: StreamState | null = null;
-  for (const event of events) state = evolve(state, event);
+  for (const event of events) state = step(state, event, TOKEN_RETENTION_MS);
+  return state;
+}
+
+/**
+ * Folds a whole stream keeping every token, however long expired: the complete history, for audit
+ * answers about tokens the projection no longer holds. Otherwise exactly `fold`.
+ */
+export function foldComplete(events: Iterable<LedgerEvent>): StreamState | null {
+  let state: StreamState | null = null;
+  for (const event of events) state = step(state, event, Number.POSITIVE_INFINITY);
   return state;
 }
 

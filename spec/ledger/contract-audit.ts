@@ -3,7 +3,14 @@
  * rebuild, on the store under test (see contract.ts).
  */
 import { LedgerInputError } from '../../lib/errors.js';
-import { history, lineage, sessionAt, tokenAt, type HistoryQuery } from '../../lib/ledger/audit.js';
+import {
+  history,
+  lineage,
+  sessionAt,
+  sessionLineage,
+  tokenAt,
+  type HistoryQuery,
+} from '../../lib/ledger/audit.js';
 import type { LedgerEvent } from '../../lib/ledger/events.js';
 import { subjectStream } from '../../lib/ledger/events.js';
 import { canonicalJson } from '../../lib/ledger/hash-chain.js';
@@ -187,6 +194,51 @@ export function auditContract(context: ContractContext): void {
           written: false,
         });
         expect(await rebuildProjection(own)).to.include({ streams: 4, events: 6, written: true });
+        expect((await collect(own.scanStates())).map((s) => canonicalJson(s))).to.deep.equal(
+          before,
+        );
+      });
+    });
+
+    it('prunes long-expired tokens alike live and on rebuild, and still answers for them from the log', async () => {
+      await context.fresh(async (own) => {
+        const clock = fakeClock(T0);
+        const ledger = new Ledger({ store: own, clock });
+        const { sid } = await issue(ledger);
+        const first = (await session(own, sid)).tokens;
+        // Rotations two hours apart: each drops the tokens expired more than an hour before.
+        for (let i = 0; i < 4; i++) {
+          clock.advance(7_200_000);
+          await ledger.execute(sid, rotate);
+        }
+        const live = await session(own, sid);
+        const held = live.tokens.map((t) => t.jti);
+        expect(held).to.not.include.members(first.map((t) => t.jti));
+        // Kept: the last pair, and the refresh token it replaced (expired exactly an hour ago).
+        expect(live.tokens).to.have.length(3);
+        expect(held).to.include(live.refreshJti);
+        for (const token of first) {
+          expect(await own.findSessionByToken(token.jti)).to.equal(null);
+          expect((await ledger.findByToken(token.jti)).session).to.equal(null);
+        }
+        expect(await own.findSessionByToken(live.refreshJti)).to.deep.equal(live);
+
+        // Point in time and lineage come from the log, so pruning loses nothing there.
+        const [access, refresh] = first;
+        expect((await tokenAt(ledger, access!.jti, new Date(T0))).status).to.equal('active');
+        expect((await tokenAt(ledger, refresh!.jti, new Date(T0 + 7_200_000))).status).to.equal(
+          'rotated',
+        );
+        expect((await tokenAt(ledger, access!.jti, new Date(clock()))).status).to.equal('expired');
+        const complete = await sessionLineage(ledger, sid);
+        expect(complete).to.have.length(10);
+        expect(complete[1]).to.deep.include({ jti: refresh!.jti, parent: null });
+        expect(lineage(live)).to.deep.equal(complete.slice(7));
+
+        const before = (await collect(own.scanStates())).map((s) => canonicalJson(s));
+        expect(canonicalJson(fold(await own.readStream(sid)))).to.equal(canonicalJson(live));
+        expect((await rebuildProjection(own, { dryRun: true })).differences).to.deep.equal([]);
+        expect(await rebuildProjection(own)).to.include({ events: 5, written: true });
         expect((await collect(own.scanStates())).map((s) => canonicalJson(s))).to.deep.equal(
           before,
         );

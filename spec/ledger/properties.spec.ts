@@ -13,7 +13,7 @@ import { rebuildProjection, verifyLedger } from '../../lib/ledger/integrity.js';
 import { Ledger } from '../../lib/ledger/ledger.js';
 import { MemoryStore } from '../../lib/ledger/memory-store.js';
 import { MongoStore } from '../../lib/ledger/mongo-store.js';
-import { tokenStatus, type TokenStatus } from '../../lib/ledger/projection.js';
+import { TOKEN_RETENTION_MS, tokenStatus, type TokenStatus } from '../../lib/ledger/projection.js';
 import type { LedgerStore } from '../../lib/ledger/store.js';
 import { fakeClock } from '../support/clock.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
@@ -41,26 +41,35 @@ type Command =
   | { kind: 'revokeSubject'; sub: number }
   | { kind: 'advance'; ms: number };
 
-const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('issue'), sub: fc.nat(SUBJECTS - 1) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('refresh'), session: fc.nat() }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('revokeToken'), session: fc.nat(), token: fc.nat() }),
-  },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('revokeSession'), session: fc.nat() }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('revokeSubject'), sub: fc.nat(SUBJECTS - 1) }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('advance'),
-      ms: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 120_000 })),
-    }),
-  },
-) as fc.Arbitrary<Command>;
+/** Commands whose clock moves are up to `maxAdvanceMs` long. */
+const commands = (maxAdvanceMs: number): fc.Arbitrary<Command> =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('issue'), sub: fc.nat(SUBJECTS - 1) }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('refresh'), session: fc.nat() }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('revokeToken'),
+        session: fc.nat(),
+        token: fc.nat(),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('revokeSession'), session: fc.nat() }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant('revokeSubject'), sub: fc.nat(SUBJECTS - 1) }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('advance'),
+        ms: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: maxAdvanceMs })),
+      }),
+    },
+  ) as fc.Arbitrary<Command>;
+const command = commands(120_000);
+/** Clock moves of up to two hours: long enough for the projection to prune expired tokens. */
+const longCommand = commands(2 * TOKEN_RETENTION_MS);
 
 /** Points in time to ask about, as fractions of the scenario's span (plus some margin). */
 const probes = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 4 });
@@ -80,6 +89,8 @@ interface ModelSession {
   refresh: string;
   jtis: string[];
   revokedAt?: number;
+  /** Time of the stream's latest event. */
+  lastEventAt: number;
 }
 
 /** What happened when, as plain lists; the answers follow SPEC, not the projection's code. */
@@ -94,6 +105,16 @@ class Model {
       this.tokens.set(ref.jti, { sid: session.sid, issuedAt: now, exp: ref.exp });
       session.jtis.push(ref.jti);
     }
+  }
+
+  /**
+   * Whether the projection no longer holds the token: expired more than the retention before its
+   * session's latest event, and not the session's current refresh token.
+   */
+  pruned(jti: string): boolean {
+    const token = this.tokens.get(jti)!;
+    const session = this.sessions.find((s) => s.sid === token.sid)!;
+    return jti !== session.refresh && token.exp * 1000 < session.lastEventAt - TOKEN_RETENTION_MS;
   }
 
   status(jti: string, time: number): TokenStatus | 'unknown' {
@@ -128,7 +149,14 @@ async function run(ledger: Ledger, model: Model, subs: string[], step: Command):
       const sub = subs[step.sub]!;
       const appended = await ledger.execute(sid, (_s, { now }) => issued(sub, now, TTL));
       const event = appended!.event as IssuedEvent;
-      const session: ModelSession = { sid, sub, createdAt: now, refresh: '', jtis: [] };
+      const session: ModelSession = {
+        sid,
+        sub,
+        createdAt: now,
+        refresh: '',
+        jtis: [],
+        lastEventAt: now,
+      };
       session.refresh = event.refresh.jti;
       model.sessions.push(session);
       model.addTokens(session, now, event.access, event.refresh);
@@ -155,6 +183,7 @@ async function run(ledger: Ledger, model: Model, subs: string[], step: Command):
       expect(event.spent).to.equal(session.refresh);
       model.tokens.get(session.refresh)!.rotatedAt = now;
       session.refresh = event.refresh.jti;
+      session.lastEventAt = now;
       model.addTokens(session, now, event.access, event.refresh);
       model.events++;
       return;
@@ -167,6 +196,7 @@ async function run(ledger: Ledger, model: Model, subs: string[], step: Command):
         revokedToken(session.sub, jti, { reason: 'user', actor: session.sub }),
       );
       model.tokens.get(jti)!.revokedAt ??= now;
+      session.lastEventAt = now;
       model.events++;
       return;
     }
@@ -175,6 +205,7 @@ async function run(ledger: Ledger, model: Model, subs: string[], step: Command):
       const session = pick(step.session);
       await ledger.execute(session.sid, () => revokedSession(session.sub));
       session.revokedAt ??= now;
+      session.lastEventAt = now;
       model.events++;
       return;
     }
@@ -188,6 +219,9 @@ async function run(ledger: Ledger, model: Model, subs: string[], step: Command):
   }
 }
 
+/** How many tokens the scenarios found pruned, so a property that should prune is seen to. */
+let prunedSeen = 0;
+
 async function scenario(store: LedgerStore, steps: Command[], fractions: number[]): Promise<void> {
   const clock = fakeClock(T0);
   const ledger = new Ledger({ store, clock });
@@ -199,6 +233,11 @@ async function scenario(store: LedgerStore, steps: Command[], fractions: number[
   // The live projection agrees with the model now.
   for (const [jti, token] of model.tokens) {
     const { session, subject } = await ledger.findByToken(jti);
+    if (model.pruned(jti)) {
+      expect(session, `${jti} pruned`).to.equal(null);
+      prunedSeen++;
+      continue;
+    }
     expect(session?.stream).to.equal(token.sid);
     const live = tokenStatus(session!, jti, subject, clock())?.status;
     expect(live, `live status of ${jti}`).to.equal(model.status(jti, clock()));
@@ -238,6 +277,17 @@ describe('ledger properties', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('keeps them consistent while the projection prunes long-expired tokens [memory]', async () => {
+    prunedSeen = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(longCommand, { maxLength: 50 }), probes, (steps, fractions) =>
+        scenario(new MemoryStore(), steps, fractions),
+      ),
+      { numRuns: 150 },
+    );
+    expect(prunedSeen).to.be.above(0);
   });
 
   describe('on MongoDB', () => {
