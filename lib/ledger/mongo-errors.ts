@@ -8,6 +8,18 @@ export function isDuplicateKey(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 11000;
 }
 
+/** Whether an unordered bulk insert failed only on duplicate keys (every other document landed). */
+export function isOnlyDuplicateKeys(error: unknown): boolean {
+  const bulk = error as { writeErrors?: unknown; writeConcernError?: unknown } | null;
+  const writeErrors = bulk?.writeErrors;
+  const list = Array.isArray(writeErrors) ? (writeErrors as unknown[]) : [writeErrors];
+  return (
+    isDuplicateKey(error) &&
+    bulk?.writeConcernError === undefined &&
+    list.every((writeError) => isDuplicateKey(writeError))
+  );
+}
+
 /**
  * The one place MongoDB errors become plugin errors: a duplicate (stream, seq) is a lost race;
  * anything else means the store cannot be trusted to answer, so callers fail closed.

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { StoreUnavailableError } from '../../lib/errors.js';
+import { rebuildProjection } from '../../lib/ledger/integrity.js';
 import { Ledger } from '../../lib/ledger/ledger.js';
 import { MongoStore } from '../../lib/ledger/mongo-store.js';
+import type { SessionState } from '../../lib/ledger/projection.js';
 import { fakeClock } from '../support/clock.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { storeContract } from './contract.js';
@@ -139,5 +141,38 @@ describe('MongoStore', () => {
     expect(events.map((e) => e.seq)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const [state] = await b!.store.loadStates([sid]);
     expect(state).to.include({ seq: 9, hash: events.at(-1)!.hash });
+  });
+
+  it('leaves equal snapshots alone on rebuild and rewrites one that differs only in a type', async () => {
+    const names = { events: newId('events'), state: newId('state'), pending: newId('pending') };
+    const store = new MongoStore({ db: t.db, collections: names });
+    const ledger = new Ledger({ store, clock: fakeClock() });
+    await ledger.open();
+    const sids = [newId('sid'), newId('sid'), newId('sid')];
+    for (const sid of sids) await ledger.execute(sid, (_s, { now }) => issued(newId('sub'), now));
+    await ledger.execute(sids[0]!, (state, { now }) => refreshed(state as SessionState, now));
+    const states = t.db.collection(names.state);
+    const ids = async () =>
+      Object.fromEntries(
+        (await states.find({}).toArray()).map((doc) => [doc['stream'], String(doc._id)]),
+      );
+    const before = await ids();
+    // Same seq and the same canonical JSON, but a string where the log gives a Date: not equal.
+    const tampered = sids[1]!;
+    const [original] = (await store.loadStates([tampered])) as SessionState[];
+    await states.updateOne(
+      { stream: tampered },
+      { $set: { createdAt: original!.createdAt.toISOString() } },
+    );
+
+    expect(await rebuildProjection(store)).to.include({ streams: 3, events: 4, written: true });
+    const after = await ids();
+    expect(after[sids[0]!]).to.equal(before[sids[0]!]);
+    expect(after[sids[2]!]).to.equal(before[sids[2]!]);
+    expect(after[tampered]).to.not.equal(before[tampered]);
+    expect(await store.loadStates([tampered])).to.deep.equal([original]);
+    const [rewritten] = (await store.loadStates([tampered])) as SessionState[];
+    expect(rewritten!.createdAt).to.be.instanceOf(Date);
+    await store.close();
   });
 });
