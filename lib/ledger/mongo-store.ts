@@ -257,8 +257,11 @@ export class MongoStore implements LedgerStore {
         { projection: { _id: 0, stream: 1 } },
       );
       if (!found) return null;
+      // The match may be an older snapshot, not yet dropped, of a state that has since pruned
+      // the token: answer only if the latest one holds it.
       const [state] = await this.loadStates([found.stream]);
-      return state?.kind === 'session' ? state : null;
+      if (state?.kind !== 'session') return null;
+      return state.tokens.some((token) => token.jti === jti) ? state : null;
     });
   }
 
