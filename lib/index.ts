@@ -23,6 +23,7 @@ export {
   Ledger,
   MemoryStore,
   MongoStore,
+  TOKEN_RETENTION_MS,
   type EventMeta,
   type EventType,
   type HistoryPage,

@@ -10,7 +10,7 @@ import {
   MemoryStore,
   MongoStore,
   history,
-  lineage,
+  sessionLineage,
   rebuildProjection,
   sessionAt,
   tokenAt,
@@ -27,7 +27,6 @@ import {
   type TokenAt,
   type VerifyReport,
 } from './ledger/index.js';
-import { assertId } from './ledger/validate.js';
 import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
 import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
 import { createRouter, type RoutesOptions } from './routes/index.js';
@@ -195,11 +194,8 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       rebuild: (rebuildOptions) => rebuildProjection(ledger.store, rebuildOptions),
       tokenAt: (jti, at) => tokenAt(ledger, jti, at),
       sessionAt: (sid, at) => sessionAt(ledger, sid, at),
-      lineage: async (sid) => {
-        assertId(sid, 'sid');
-        const [state] = await ledger.store.loadStates([sid]);
-        return state?.kind === 'session' ? lineage(state) : [];
-      },
+      // From the log: the projection keeps only tokens that can still matter.
+      lineage: (sid) => sessionLineage(ledger, sid),
     },
     ledger,
     async close() {

@@ -64,7 +64,7 @@ export async function revokeToken(
   assertId(jti, 'jti');
   const session = await deps.ledger.store.findSessionByToken(jti);
   const token = session?.tokens.find((candidate) => candidate.jti === jti);
-  if (!session || !token) return { revoked: false };
+  if (!session || !token) return revokePrunedToken(deps, jti, meta);
   if (token.type === 'refresh') return revokeSession(deps, session.stream, meta);
   const appended = await deps.ledger.execute(session.stream, (state) => {
     if (state?.kind !== 'session' || state.revoked) return null;
@@ -72,6 +72,24 @@ export async function revokeToken(
     return { type: 'revoked', sub: state.sub, meta, target: { kind: 'token', jti } };
   });
   return appended ? { revoked: true, event: appended.event } : { revoked: false };
+}
+
+/**
+ * A token the projection no longer holds: unknown, or expired for longer than the projection keeps
+ * tokens. The log still names it; a refresh token of a session takes the session with it, as it
+ * did when it was projected. An expired access token has nothing left to revoke.
+ */
+async function revokePrunedToken(
+  deps: SessionDeps,
+  jti: string,
+  meta: RevocationMeta,
+): Promise<RevokeResult> {
+  // The first event naming a token is the one that issued it.
+  const [first] = await deps.ledger.store.queryEvents({ jti, limit: 1 });
+  if (first && first.type !== 'revoked' && first.refresh.jti === jti) {
+    return revokeSession(deps, first.stream, meta);
+  }
+  return { revoked: false };
 }
 
 export async function revokeSession(

@@ -87,4 +87,53 @@ describe('session lifecycle [MongoDB]', () => {
     const d = await p.auth.issue(ALICE, { source: 'saml' });
     await expect(p.auth.tokens.verify(d.access_token)).to.be.fulfilled;
   });
+
+  describe('after the projection has pruned long-expired tokens', () => {
+    /** A session refreshed every 50 minutes for three hours: its first tokens are pruned. */
+    async function longSession() {
+      const first = await p.auth.issue(BOB, { source: 'oidc' });
+      let current = first;
+      for (let i = 0; i < 4; i++) {
+        p.clock.advance(50 * 60_000);
+        current = await p.auth.refresh(current.refresh_token);
+      }
+      const sid = decodeJwt(first.access_token)['sid'] as string;
+      const [state] = await p.auth.ledger.store.loadStates([sid]);
+      const jtis = (state as { tokens: { jti: string }[] }).tokens.map((token) => token.jti);
+      expect(jtis, 'the first refresh token is pruned').to.not.include(
+        decodeJwt(first.refresh_token).jti,
+      );
+      return { first, current, sid };
+    }
+
+    it('still revokes the session when its pruned, rotated refresh token is revoked by jti', async () => {
+      const { first, current } = await longSession();
+      const result = await p.auth.revoke(
+        { jti: decodeJwt(first.refresh_token).jti! },
+        { reason: 'compromised', actor: 'admin' },
+      );
+      expect(result.revoked).to.equal(true);
+      await expect(p.auth.tokens.verify(current.access_token))
+        .to.be.rejectedWith(InvalidTokenError)
+        .and.eventually.have.property('reason', 'revoked');
+    });
+
+    it('answers revoke by jti of a pruned access token with revoked: false, recording nothing', async () => {
+      const { first, current, sid } = await longSession();
+      const before = (await p.auth.audit.history({ sid })).events.length;
+      const result = await p.auth.revoke({ jti: decodeJwt(first.access_token).jti! }, {});
+      expect(result.revoked).to.equal(false);
+      expect((await p.auth.audit.history({ sid })).events).to.have.length(before);
+      await expect(p.auth.tokens.verify(current.access_token)).to.be.fulfilled;
+    });
+
+    it('gives the whole rotation lineage, pruned tokens included', async () => {
+      const { first, sid } = await longSession();
+      const links = await p.auth.audit.lineage(sid);
+      expect(links).to.have.length(2 + 4 * 2);
+      expect(links[0]).to.include({ jti: decodeJwt(first.access_token).jti, type: 'access' });
+      const spent = links.find((link) => link.jti === decodeJwt(first.refresh_token).jti);
+      expect(spent?.replacedBy).to.be.a('string');
+    });
+  });
 });
