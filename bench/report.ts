@@ -158,7 +158,7 @@ export function markdown(report: Report): string {
   );
   return [
     `Measured ${report.date} (${report.mode} run, ${report.wall_seconds} s): Node ${report.node}, ${report.cpus} x ${report.cpu_model}; load average ${report.load_average.before.map((v) => v.toFixed(2)).join(' ')} before, ${report.load_average.after.map((v) => v.toFixed(2)).join(' ')} after.`,
-    `autocannon on loopback, ${report.connections} connections, ${report.duration_seconds} s per server after a warm-up${(report.rounds ?? 1) > 1 ? ` in ${report.rounds} rounds (the second in reverse order; MongoDB rows once): req/s and latencies are means, each ratio is taken within a round (ours and its peer back to back) and the rounds' ratios are combined by geometric mean` : ''}; each server in its own process; MongoDB: ${report.mongo}.`,
+    `autocannon on loopback, ${report.connections} connections, ${report.duration_seconds} s per server after a warm-up; req/s counts 2xx answers only${(report.rounds ?? 1) > 1 ? ` in ${report.rounds} rounds (the second in reverse order; MongoDB rows once): req/s and latencies are means, each ratio is taken within a round (ours and its peer back to back) and the rounds' ratios are combined by geometric mean` : ''}; each server in its own process; MongoDB: ${report.mongo}.`,
     '',
     ...ratioTable(report.results),
     '',
