@@ -13,11 +13,13 @@ export interface HttpScenario {
   scenario: string;
   impl: Impl;
   store: StoreKind;
-  /** How revocation is enforced (ours only). */
+  /** Which of ours' options differ from the defaults (ours only). */
   variant?: string;
   server: Impl;
   settings: Partial<ServerSettings>;
   mint: MintRequest;
+  /** The load spends what was minted (refresh tokens work once): the warm-up gets tokens apart. */
+  spendsTokens?: boolean;
   requests: (minted: Minted) => Request[];
 }
 
@@ -232,6 +234,7 @@ export function httpScenarios(): HttpScenario[] {
   const refreshing = {
     scenario: 'refresh',
     mint: { kind: 'pairs' as const, count: CONNECTIONS + 10 },
+    spendsTokens: true,
   };
   list.push(
     {
