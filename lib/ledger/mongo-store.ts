@@ -19,10 +19,16 @@ import {
   type IndexDescription,
   type WriteConcernSettings,
 } from 'mongodb';
-import { isDeepStrictEqual } from 'node:util';
 import { StoreUnavailableError } from '../errors.js';
 import type { LedgerEvent } from './events.js';
-import { guard, isDuplicateKey, isOnlyDuplicateKeys, translate } from './mongo-errors.js';
+import { guard, isDuplicateKey, translate } from './mongo-errors.js';
+import {
+  SCAN_BATCH,
+  type EventDocument,
+  type PendingMark,
+  type StateDocument,
+} from './mongo-documents.js';
+import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState } from './projection.js';
 import type { EventQuery, LedgerStore } from './store.js';
 
@@ -43,21 +49,8 @@ export interface MongoStoreOptions {
   serverSelectionTimeoutMS?: number;
 }
 
-type EventDocument = LedgerEvent & { _id?: unknown };
-/** A projection snapshot: one stream's state at one seq. */
-type StateDocument = StreamState & { _id?: unknown };
-/** Written before an append at `seq` on `stream`; removed once the projection has it. */
-interface PendingMark {
-  stream: string;
-  seq: number;
-}
-
 /** The database used with a `uri` that names none and no `dbName`. */
 export const DEFAULT_DATABASE = 'jwtconnect';
-
-const SCAN_BATCH = 1000;
-/** FerretDB v1.24 stops answering a write command with 100 or more operations; stay well below. */
-const WRITE_BATCH = 50;
 
 const EVENT_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
@@ -292,135 +285,20 @@ export class MongoStore implements LedgerStore {
     }
   }
 
-  /**
-   * Writes every rebuilt state as its stream's snapshot (replacing what is there, which a rebuild
-   * exists to correct), then removes snapshots of streams the log does not back. A snapshot past the
-   * rebuilt seq is kept only if the log has an event at its seq (a live writer's, meanwhile).
-   *
-   * Round trips per SCAN_BATCH streams: one read of their snapshots; then one insert per
-   * WRITE_BATCH streams that had none, and for those whose snapshots differ, per WRITE_BATCH: a read
-   * of their seqs, one of the events backing those ahead (only if any are), a delete and an insert.
-   * A stream whose only snapshot already equals the rebuilt state is left as it is.
-   */
+  /** See `replaceAllSnapshots` (lib/ledger/mongo-rebuild.ts). */
   async replaceAllStates(
     states: AsyncIterable<StreamState> | Iterable<StreamState>,
   ): Promise<void> {
-    const collection = this.#stateCollection();
-    const keep = new Set<string>();
-    let batch = new Map<string, StreamState>();
-    // Streams whose only snapshot already equals the rebuilt state are found with one read per
-    // SCAN_BATCH streams and left alone; the others are rewritten WRITE_BATCH at a time, each
-    // chunk checked just before its write for snapshots a live writer moved ahead meanwhile.
-    const flush = async () => {
-      if (batch.size === 0) return;
-      const rebuilt = batch;
-      batch = new Map();
-      const live = await this.#snapshots([...rebuilt.keys()], { _id: 0 });
-      const absent: StreamState[] = [];
-      const changed: StreamState[] = [];
-      for (const state of rebuilt.values()) {
-        const docs = live.get(state.stream);
-        if (!docs) absent.push(state);
-        else if (!(docs.length === 1 && isDeepStrictEqual(docs[0], state))) changed.push(state);
-      }
-      for (let i = 0; i < absent.length; i += WRITE_BATCH) {
-        await this.#insertAbsent(absent.slice(i, i + WRITE_BATCH));
-      }
-      for (let i = 0; i < changed.length; i += WRITE_BATCH) {
-        await this.#rewrite(changed.slice(i, i + WRITE_BATCH));
-      }
-    };
-    await guard(async () => {
-      for await (const state of states) {
-        keep.add(state.stream);
-        batch.set(state.stream, state);
-        if (batch.size >= SCAN_BATCH) await flush();
-      }
-      await flush();
-      const orphans = new Set<string>();
-      for await (const doc of collection.find({}, { projection: { _id: 0, stream: 1 } })) {
-        if (!keep.has(doc.stream)) orphans.add(doc.stream);
-      }
-      const list = [...orphans];
-      for (let i = 0; i < list.length; i += WRITE_BATCH) {
-        await collection.deleteMany({ stream: { $in: list.slice(i, i + WRITE_BATCH) } });
-      }
-      await this.#pendingCollection().deleteMany({});
-    });
-  }
-
-  /** Each stream's snapshots (all seqs), read in one query. */
-  async #snapshots(
-    streams: readonly string[],
-    projection: Record<string, 0 | 1>,
-  ): Promise<Map<string, StateDocument[]>> {
-    const found = new Map<string, StateDocument[]>();
-    const cursor = this.#stateCollection().find(
-      { stream: { $in: [...streams] } },
-      { projection, batchSize: SCAN_BATCH },
+    await guard(() =>
+      replaceAllSnapshots(
+        {
+          events: this.#eventsCollection(),
+          state: this.#stateCollection(),
+          pending: this.#pendingCollection(),
+        },
+        states,
+      ),
     );
-    for await (const doc of cursor) {
-      const docs = found.get(doc.stream);
-      if (docs) docs.push(doc);
-      else found.set(doc.stream, [doc]);
-    }
-    return found;
-  }
-
-  /**
-   * Inserts the rebuilt states of streams that had no snapshot when read: nothing to delete. A
-   * snapshot a live writer saved since at the same seq is equal (a fold of one log) and wins the
-   * unique index; one at a later seq is ahead and stays the latest.
-   */
-  async #insertAbsent(states: readonly StreamState[]): Promise<void> {
-    try {
-      await this.#stateCollection().insertMany(
-        states.map((state) => ({ ...state })),
-        { ordered: false },
-      );
-    } catch (error) {
-      if (!isOnlyDuplicateKeys(error)) throw error;
-    }
-  }
-
-  /**
-   * Replaces the snapshots of these streams (at most WRITE_BATCH) with the rebuilt states, except
-   * where a snapshot is ahead of the rebuilt one and the log has its event: a live writer's.
-   */
-  async #rewrite(states: readonly StreamState[]): Promise<void> {
-    const live = await this.#snapshots(
-      states.map((state) => state.stream),
-      { _id: 0, stream: 1, seq: 1 },
-    );
-    const candidates: PendingMark[] = [];
-    for (const state of states) {
-      for (const doc of live.get(state.stream) ?? []) {
-        if (doc.seq > state.seq) candidates.push({ stream: state.stream, seq: doc.seq });
-      }
-    }
-    const backed = await this.#existingEvents(candidates);
-    const stale = states.filter(
-      (state) =>
-        !(live.get(state.stream) ?? []).some((doc) =>
-          backed.has(`${state.stream}\u0000${doc.seq}`),
-        ),
-    );
-    if (stale.length === 0) return;
-    const collection = this.#stateCollection();
-    await collection.deleteMany({ stream: { $in: stale.map((state) => state.stream) } });
-    await collection.insertMany(stale.map((state) => ({ ...state })));
-  }
-
-  /** Which of `positions` the log has an event at, as `stream\0seq` keys; one query. */
-  async #existingEvents(positions: readonly PendingMark[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    if (positions.length === 0) return found;
-    const cursor = this.#eventsCollection().find(
-      { $or: positions.map(({ stream, seq }) => ({ stream, seq })) },
-      { projection: { _id: 0, stream: 1, seq: 1 } },
-    );
-    for await (const event of cursor) found.add(`${event.stream}\u0000${event.seq}`);
-    return found;
   }
 
   #eventsCollection(): Collection<EventDocument> {
