@@ -42,7 +42,6 @@ import {
   type RevokeTarget,
 } from './sessions/revoke.js';
 import type { TokenClaims, UserRecord } from './tokens/claims.js';
-import type { KeySource } from './tokens/key-sources.js';
 import { joinKeySets, loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
 import { VerifiedTokenCache } from './tokens/verified-cache.js';
 
@@ -101,7 +100,7 @@ async function loadRefreshKeys(config: ResolvedConfig, keys: KeySet): Promise<Ke
   const sources = config.refreshKeys.map((source) =>
     'secret' in source && source.alg === undefined ? { ...source, alg: 'HS256' as const } : source,
   );
-  const own = await loadKeys(sources.length === 1 ? (sources[0] as KeySource) : sources, {
+  const own = await loadKeys(sources, {
     defaultAlgorithm: config.algorithm,
     label: 'refreshKeys',
   });

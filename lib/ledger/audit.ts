@@ -107,9 +107,9 @@ export interface TokenAt {
 export async function tokenAt(ledger: Ledger, jti: string, at: Date): Promise<TokenAt> {
   assertId(jti, 'jti');
   assertDate(at, 'at');
-  const owner = await sessionOfToken(ledger, jti);
-  if (!owner) return { jti, at, status: 'unknown', view: null };
-  const { session, subject } = await foldAt(ledger, owner.stream, owner.sub, at);
+  const origin = await ledger.issuingEvent(jti);
+  if (!origin) return { jti, at, status: 'unknown', view: null };
+  const { session, subject } = await foldAt(ledger, origin.stream, origin.sub, at);
   const view = session ? tokenStatus(session, jti, subject, at.getTime()) : null;
   return { jti, at, status: view?.status ?? 'unknown', view };
 }
@@ -135,18 +135,6 @@ export async function sessionAt(ledger: Ledger, sid: string, at: Date): Promise<
       ? 'expired'
       : 'active';
   return { sid, at, status, session };
-}
-
-/** The session stream and subject of token `jti`: from the projection, else from the log. */
-async function sessionOfToken(
-  ledger: Ledger,
-  jti: string,
-): Promise<{ stream: string; sub: string } | null> {
-  const { session } = await ledger.findByToken(jti);
-  if (session) return session;
-  // Only session streams' events name tokens; the first one that names it issued it.
-  const [first] = await ledger.store.queryEvents({ jti, limit: 1 });
-  return first ?? null;
 }
 
 /** A session and its subject as of `at`, with every token the session had (none pruned). */

@@ -8,7 +8,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { ConcurrencyError } from '../errors.js';
-import type { EventDraft, LedgerEvent } from './events.js';
+import type { EventDraft, IssuedEvent, LedgerEvent, RefreshedEvent } from './events.js';
 import { EVENT_VERSION, eventBody, subjectStream, tokenIdsOf } from './events.js';
 import { hashEvent } from './hash-chain.js';
 import {
@@ -146,6 +146,17 @@ export class Ledger {
     if (!session) return { session: null, subject: null };
     const [subject = null] = await this.store.loadStates([subjectStream(session.sub)]);
     return { session, subject: subject?.kind === 'subject' ? subject : null };
+  }
+
+  /**
+   * The event that issued token `jti`, from the log: the first event naming it (a `refreshed` event
+   * names the token it spent only after that token's own event). Found for tokens the projection
+   * has pruned too; null for a token the ledger never issued.
+   */
+  async issuingEvent(jti: string): Promise<IssuedEvent | RefreshedEvent | null> {
+    assertId(jti, 'jti');
+    const [first] = await this.store.queryEvents({ jti, limit: 1 });
+    return first && first.type !== 'revoked' ? first : null;
   }
 
   /**

@@ -60,23 +60,21 @@ export async function replaceAllSnapshots(
       await rewrite(collections, changed.slice(i, i + WRITE_BATCH));
     }
   };
-  {
-    for await (const state of states) {
-      keep.add(state.stream);
-      batch.set(state.stream, state);
-      if (batch.size >= SCAN_BATCH) await flush();
-    }
-    await flush();
-    const orphans = new Set<string>();
-    for await (const doc of collection.find({}, { projection: { _id: 0, stream: 1 } })) {
-      if (!keep.has(doc.stream)) orphans.add(doc.stream);
-    }
-    const list = [...orphans];
-    for (let i = 0; i < list.length; i += WRITE_BATCH) {
-      await collection.deleteMany({ stream: { $in: list.slice(i, i + WRITE_BATCH) } });
-    }
-    await collections.pending.deleteMany({});
+  for await (const state of states) {
+    keep.add(state.stream);
+    batch.set(state.stream, state);
+    if (batch.size >= SCAN_BATCH) await flush();
   }
+  await flush();
+  const orphans = new Set<string>();
+  for await (const doc of collection.find({}, { projection: { _id: 0, stream: 1 } })) {
+    if (!keep.has(doc.stream)) orphans.add(doc.stream);
+  }
+  const list = [...orphans];
+  for (let i = 0; i < list.length; i += WRITE_BATCH) {
+    await collection.deleteMany({ stream: { $in: list.slice(i, i + WRITE_BATCH) } });
+  }
+  await collections.pending.deleteMany({});
 }
 
 /** Each stream's snapshots (all seqs), read in one query. */

@@ -84,11 +84,8 @@ async function revokePrunedToken(
   jti: string,
   meta: RevocationMeta,
 ): Promise<RevokeResult> {
-  // The first event naming a token is the one that issued it.
-  const [first] = await deps.ledger.store.queryEvents({ jti, limit: 1 });
-  if (first && first.type !== 'revoked' && first.refresh.jti === jti) {
-    return revokeSession(deps, first.stream, meta);
-  }
+  const origin = await deps.ledger.issuingEvent(jti);
+  if (origin?.refresh.jti === jti) return revokeSession(deps, origin.stream, meta);
   return { revoked: false };
 }
 

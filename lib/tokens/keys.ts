@@ -241,12 +241,21 @@ export function joinKeySets(primary: KeySet, fallback: KeySet, name: string): Ke
       }
     }
   }
+  const algorithms = new Set([...primary.algorithms, ...fallback.algorithms]);
+  // Joined once here, not on every verification.
+  const byAlg = new Map<string, readonly TokenKey[]>();
+  for (const alg of algorithms) {
+    byAlg.set(
+      alg,
+      Object.freeze([...primary.verificationKeys(alg), ...fallback.verificationKeys(alg)]),
+    );
+  }
+  const none: readonly TokenKey[] = Object.freeze([]);
   return Object.freeze({
     signing: primary.signing,
-    algorithms: new Set([...primary.algorithms, ...fallback.algorithms]),
+    algorithms,
     verificationKey: (kid: string) => primary.verificationKey(kid) ?? fallback.verificationKey(kid),
-    verificationKeys: (alg: string) =>
-      Object.freeze([...primary.verificationKeys(alg), ...fallback.verificationKeys(alg)]),
+    verificationKeys: (alg: string) => byAlg.get(alg) ?? none,
     jwks: () => primary.jwks(),
   });
 }
