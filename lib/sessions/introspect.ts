@@ -22,7 +22,11 @@ export interface IntrospectionRequest {
   token_type_hint?: string;
 }
 
+/**
+ * The body of an introspection answer (RFC 7662 section 2.2); inactive tokens get only `active`.
+ */
 export interface IntrospectionResponse {
+  /** Whether the token is valid now: issued here, not expired, rotated or revoked. */
   active: boolean;
   sub?: string;
   jti?: string;
@@ -36,6 +40,7 @@ export interface IntrospectionResponse {
   token_type?: 'Bearer' | 'refresh_token';
   /** The seed's token type: `T` access, `R` refresh. */
   ttype?: 'T' | 'R';
+  /** The `username` claim, when the access token carries one. */
   username?: string;
 }
 
