@@ -38,7 +38,7 @@ export interface IntrospectionResponse {
   scope?: string;
   /** `Bearer` for access tokens, `refresh_token` for refresh tokens. */
   token_type?: 'Bearer' | 'refresh_token';
-  /** The seed's token type: `T` access, `R` refresh. */
+  /** `T` for an access token, `R` for a refresh token, as django-jwtconnect-auth names them. */
   ttype?: 'T' | 'R';
   /** The `username` claim, when the access token carries one. */
   username?: string;
