@@ -138,8 +138,9 @@ export interface JwtConnect {
      * Events matching a filter, oldest first, one page at a time.
      *
      * @example
-     * let page = await auth.audit.history({ sub: auth.subjectOf(user), limit: 100 });
-     * while (page.nextCursor) page = await auth.audit.history({ cursor: page.nextCursor });
+     * const sub = auth.subjectOf(user);
+     * let page = await auth.audit.history({ sub, limit: 100 });
+     * while (page.nextCursor) page = await auth.audit.history({ sub, cursor: page.nextCursor });
      */
     history(query: HistoryQuery): Promise<HistoryPage>;
     /**

@@ -38,7 +38,7 @@ export interface HistoryQuery {
   to?: Date;
   /** Events per page, 1 to 500. Default 50. */
   limit?: number;
-  /** `nextCursor` of the previous page. */
+  /** `nextCursor` of the previous page, with the same filter as that page. */
   cursor?: string;
 }
 
