@@ -92,6 +92,12 @@ export interface JwtConnectOptions {
    * as `revocation` says. Default `maxEntries: 10000`; 0 turns the cache off.
    */
   verifyCache?: { maxEntries?: number };
+  /**
+   * Signed checkpoints of the ledger (docs/checkpoints.md). `everySeconds`: make one on a timer
+   * (unref'd, stopped by `close()`); default 0, only on demand. `settleSeconds`: how far behind
+   * the clock a checkpoint's `upto` stays, so appends under way land first; default 5.
+   */
+  checkpoints?: { everySeconds?: number; settleSeconds?: number };
   /** Scope names granting introspection of any token, audit reading, revoking any token. */
   scopes?: Partial<ScopeNames>;
   /** The current time in epoch milliseconds. Default `Date.now`; tests inject their own. */
@@ -128,6 +134,7 @@ export interface ResolvedConfig {
   readonly refreshReuseGrace: number;
   readonly revocation: { readonly maxStalenessMs: number };
   readonly verifyCache: { readonly maxEntries: number };
+  readonly checkpoints: { readonly everySeconds: number; readonly settleSeconds: number };
   readonly scopes: Readonly<ScopeNames>;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -191,6 +198,14 @@ export const optionsSchema = {
       type: 'object',
       additionalProperties: false,
       properties: { maxEntries: { type: 'integer', minimum: 0, maximum: 1_000_000 } },
+    },
+    checkpoints: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        everySeconds: { type: 'integer', minimum: 0, maximum: 31_536_000 },
+        settleSeconds: { type: 'integer', minimum: 0, maximum: 3600 },
+      },
     },
     scopes: {
       type: 'object',
@@ -286,6 +301,10 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
     revocation: Object.freeze({ maxStalenessMs: options.revocation?.maxStalenessMs ?? 0 }),
     verifyCache: Object.freeze({
       maxEntries: options.verifyCache?.maxEntries ?? DEFAULT_VERIFY_CACHE_ENTRIES,
+    }),
+    checkpoints: Object.freeze({
+      everySeconds: options.checkpoints?.everySeconds ?? 0,
+      settleSeconds: options.checkpoints?.settleSeconds ?? 5,
     }),
     scopes: Object.freeze({
       introspection: options.scopes?.introspection ?? 'introspection',

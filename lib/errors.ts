@@ -216,6 +216,44 @@ export class LedgerInputError extends JwtConnectError {
   readonly error = 'invalid_request';
 }
 
+/**
+ * A checkpoint cannot answer: none covers the session yet, or a checkpoint, proof or archive is
+ * malformed, signed by an unknown key, or does not add up (`detail` says which).
+ */
+export class CheckpointError extends JwtConnectError {
+  static readonly code = 'ERR_CHECKPOINT';
+  readonly code = CheckpointError.code;
+  readonly status = 409;
+  readonly error = 'invalid_request';
+}
+
+/**
+ * The ledger no longer matches what a signed checkpoint says of it: an event was changed, removed
+ * or added after the checkpoint was signed.
+ */
+export class IntegrityError extends JwtConnectError {
+  static readonly code = 'ERR_INTEGRITY';
+  readonly code = IntegrityError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
+}
+
+/** The session was moved to an archive file; `archive` is that archive's id. */
+export class ArchivedError extends JwtConnectError {
+  static readonly code = 'ERR_ARCHIVED';
+  readonly code = ArchivedError.code;
+  readonly status = 410;
+  readonly error = 'invalid_request';
+  constructor(
+    message: string,
+    /** The id of the archive that holds the session. */
+    readonly archive: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** Every error class the plugin raises, as a union to narrow on `code`. */
 export type AnyJwtConnectError =
   | ConfigError
@@ -231,4 +269,7 @@ export type AnyJwtConnectError =
   | InsufficientScopeError
   | ConcurrencyError
   | StoreUnavailableError
-  | LedgerInputError;
+  | LedgerInputError
+  | CheckpointError
+  | IntegrityError
+  | ArchivedError;

@@ -3,6 +3,7 @@
  * projection a crash left behind) and returns the plugin's whole public surface.
  */
 import { EventEmitter } from 'node:events';
+import type { JSONWebKeySet } from 'jose';
 import type { Context, Middleware } from 'koa';
 import { resolveConfig, type JwtConnectOptions, type ResolvedConfig } from './config.js';
 import {
@@ -27,6 +28,11 @@ import {
   type TokenAt,
   type VerifyReport,
 } from './ledger/index.js';
+import {
+  checkpointApi,
+  startCheckpointTimer,
+  type CheckpointApi,
+} from './ledger/checkpoints/index.js';
 import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
 import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
 import { createRouter, type RoutesOptions } from './routes/index.js';
@@ -132,8 +138,11 @@ export interface JwtConnect {
     /** The public verification keys, as `GET /.well-known/jwks.json` serves them. */
     jwks(): PublicJwks;
   };
-  /** Reading and checking the ledger: who got which token, when, and what happened to it. */
-  readonly audit: {
+  /**
+   * Reading and checking the ledger: who got which token, when, and what happened to it; signed
+   * checkpoints, inclusion proofs and archives (docs/checkpoints.md).
+   */
+  readonly audit: CheckpointApi & {
     /**
      * Events matching a filter, oldest first, one page at a time.
      *
@@ -238,6 +247,22 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
   };
 
+  const checkpoints = checkpointApi(
+    {
+      store: ledger.store,
+      keys,
+      issuer: config.issuer,
+      clock: config.clock,
+      settleSeconds: config.checkpoints.settleSeconds,
+    },
+    () => keys.jwks() as JSONWebKeySet,
+  );
+  const stopCheckpoints = startCheckpointTimer(
+    checkpoints,
+    config.checkpoints.everySeconds,
+    config.logger,
+  );
+
   const emitter = new EventEmitter();
   ledger.onAppend(({ event }: Appended) => {
     // Copied for listeners so they cannot alter what was recorded; no copy when nobody listens.
@@ -273,6 +298,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       jwks: () => keys.jwks(),
     },
     audit: {
+      ...checkpoints,
       history: (query) => history(ledger, query),
       verify: (verifyOptions) => verifyLedger(ledger.store, verifyOptions?.onProgress),
       rebuild: (rebuildOptions) => rebuildProjection(ledger.store, rebuildOptions),
@@ -283,6 +309,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     },
     ledger,
     async close() {
+      stopCheckpoints();
       view?.stop();
       deps.verified?.clear();
       emitter.removeAllListeners();

@@ -1,7 +1,7 @@
 /**
  * Audit questions answered from the log: history pages, rotation lineage and point-in-time state.
  */
-import { LedgerInputError } from '../errors.js';
+import { ArchivedError, LedgerInputError } from '../errors.js';
 import type { EventType, LedgerEvent } from './events.js';
 import { EVENT_TYPES, subjectStream } from './events.js';
 import type { Ledger } from './ledger.js';
@@ -48,6 +48,11 @@ export interface HistoryPage {
   events: LedgerEvent[];
   /** Pass back as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
+  /**
+   * Sessions matching `sid`, `sub` or `jti` whose events were moved to an archive file, and that
+   * archive's id (`audit archive`); on the first page only, absent when there are none.
+   */
+  archived?: { sid: string; archive: string }[];
 }
 
 /** Events matching the query, oldest first, one page at a time. */
@@ -76,7 +81,22 @@ export async function history(ledger: Ledger, query: HistoryQuery): Promise<Hist
   });
   const page = events.slice(0, limit);
   const last = page.at(-1);
-  return { events: page, nextCursor: events.length > limit && last ? encodeCursor(last) : null };
+  const nextCursor = events.length > limit && last ? encodeCursor(last) : null;
+  const archived = query.cursor === undefined ? await archivedFor(ledger, query) : [];
+  return { events: page, nextCursor, ...(archived.length > 0 && { archived }) };
+}
+
+async function archivedFor(
+  ledger: Ledger,
+  query: HistoryQuery,
+): Promise<{ sid: string; archive: string }[]> {
+  if (query.sid === undefined && query.sub === undefined && query.jti === undefined) return [];
+  const found = await ledger.store.findArchived({
+    ...(query.sid !== undefined && { stream: query.sid }),
+    ...(query.sub !== undefined && { sub: query.sub }),
+    ...(query.jti !== undefined && { jti: query.jti }),
+  });
+  return found.map((entry) => ({ sid: entry.stream, archive: entry.archive }));
 }
 
 export function encodeCursor(position: EventPosition): string {
@@ -109,9 +129,14 @@ export function decodeCursor(cursor: unknown): EventPosition {
 export interface TokenAt {
   jti: string;
   at: Date;
-  /** `unknown`: no such token had been issued at that time. */
-  status: TokenStatus | 'unknown';
+  /**
+   * `unknown`: no such token had been issued at that time; `archived`: its session was moved to
+   * the archive `archive` names.
+   */
+  status: TokenStatus | 'unknown' | 'archived';
   view: TokenView | null;
+  /** The archive's id, with status `archived`. */
+  archive?: string;
 }
 
 /**
@@ -122,7 +147,11 @@ export async function tokenAt(ledger: Ledger, jti: string, at: Date): Promise<To
   assertId(jti, 'jti');
   assertDate(at, 'at');
   const origin = await ledger.issuingEvent(jti);
-  if (!origin) return { jti, at, status: 'unknown', view: null };
+  if (!origin) {
+    const [archived] = await ledger.store.findArchived({ jti });
+    if (archived) return { jti, at, status: 'archived', view: null, archive: archived.archive };
+    return { jti, at, status: 'unknown', view: null };
+  }
   const { session, subject } = await foldAt(ledger, origin.stream, origin.sub, at);
   const view = session ? tokenStatus(session, jti, subject, at.getTime()) : null;
   return { jti, at, status: view?.status ?? 'unknown', view };
@@ -132,8 +161,11 @@ export async function tokenAt(ledger: Ledger, jti: string, at: Date): Promise<To
 export interface SessionAt {
   sid: string;
   at: Date;
-  status: 'active' | 'revoked' | 'expired' | 'unknown';
+  /** `archived`: the session was moved to the archive `archive` names. */
+  status: 'active' | 'revoked' | 'expired' | 'unknown' | 'archived';
   session: SessionState | null;
+  /** The archive's id, with status `archived`. */
+  archive?: string;
 }
 
 /** The state of session `sid` at time `at`. */
@@ -141,7 +173,11 @@ export async function sessionAt(ledger: Ledger, sid: string, at: Date): Promise<
   assertId(sid, 'sid');
   assertDate(at, 'at');
   const [current] = await ledger.store.loadStates([sid]);
-  if (current?.kind !== 'session') return { sid, at, status: 'unknown', session: null };
+  if (current?.kind !== 'session') {
+    const [archived] = await ledger.store.findArchived({ stream: sid });
+    if (archived) return { sid, at, status: 'archived', session: null, archive: archived.archive };
+    return { sid, at, status: 'unknown', session: null };
+  }
   const { session, subject } = await foldAt(ledger, sid, current.sub, at);
   if (!session) return { sid, at, status: 'unknown', session: null };
   const status = isSessionRevoked(session, subject)
@@ -192,9 +228,20 @@ export function lineage(session: SessionState): LineageLink[] {
   }));
 }
 
-/** The complete rotation lineage of session `sid`, folded from its log (no token pruned). */
+/**
+ * The complete rotation lineage of session `sid`, folded from its log (no token pruned).
+ *
+ * @throws {@link ArchivedError} when the session was moved to an archive file (it names which).
+ */
 export async function sessionLineage(ledger: Ledger, sid: string): Promise<LineageLink[]> {
   assertId(sid, 'sid');
-  const state = foldComplete(await ledger.store.readStream(sid));
+  const events = await ledger.store.readStream(sid);
+  if (events.length === 0) {
+    const [archived] = await ledger.store.findArchived({ stream: sid });
+    if (archived) {
+      throw new ArchivedError(`session ${sid} is in archive ${archived.archive}`, archived.archive);
+    }
+  }
+  const state = foldComplete(events);
   return state?.kind === 'session' ? lineage(state) : [];
 }

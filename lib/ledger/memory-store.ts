@@ -7,9 +7,19 @@
  */
 import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
 import type { LedgerEvent } from './events.js';
+import { isEnded } from './checkpoints/ended.js';
 import { frozenCopy } from './frozen.js';
 import type { SessionState, StreamState } from './projection.js';
-import type { EventPosition, EventQuery, LedgerStore } from './store.js';
+import type {
+  ArchivedQuery,
+  ArchivedStream,
+  ArchiveRecord,
+  CheckpointRecord,
+  EventPosition,
+  EventQuery,
+  LedgerStore,
+  StreamHead,
+} from './store.js';
 
 /**
  * The in-memory store (`store: { memory: true }`): for tests and demos. Everything is lost when
@@ -29,6 +39,9 @@ export class MemoryStore implements LedgerStore {
   readonly #log: LedgerEvent[] = [];
   readonly #bySub = new Map<string, LedgerEvent[]>();
   readonly #byJti = new Map<string, LedgerEvent[]>();
+  readonly #checkpoints: CheckpointRecord[] = [];
+  readonly #archives = new Map<string, ArchiveRecord>();
+  readonly #archived = new Map<string, ArchivedStream>();
   #closed = false;
 
   async open(): Promise<void> {
@@ -188,6 +201,115 @@ export class MemoryStore implements LedgerStore {
     this.#pending.clear();
   }
 
+  async streamHeads(upto: Date): Promise<{ heads: StreamHead[]; events: number }> {
+    this.#assertOpen();
+    const heads: StreamHead[] = [];
+    let events = 0;
+    const limit = upto.getTime();
+    for (const [stream, list] of this.#streams) {
+      // Event times never go backwards within a stream (Ledger seals them so): binary search.
+      let low = 0;
+      let high = list.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if ((list[middle] as LedgerEvent).time.getTime() <= limit) low = middle + 1;
+        else high = middle;
+      }
+      const head = list[low - 1];
+      if (!head) continue;
+      heads.push({ stream, seq: head.seq, hash: head.hash });
+      events += low;
+    }
+    return { heads, events };
+  }
+
+  async appendCheckpoint(record: CheckpointRecord): Promise<boolean> {
+    this.#assertOpen();
+    if (this.#checkpoints.some((stored) => stored.seq === record.seq)) return false;
+    this.#checkpoints.push(frozenCopy(record));
+    this.#checkpoints.sort((a, b) => a.seq - b.seq);
+    return true;
+  }
+
+  async latestCheckpoint(): Promise<CheckpointRecord | null> {
+    this.#assertOpen();
+    return this.#checkpoints.at(-1) ?? null;
+  }
+
+  async listCheckpoints(afterSeq: number, limit: number): Promise<CheckpointRecord[]> {
+    this.#assertOpen();
+    return this.#checkpoints.filter((record) => record.seq > afterSeq).slice(0, limit);
+  }
+
+  async endedSessions(before: Date, limit: number, afterStream = ''): Promise<SessionState[]> {
+    this.#assertOpen();
+    const found: SessionState[] = [];
+    for (const stream of [...this.#states.keys()].sort()) {
+      if (found.length >= limit) break;
+      const state = this.#states.get(stream);
+      if (stream <= afterStream || state?.kind !== 'session') continue;
+      if (isEnded(state, before)) found.push(state);
+    }
+    return found;
+  }
+
+  async recordArchive(record: ArchiveRecord, streams: readonly ArchivedStream[]): Promise<void> {
+    this.#assertOpen();
+    for (const entry of streams) {
+      if (!this.#archived.has(entry.stream)) this.#archived.set(entry.stream, frozenCopy(entry));
+    }
+    if (!this.#archives.has(record.id)) this.#archives.set(record.id, frozenCopy(record));
+  }
+
+  async unfinishedArchives(): Promise<ArchiveRecord[]> {
+    this.#assertOpen();
+    return [...this.#archives.values()].filter((record) => !record.finished);
+  }
+
+  async finishArchive(id: string): Promise<void> {
+    this.#assertOpen();
+    const record = this.#archives.get(id);
+    if (record) this.#archives.set(id, frozenCopy({ ...record, finished: true }));
+  }
+
+  async findArchived(query: ArchivedQuery): Promise<ArchivedStream[]> {
+    this.#assertOpen();
+    return [...this.#archived.values()].filter(
+      (entry) =>
+        (query.stream === undefined || entry.stream === query.stream) &&
+        (query.sub === undefined || entry.sub === query.sub) &&
+        (query.archive === undefined || entry.archive === query.archive) &&
+        (query.startedBy === undefined || entry.from <= query.startedBy) &&
+        (query.jti === undefined || entry.jtis.includes(query.jti)),
+    );
+  }
+
+  async removeStreams(streams: readonly string[]): Promise<void> {
+    this.#assertOpen();
+    const gone = new Set(streams);
+    for (const stream of gone) {
+      const state = this.#states.get(stream);
+      this.#states.delete(stream);
+      this.#pending.delete(stream);
+      if (state?.kind === 'session') {
+        for (const token of state.tokens) {
+          if (this.#tokenIndex.get(token.jti) === stream) this.#tokenIndex.delete(token.jti);
+        }
+      }
+    }
+    for (const stream of gone) {
+      for (const event of this.#streams.get(stream) ?? []) {
+        dropFrom(this.#bySub, event.sub, gone);
+        for (const jti of event.jtis) dropFrom(this.#byJti, jti, gone);
+      }
+      this.#streams.delete(stream);
+    }
+    // Compacted in place: a spread of a large log would overflow the argument limit.
+    let kept = 0;
+    for (const event of this.#log) if (!gone.has(event.stream)) this.#log[kept++] = event;
+    this.#log.length = kept;
+  }
+
   #setState(state: StreamState): void {
     // Parts the caller took from a stored state (evolve shares what it does not change) are
     // frozen already and shared; only what is new is copied.
@@ -250,6 +372,14 @@ function seqIndex(events: readonly LedgerEvent[], seq: number): number {
     else high = middle;
   }
   return low;
+}
+
+function dropFrom(index: Map<string, LedgerEvent[]>, key: string, gone: Set<string>): void {
+  const list = index.get(key);
+  if (!list) return;
+  const kept = list.filter((event) => !gone.has(event.stream));
+  if (kept.length > 0) index.set(key, kept);
+  else index.delete(key);
 }
 
 function addTo(index: Map<string, LedgerEvent[]>, key: string, event: LedgerEvent): void {

@@ -28,9 +28,30 @@ import {
   type PendingMark,
   type StateDocument,
 } from './mongo-documents.js';
+import {
+  ARCHIVE_INDEXES,
+  ARCHIVED_INDEXES,
+  CHECKPOINT_INDEXES,
+  appendCheckpoint,
+  archivedFilter,
+  endedSessions,
+  listCheckpoints,
+  recordArchive,
+  removeStreams,
+  streamHeads,
+  type AuditCollections,
+} from './mongo-archive.js';
 import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState } from './projection.js';
-import type { EventQuery, LedgerStore } from './store.js';
+import type {
+  ArchivedQuery,
+  ArchivedStream,
+  ArchiveRecord,
+  CheckpointRecord,
+  EventQuery,
+  LedgerStore,
+  StreamHead,
+} from './store.js';
 
 /** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
 export interface MongoStoreOptions {
@@ -40,8 +61,18 @@ export interface MongoStoreOptions {
   dbName?: string;
   /** A host-provided database; the host owns its client. */
   db?: Db;
-  /** Collection names. Default `jwtconnect_events`, `jwtconnect_state`, `jwtconnect_pending`. */
-  collections?: { events?: string; state?: string; pending?: string };
+  /**
+   * Collection names. Default `jwtconnect_events`, `jwtconnect_state`, `jwtconnect_pending`,
+   * `jwtconnect_checkpoints`, `jwtconnect_archives` and `jwtconnect_archived`.
+   */
+  collections?: {
+    events?: string;
+    state?: string;
+    pending?: string;
+    checkpoints?: string;
+    archives?: string;
+    archived?: string;
+  };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
    * default otherwise (decided at `open()` from the `hello` reply).
@@ -82,6 +113,7 @@ export class MongoStore implements LedgerStore {
   #events: Collection<EventDocument> | undefined;
   #state: Collection<StateDocument> | undefined;
   #pending: Collection<PendingMark> | undefined;
+  #audit: AuditCollections | undefined;
 
   constructor(options: MongoStoreOptions) {
     if (!options.db && !options.uri) throw new TypeError('"store.mongo" needs "uri" or "db"');
@@ -116,11 +148,25 @@ export class MongoStore implements LedgerStore {
         names.pending ?? 'jwtconnect_pending',
         writeConcern && { writeConcern },
       );
+      const concern = writeConcern && { writeConcern };
+      this.#audit = {
+        events: this.#events,
+        state: this.#state,
+        pending: this.#pending,
+        checkpoints: db.collection(names.checkpoints ?? 'jwtconnect_checkpoints', concern),
+        archives: db.collection(names.archives ?? 'jwtconnect_archives', concern),
+        archived: db.collection(names.archived ?? 'jwtconnect_archived', concern),
+      };
       // One index per command: FerretDB v1.24 drops the connection when one `createIndexes`
       // names several indexes that all exist already, i.e. on every start after the first.
       for (const index of EVENT_INDEXES) await this.#events.createIndexes([index]);
       for (const index of STATE_INDEXES) await this.#state.createIndexes([index]);
       for (const index of PENDING_INDEXES) await this.#pending.createIndexes([index]);
+      for (const index of CHECKPOINT_INDEXES) {
+        await this.#audit.checkpoints.createIndexes([index]);
+      }
+      for (const index of ARCHIVE_INDEXES) await this.#audit.archives.createIndexes([index]);
+      for (const index of ARCHIVED_INDEXES) await this.#audit.archived.createIndexes([index]);
     });
   }
 
@@ -305,6 +351,69 @@ export class MongoStore implements LedgerStore {
         states,
       ),
     );
+  }
+
+  async streamHeads(upto: Date): Promise<{ heads: StreamHead[]; events: number }> {
+    return guard(() => streamHeads(this.#auditCollections().events, upto));
+  }
+
+  async appendCheckpoint(record: CheckpointRecord): Promise<boolean> {
+    return guard(() => appendCheckpoint(this.#auditCollections().checkpoints, record));
+  }
+
+  async latestCheckpoint(): Promise<CheckpointRecord | null> {
+    return guard(() =>
+      this.#auditCollections().checkpoints.findOne(
+        {},
+        { sort: { seq: -1 }, projection: { _id: 0 } },
+      ),
+    );
+  }
+
+  async listCheckpoints(afterSeq: number, limit: number): Promise<CheckpointRecord[]> {
+    return guard(() => listCheckpoints(this.#auditCollections().checkpoints, afterSeq, limit));
+  }
+
+  async endedSessions(before: Date, limit: number, afterStream = ''): Promise<SessionState[]> {
+    return guard(() => endedSessions(this.#stateCollection(), before, limit, afterStream));
+  }
+
+  async recordArchive(record: ArchiveRecord, streams: readonly ArchivedStream[]): Promise<void> {
+    await guard(() => recordArchive(this.#auditCollections(), record, streams));
+  }
+
+  async unfinishedArchives(): Promise<ArchiveRecord[]> {
+    return guard(
+      () =>
+        this.#auditCollections()
+          .archives.find({ finished: false }, { projection: { _id: 0 } })
+          .toArray() as Promise<ArchiveRecord[]>,
+    );
+  }
+
+  async finishArchive(id: string): Promise<void> {
+    await guard(() =>
+      this.#auditCollections().archives.updateOne({ id }, { $set: { finished: true } }),
+    );
+  }
+
+  async findArchived(query: ArchivedQuery): Promise<ArchivedStream[]> {
+    return guard(
+      () =>
+        this.#auditCollections()
+          .archived.find(archivedFilter(query), { projection: { _id: 0 } })
+          .sort({ stream: 1 })
+          .toArray() as Promise<ArchivedStream[]>,
+    );
+  }
+
+  async removeStreams(streams: readonly string[]): Promise<void> {
+    await guard(() => removeStreams(this.#auditCollections(), streams));
+  }
+
+  #auditCollections(): AuditCollections {
+    if (!this.#audit) throw new StoreUnavailableError('the MongoDB store is not open');
+    return this.#audit;
   }
 
   #eventsCollection(): Collection<EventDocument> {

@@ -82,4 +82,96 @@ export interface LedgerStore {
    * one's seq is kept if the log has an event at its seq (a live writer's, meanwhile).
    */
   replaceAllStates(states: AsyncIterable<StreamState> | Iterable<StreamState>): Promise<void>;
+
+  /**
+   * The head of every stream as of `upto`: its last event with `time <= upto` (streams with none
+   * are left out), in no particular order, and how many events have `time <= upto` in all.
+   */
+  streamHeads(upto: Date): Promise<{ heads: StreamHead[]; events: number }>;
+  /** Stores a checkpoint; false when its `seq` is taken (another instance wrote that one). */
+  appendCheckpoint(record: CheckpointRecord): Promise<boolean>;
+  /** The checkpoint with the highest `seq`, if any. */
+  latestCheckpoint(): Promise<CheckpointRecord | null>;
+  /** Checkpoints with `seq > afterSeq`, ascending, at most `limit`. */
+  listCheckpoints(afterSeq: number, limit: number): Promise<CheckpointRecord[]>;
+
+  /**
+   * Session states (latest snapshot) revoked or past their refresh token's expiry at `before`,
+   * whose last event is before `before`; ordered by stream, at most `limit`, after `afterStream`.
+   */
+  endedSessions(before: Date, limit: number, afterStream?: string): Promise<SessionState[]>;
+  /**
+   * Records an archive that holds `streams` (verified on file), before anything is removed.
+   * Idempotent: a stream already recorded keeps its first archive.
+   */
+  recordArchive(record: ArchiveRecord, streams: readonly ArchivedStream[]): Promise<void>;
+  /** Archives recorded whose streams are not all removed yet (a run that stopped part-way). */
+  unfinishedArchives(): Promise<ArchiveRecord[]>;
+  /** Marks an archive's removal as done. */
+  finishArchive(id: string): Promise<void>;
+  /** Archived streams matching every given field (`jti`: the stream named that token). */
+  findArchived(query: ArchivedQuery): Promise<ArchivedStream[]>;
+  /** Removes the projection snapshots, pending marks and events of `streams`, in that order. */
+  removeStreams(streams: readonly string[]): Promise<void>;
+}
+
+/** A stream's last event as of some time: what a checkpoint leaf commits to. */
+export interface StreamHead {
+  stream: string;
+  seq: number;
+  /** The event's hash (hex). */
+  hash: string;
+}
+
+/** A stored checkpoint: its compact JWS and, for queries, the claims it signs. */
+export interface CheckpointRecord {
+  /** 1, 2, ...: one checkpoint per seq, whichever instance wrote it. */
+  seq: number;
+  /** The compact JWS (`typ: ledger-checkpoint+jwt`). */
+  jws: string;
+  /** The `upto` claim (NumericDate). */
+  upto: number;
+  /** The `iat` claim (NumericDate). */
+  iat: number;
+}
+
+/** An archive file a run wrote: its id, the date it archived before, and its progress. */
+export interface ArchiveRecord {
+  /** The archive's id, also in the file's header line. */
+  id: string;
+  /** Streams that ended before this time went into it. */
+  before: Date;
+  /** When the archive was made. */
+  created: Date;
+  /** How many streams and events it holds. */
+  streams: number;
+  events: number;
+  /** Whether its streams have been removed from the store. */
+  finished: boolean;
+}
+
+/** Where an archived stream went, and what it ended with (so checkpoints stay checkable). */
+export interface ArchivedStream {
+  stream: string;
+  sub: string;
+  /** The archive's id. */
+  archive: string;
+  /** Seq and hash of its last event, and the times of its first and last events. */
+  seq: number;
+  hash: string;
+  from: Date;
+  to: Date;
+  /** Every token id its events named. */
+  jtis: string[];
+}
+
+/** A filter over archived streams; every given field must match. */
+export interface ArchivedQuery {
+  stream?: string;
+  sub?: string;
+  /** Streams whose events named this token id. */
+  jti?: string;
+  archive?: string;
+  /** Streams whose first event is at or before this time. */
+  startedBy?: Date;
 }

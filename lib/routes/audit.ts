@@ -88,7 +88,11 @@ function readHistory(deps: SessionDeps): Middleware {
   return async function readHistory(ctx: Context) {
     const page = await history(deps.ledger, historyQuery(paramsOf<AuditParams>(ctx)));
     // Dates serialise as ISO 8601 strings (Date.prototype.toJSON).
-    ctx.body = { events: page.events, next_cursor: page.nextCursor };
+    ctx.body = {
+      events: page.events,
+      next_cursor: page.nextCursor,
+      ...(page.archived && { archived: page.archived }),
+    };
   };
 }
 
@@ -137,6 +141,7 @@ function tokenAtBody(result: TokenAt) {
     at: result.at.toISOString(),
     jti: result.jti,
     status: result.status,
+    ...(result.archive !== undefined && { archive: result.archive }),
     ...(view && {
       sid: view.session.stream,
       sub: view.session.sub,
@@ -153,6 +158,7 @@ function sessionAtBody(result: SessionAt) {
     at: result.at.toISOString(),
     sid: result.sid,
     status: result.status,
+    ...(result.archive !== undefined && { archive: result.archive }),
     ...(session && { sub: session.sub, session }),
   };
 }

@@ -1,0 +1,141 @@
+/**
+ * Making checkpoints: the tree over every stream's head as of `upto`, signed with the plugin's
+ * active key and chained to the previous checkpoint. Stored with a unique `seq`, so when several
+ * instances checkpoint at once one of them writes each one and the others return it.
+ */
+import { SignJWT } from 'jose';
+import { epochSeconds, type Clock } from '../../clock.js';
+import { IntegrityError } from '../../errors.js';
+import type { KeySet } from '../../tokens/keys.js';
+import type { LedgerStore, StreamHead } from '../store.js';
+import {
+  CHECKPOINT_TYP,
+  checkpointDigest,
+  decodeCheckpoint,
+  orderLeaves,
+  type Checkpoint,
+  type CheckpointClaims,
+} from './claims.js';
+import { rootOf, treeLevels } from './merkle.js';
+
+/** What making and checking checkpoints needs. */
+export interface CheckpointDeps {
+  store: LedgerStore;
+  keys: KeySet;
+  issuer: string;
+  clock: Clock;
+  /**
+   * Seconds a checkpoint stays behind the clock, so that appends already under way (stamped a
+   * moment ago, possibly on an instance whose clock runs behind) land before `upto` is signed.
+   */
+  settleSeconds: number;
+}
+
+/** The tree over every stream's head as of `upto`: the leaves in order and every level. */
+export interface CheckpointTree {
+  upto: number;
+  heads: StreamHead[];
+  levels: Buffer[][];
+  root: string;
+  events: number;
+}
+
+/** Builds the tree as of `upto` (NumericDate) from the store: events with `time <= upto`. */
+export async function buildTree(store: LedgerStore, upto: number): Promise<CheckpointTree> {
+  const found = await store.streamHeads(new Date(upto * 1000));
+  const { heads, leaves } = orderLeaves(found.heads);
+  const levels = treeLevels(leaves);
+  return { upto, heads, levels, root: rootOf(levels).toString('base64url'), events: found.events };
+}
+
+/**
+ * Signs and stores the next checkpoint. Returns the one stored at that seq, which is another
+ * instance's when it got there first.
+ */
+export async function makeCheckpoint(
+  deps: CheckpointDeps,
+): Promise<{ checkpoint: Checkpoint; tree: CheckpointTree }> {
+  const { store, keys } = deps;
+  for (;;) {
+    const latest = await store.latestCheckpoint();
+    const now = epochSeconds(deps.clock);
+    // Never behind the previous one, whatever the clocks of the instances say.
+    const upto = Math.max(now - deps.settleSeconds, latest?.upto ?? 0);
+    const tree = await buildTree(store, upto);
+    const claims: CheckpointClaims = {
+      iss: deps.issuer,
+      iat: now,
+      upto,
+      streams: tree.heads.length,
+      events: tree.events,
+      root: tree.root,
+      ...(latest && { prev: checkpointDigest(latest.jws) }),
+    };
+    const { alg, kid, key } = keys.signing;
+    const jws = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg, kid, typ: CHECKPOINT_TYP })
+      .sign(key);
+    const seq = (latest?.seq ?? 0) + 1;
+    if (await store.appendCheckpoint({ seq, jws, upto, iat: now })) {
+      return { checkpoint: { seq, jws, claims }, tree };
+    }
+    const winner = (await store.listCheckpoints(seq - 1, 1))[0];
+    // Gone already would mean checkpoints are being removed: go round again.
+    if (!winner) continue;
+    const theirs = decodeCheckpoint(winner.jws);
+    const winnerTree = theirs.upto === upto ? tree : await buildTree(store, theirs.upto);
+    return { checkpoint: { seq, jws: winner.jws, claims: theirs }, tree: winnerTree };
+  }
+}
+
+/** The result of checking a checkpoint against the store. */
+export interface CheckpointCheck {
+  seq: number;
+  /** The checkpoint's `upto`. */
+  upto: number;
+  /** The root recomputed from the store now equals the signed one. */
+  ok: boolean;
+  /** The signed root and the recomputed one. */
+  signed: string;
+  computed: string;
+}
+
+/**
+ * Recomputes a stored checkpoint's root from the store (live streams, plus archived streams that
+ * ended by its `upto`) and compares it with the signed one: an event edited, removed or inserted
+ * after the checkpoint, however consistently, changes the root.
+ *
+ * @throws {@link IntegrityError} when a stream archived since has events on both sides of `upto`,
+ *   so the store can no longer say what its head was then (check its archive file instead).
+ */
+export async function checkCheckpoint(
+  store: LedgerStore,
+  record: { seq: number; jws: string },
+): Promise<CheckpointCheck> {
+  const claims = decodeCheckpoint(record.jws);
+  const at = claims.upto * 1000;
+  const found = await store.streamHeads(new Date(at));
+  const live = new Set(found.heads.map((head) => head.stream));
+  const heads = [...found.heads];
+  let events = found.events;
+  for (const entry of await store.findArchived({ startedBy: new Date(at) })) {
+    if (live.has(entry.stream)) continue;
+    if (entry.to.getTime() > at) {
+      throw new IntegrityError(
+        `checkpoint ${record.seq} covers part of stream ${entry.stream}, since moved to archive ` +
+          `${entry.archive}: check it against that file`,
+      );
+    }
+    heads.push({ stream: entry.stream, seq: entry.seq, hash: entry.hash });
+    events += entry.seq;
+  }
+  const { leaves } = orderLeaves(heads);
+  const computed = rootOf(treeLevels(leaves)).toString('base64url');
+  return {
+    seq: record.seq,
+    upto: claims.upto,
+    ok: computed === claims.root && events === claims.events && heads.length === claims.streams,
+    signed: claims.root,
+    computed,
+  };
+}

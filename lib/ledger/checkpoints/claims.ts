@@ -1,0 +1,128 @@
+/**
+ * The checkpoint format: a compact JWS (RFC 7515) with header `typ: ledger-checkpoint+jwt`, whose
+ * claims commit to the head of every stream as of `upto` through an RFC 6962 Merkle tree hash.
+ * Everything here is what an outside verifier needs, and nothing reads the store.
+ */
+import { createHash } from 'node:crypto';
+import {
+  compactVerify,
+  createLocalJWKSet,
+  decodeJwt,
+  errors as joseErrors,
+  type JSONWebKeySet,
+} from 'jose';
+import { CheckpointError } from '../../errors.js';
+import { canonicalJson } from '../hash-chain.js';
+import type { StreamHead } from '../store.js';
+import { leafHash } from './merkle.js';
+
+/** The `typ` header of a checkpoint: never `at+jwt` or `rt+jwt`, so it never passes as a token. */
+export const CHECKPOINT_TYP = 'ledger-checkpoint+jwt';
+
+/** What a checkpoint signs. */
+export interface CheckpointClaims {
+  /** The plugin's `issuer`. */
+  iss: string;
+  /** When it was signed (NumericDate). */
+  iat: number;
+  /** It covers every event with `time <= upto` (NumericDate, seconds). */
+  upto: number;
+  /** Leaves of the tree: streams with at least one covered event. */
+  streams: number;
+  /** Events covered. */
+  events: number;
+  /** base64url of the RFC 6962 Merkle tree hash over one leaf per stream. */
+  root: string;
+  /** base64url SHA-256 of the previous checkpoint's compact serialization; absent on the first. */
+  prev?: string;
+}
+
+/** A checkpoint: its place in the sequence, its JWS and the claims the JWS signs. */
+export interface Checkpoint {
+  seq: number;
+  jws: string;
+  claims: CheckpointClaims;
+}
+
+/**
+ * A leaf: the UTF-8 of the RFC 8785 canonical JSON `{"hash":..,"seq":..,"stream":..}` of a
+ * stream's last covered event.
+ */
+export function leafOf(head: StreamHead): string {
+  return canonicalJson({ hash: head.hash, seq: head.seq, stream: head.stream });
+}
+
+/** Heads in ascending byte order of the UTF-8 stream id, and their leaf hashes. */
+export function orderLeaves(heads: readonly StreamHead[]): {
+  heads: StreamHead[];
+  leaves: Buffer[];
+} {
+  const keyed = heads.map((head) => ({ head, key: Buffer.from(head.stream, 'utf8') }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  const ordered = keyed.map(({ head }) => head);
+  return { heads: ordered, leaves: ordered.map((head) => leafHash(leafOf(head))) };
+}
+
+/** base64url SHA-256 of a compact JWS: the next checkpoint's `prev`. */
+export function checkpointDigest(jws: string): string {
+  return createHash('sha256').update(jws).digest('base64url');
+}
+
+/** The claims of a checkpoint this ledger wrote, without checking its signature. */
+export function decodeCheckpoint(jws: string): CheckpointClaims {
+  return checkClaims(decodeJwt(jws));
+}
+
+/**
+ * Verifies a checkpoint's signature with a public JWKS and returns its claims.
+ *
+ * @throws {@link CheckpointError} for a bad signature, an unknown key, a wrong `typ` or claims.
+ */
+export async function verifyCheckpoint(
+  jws: string,
+  jwks: JSONWebKeySet,
+): Promise<CheckpointClaims> {
+  let payload: Uint8Array;
+  try {
+    const verified = await compactVerify(jws, createLocalJWKSet(jwks));
+    if (verified.protectedHeader.typ !== CHECKPOINT_TYP) {
+      throw new CheckpointError(`the JWS is not a checkpoint (typ must be ${CHECKPOINT_TYP})`);
+    }
+    payload = verified.payload;
+  } catch (error) {
+    if (error instanceof CheckpointError) throw error;
+    if (error instanceof joseErrors.JOSEError) {
+      throw new CheckpointError(`the checkpoint signature does not verify (${error.code})`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  let claims: unknown;
+  try {
+    claims = JSON.parse(new TextDecoder().decode(payload));
+  } catch (error) {
+    throw new CheckpointError('the checkpoint payload is not JSON', { cause: error });
+  }
+  return checkClaims(claims);
+}
+
+function checkClaims(value: unknown): CheckpointClaims {
+  const claims = value as Partial<Record<keyof CheckpointClaims, unknown>> | null;
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (
+    typeof claims !== 'object' ||
+    claims === null ||
+    typeof claims.iss !== 'string' ||
+    !count(claims.iat) ||
+    !count(claims.upto) ||
+    !count(claims.streams) ||
+    !count(claims.events) ||
+    typeof claims.root !== 'string' ||
+    !/^[A-Za-z0-9_-]{43}$/.test(claims.root) ||
+    (claims.prev !== undefined && typeof claims.prev !== 'string')
+  ) {
+    throw new CheckpointError('the checkpoint claims are malformed');
+  }
+  return claims as CheckpointClaims;
+}

@@ -1,0 +1,189 @@
+/**
+ * The MongoDB side of checkpoints and archives (used by `MongoStore` only): three small
+ * collections beside the log, written by inserts, deletes and one flag update per archive.
+ * - checkpoints: one document per `seq`, unique, so of several instances one writes each;
+ * - archives: one document per archive file, `finished` once its streams are removed;
+ * - archived: one document per archived stream, unique, naming its archive.
+ */
+import type { Collection, Filter, IndexDescription } from 'mongodb';
+import { isEnded } from './checkpoints/ended.js';
+import { isDuplicateKey, isOnlyDuplicateKeys } from './mongo-errors.js';
+import {
+  SCAN_BATCH,
+  WRITE_BATCH,
+  type EventDocument,
+  type PendingMark,
+  type StateDocument,
+} from './mongo-documents.js';
+import type { SessionState, StreamState } from './projection.js';
+import type {
+  ArchivedQuery,
+  ArchivedStream,
+  ArchiveRecord,
+  CheckpointRecord,
+  StreamHead,
+} from './store.js';
+
+export interface AuditCollections {
+  events: Collection<EventDocument>;
+  state: Collection<StateDocument>;
+  pending: Collection<PendingMark>;
+  checkpoints: Collection<CheckpointRecord>;
+  archives: Collection<ArchiveRecord>;
+  archived: Collection<ArchivedStream>;
+}
+
+export const CHECKPOINT_INDEXES: IndexDescription[] = [
+  { key: { seq: 1 }, name: 'seq', unique: true },
+];
+export const ARCHIVE_INDEXES: IndexDescription[] = [
+  { key: { id: 1 }, name: 'id', unique: true },
+  { key: { finished: 1 }, name: 'finished' },
+];
+export const ARCHIVED_INDEXES: IndexDescription[] = [
+  { key: { stream: 1 }, name: 'stream', unique: true },
+  { key: { sub: 1 }, name: 'sub' },
+  { key: { jtis: 1 }, name: 'jtis' },
+  { key: { archive: 1 }, name: 'archive' },
+  { key: { from: 1 }, name: 'from' },
+];
+
+export async function streamHeads(
+  events: Collection<EventDocument>,
+  upto: Date,
+): Promise<{ heads: StreamHead[]; events: number }> {
+  const cursor = events
+    .find(
+      { time: { $lte: upto } },
+      { projection: { _id: 0, stream: 1, seq: 1, hash: 1 }, batchSize: SCAN_BATCH },
+    )
+    .sort({ stream: 1, seq: 1 });
+  const heads: StreamHead[] = [];
+  let count = 0;
+  for await (const doc of cursor) {
+    count++;
+    const head = { stream: doc.stream, seq: doc.seq, hash: doc.hash };
+    if (heads.at(-1)?.stream === doc.stream) heads[heads.length - 1] = head;
+    else heads.push(head);
+  }
+  return { heads, events: count };
+}
+
+export async function appendCheckpoint(
+  checkpoints: Collection<CheckpointRecord>,
+  record: CheckpointRecord,
+): Promise<boolean> {
+  try {
+    await checkpoints.insertOne({ ...record });
+    return true;
+  } catch (error) {
+    if (isDuplicateKey(error)) return false;
+    throw error;
+  }
+}
+
+export async function listCheckpoints(
+  checkpoints: Collection<CheckpointRecord>,
+  afterSeq: number,
+  limit: number,
+): Promise<CheckpointRecord[]> {
+  return checkpoints
+    .find({ seq: { $gt: afterSeq } }, { projection: { _id: 0 } })
+    .sort({ seq: 1 })
+    .limit(limit)
+    .toArray() as Promise<CheckpointRecord[]>;
+}
+
+/**
+ * Candidates come from any snapshot; each is checked again on its stream's latest snapshot, since
+ * an older one not yet dropped may say "revoked" of a state that has moved on.
+ */
+export async function endedSessions(
+  state: Collection<StateDocument>,
+  before: Date,
+  limit: number,
+  afterStream: string,
+): Promise<SessionState[]> {
+  const cursor = state
+    .find(
+      {
+        kind: 'session',
+        stream: { $gt: afterStream },
+        updatedAt: { $lt: before },
+        $or: [
+          { revoked: { $exists: true } },
+          { refreshExp: { $lte: Math.floor(before.getTime() / 1000) } },
+        ],
+      },
+      { projection: { _id: 0, stream: 1 }, batchSize: SCAN_BATCH },
+    )
+    .sort({ stream: 1 });
+  const found: SessionState[] = [];
+  let batch: string[] = [];
+  const check = async () => {
+    const latest = await state
+      .find({ stream: { $in: batch } }, { projection: { _id: 0 } })
+      .sort({ stream: 1, seq: -1 })
+      .toArray();
+    let previous: string | undefined;
+    for (const doc of latest as StreamState[]) {
+      if (doc.stream === previous) continue;
+      previous = doc.stream;
+      if (doc.kind === 'session' && isEnded(doc, before) && found.length < limit) found.push(doc);
+    }
+    batch = [];
+  };
+  for await (const doc of cursor) {
+    if (batch.at(-1) === doc.stream) continue;
+    batch.push(doc.stream);
+    if (batch.length >= WRITE_BATCH) await check();
+    if (found.length >= limit) break;
+  }
+  if (batch.length > 0 && found.length < limit) await check();
+  return found;
+}
+
+export async function recordArchive(
+  collections: AuditCollections,
+  record: ArchiveRecord,
+  streams: readonly ArchivedStream[],
+): Promise<void> {
+  for (let i = 0; i < streams.length; i += WRITE_BATCH) {
+    const batch = streams.slice(i, i + WRITE_BATCH).map((entry) => ({ ...entry }));
+    try {
+      await collections.archived.insertMany(batch, { ordered: false });
+    } catch (error) {
+      // A stream recorded by an earlier, interrupted run keeps its first archive.
+      if (!isOnlyDuplicateKeys(error)) throw error;
+    }
+  }
+  try {
+    await collections.archives.insertOne({ ...record });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+  }
+}
+
+export function archivedFilter(query: ArchivedQuery): Filter<ArchivedStream> {
+  const filter: Filter<ArchivedStream> = {};
+  if (query.startedBy !== undefined) filter.from = { $lte: query.startedBy };
+  if (query.stream !== undefined) filter.stream = query.stream;
+  if (query.sub !== undefined) filter.sub = query.sub;
+  if (query.jti !== undefined) filter.jtis = query.jti;
+  if (query.archive !== undefined) filter.archive = query.archive;
+  return filter;
+}
+
+export async function removeStreams(
+  collections: AuditCollections,
+  streams: readonly string[],
+): Promise<void> {
+  for (let i = 0; i < streams.length; i += WRITE_BATCH) {
+    const batch = { stream: { $in: streams.slice(i, i + WRITE_BATCH) } };
+    // The projection first: a crash in between leaves events without a state, which a re-run
+    // removes; never a state whose events are gone.
+    await collections.state.deleteMany(batch);
+    await collections.pending.deleteMany(batch);
+    await collections.events.deleteMany(batch);
+  }
+}
