@@ -28,6 +28,9 @@ describe('MongoStore', () => {
         events: `events_${suffix}`,
         state: `state_${suffix}`,
         pending: `pending_${suffix}`,
+        checkpoints: `checkpoints_${suffix}`,
+        archives: `archives_${suffix}`,
+        archived: `archived_${suffix}`,
       },
     });
   }
