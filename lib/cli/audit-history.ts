@@ -91,6 +91,15 @@ async function run(options: HistoryOptions, context: CliContext): Promise<void> 
       for (const line of formatTable(HEADERS, rows)) context.out(line);
       context.err(`${rows.length} event${rows.length === 1 ? '' : 's'}`);
     }
+    // Sessions moved to an archive file are named, so an empty answer is never mistaken for none.
+    const archived = await store.findArchived({
+      ...(query.sid !== undefined && { stream: query.sid }),
+      ...(query.sub !== undefined && { sub: query.sub }),
+      ...(query.jti !== undefined && { jti: query.jti }),
+    });
+    for (const entry of archived) {
+      context.err(`session ${entry.stream} is in archive ${entry.archive}`);
+    }
   });
 }
 

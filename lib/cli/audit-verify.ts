@@ -1,19 +1,40 @@
 /**
  * `audit verify`: walks every stream's hash chain and compares each stream's end with the
  * projection (see lib/ledger/hash-chain.ts). Any problem names its stream and seq; exit 1.
+ * With `--archive <file> --jwks <url|file>` it verifies an archive file alone, no database.
  */
 import type { Command } from 'commander';
+import { verifyArchiveFile } from '../ledger/checkpoints/index.js';
 import { verifyLedger } from '../ledger/integrity.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import type { CliContext } from './context.js';
-import { EXIT_PROBLEMS } from './errors.js';
+import { CliError, EXIT_PROBLEMS } from './errors.js';
+import { readJwks } from './jwks-source.js';
 import { startProgress } from './progress.js';
 
 interface VerifyOptions extends ConnectionOptions {
   progress: boolean;
+  archive?: string;
+  jwks?: string;
+}
+
+async function verifyArchive(file: string, jwksSource: string, context: CliContext) {
+  const report = await verifyArchiveFile(file, await readJwks(jwksSource));
+  for (const problem of report.problems) context.out(problem);
+  const verdict = report.ok ? 'OK' : 'NOT VERIFIED';
+  context.out(
+    `archive ${report.id ?? '?'}: ${report.heads.length} sessions, ${report.events} events: ` +
+      verdict,
+  );
+  if (!report.ok) context.exitCode = EXIT_PROBLEMS;
 }
 
 async function run(options: VerifyOptions, context: CliContext): Promise<void> {
+  if (options.archive !== undefined) {
+    if (options.jwks === undefined) throw new CliError('--archive needs --jwks <url|file>');
+    return verifyArchive(options.archive, options.jwks, context);
+  }
+  if (options.jwks !== undefined) throw new CliError('--jwks applies to --archive only');
   await withStore(options, context.env, async (store) => {
     const progress = startProgress({
       label: 'verifying',
@@ -44,6 +65,8 @@ export function registerVerify(audit: Command, context: CliContext): void {
         'its stream and seq, then a summary. Exit 0 when clean, 1 on any problem.',
     )
     .option('--no-progress', 'no progress output on stderr')
+    .option('--archive <file>', 'verify this archive file instead, with no database')
+    .option('--jwks <url|file>', "with --archive: the plugin's JWKS, its URL or a saved copy")
     .addHelpText(
       'after',
       [
@@ -52,6 +75,8 @@ export function registerVerify(audit: Command, context: CliContext): void {
         '',
         'Example:',
         '  $ MONGODB_URI=mongodb://db.example.org/auth koa-jwtconnect audit verify',
+        '  $ koa-jwtconnect audit verify --archive ledger-2025.ndjson.gz \\',
+        '      --jwks https://auth.example.org/.well-known/jwks.json',
       ].join('\n'),
     )
     .action((_options: unknown, command: Command) =>

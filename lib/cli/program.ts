@@ -1,10 +1,14 @@
 /**
- * The command tree: global connection options, then `audit history|verify`,
+ * The command tree: global connection options, then `audit history|verify|checkpoint|
+ * checkpoints|prove|verify-proof|archive`,
  * `projection rebuild` and `keys generate`, each in its own file.
  */
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
+import { registerArchive } from './audit-archive.js';
+import { registerCheckpoints } from './audit-checkpoints.js';
 import { registerHistory } from './audit-history.js';
+import { registerProve } from './audit-prove.js';
 import { registerVerify } from './audit-verify.js';
 import {
   DEFAULT_DB,
@@ -43,6 +47,9 @@ export function buildProgram(context: CliContext): Command {
     .description('read and check the audit ledger (the event log)');
   registerHistory(audit, context);
   registerVerify(audit, context);
+  registerCheckpoints(audit, context);
+  registerProve(audit, context);
+  registerArchive(audit, context);
 
   const projection = program
     .command('projection')

@@ -9,6 +9,7 @@ import { errorHandler } from '../middleware/error-handler.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import type { RevocationView } from '../sessions/revocation-view.js';
 import { auditRoute } from './audit.js';
+import { checkpointsRoute } from './checkpoints.js';
 import { introspectionRoute } from './introspection.js';
 import { jwksRoute } from './jwks.js';
 import { loginRoute } from './login.js';
@@ -25,6 +26,7 @@ export {
   type RoutesOptions,
 } from './options.js';
 export { auditSchema } from './audit.js';
+export { checkpointsSchema } from './checkpoints.js';
 export { introspectionSchema } from './introspection.js';
 export { loginSchema } from './login.js';
 export { refreshSchema } from './refresh.js';
@@ -51,6 +53,7 @@ export function createRouter(
   if (paths.revocation) router.post(paths.revocation, ...revocationRoute(deps, view, body));
   if (paths.jwks) router.get(paths.jwks, ...jwksRoute(deps));
   if (paths.audit) router.get(paths.audit, ...auditRoute(deps, view));
+  if (paths.checkpoints) router.get(paths.checkpoints, ...checkpointsRoute(deps, view));
   if (login && paths.login) router.post(paths.login, ...loginRoute(deps, body, login));
 
   const routes = router.routes() as Middleware;

@@ -8,7 +8,14 @@ import type { UserRecord } from '../tokens/claims.js';
 import type { ThrottleOptions } from './shared/throttle.js';
 
 /** The routes `auth.routes()` can serve; each path can be changed or turned off. */
-export type RouteName = 'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'login';
+export type RouteName =
+  | 'refresh'
+  | 'introspection'
+  | 'revocation'
+  | 'jwks'
+  | 'audit'
+  | 'checkpoints'
+  | 'login';
 
 /** Options of the optional password login route (`POST /token/login`). */
 export interface LoginRouteOptions {
@@ -55,6 +62,7 @@ export const DEFAULT_PATHS: Readonly<Record<RouteName, string>> = Object.freeze(
   revocation: '/token/revocation',
   jwks: '/.well-known/jwks.json',
   audit: '/token/audit',
+  checkpoints: '/token/audit/checkpoints',
   login: '/token/login',
 });
 

@@ -117,15 +117,30 @@ export function checkpointApi(deps: CheckpointDeps, jwks: () => JSONWebKeySet): 
   };
 }
 
-/** Makes a checkpoint every `seconds`, one at a time; never keeps the process alive. */
+/** The timer functions `startCheckpointTimer` uses; tests pass their own. */
+export interface Timers {
+  setInterval(run: () => void, ms: number): { unref(): unknown };
+  clearInterval(timer: { unref(): unknown }): void;
+}
+
+const NODE_TIMERS: Timers = {
+  setInterval: (run, ms) => setInterval(run, ms),
+  clearInterval: (timer) => clearInterval(timer as NodeJS.Timeout),
+};
+
+/**
+ * Makes a checkpoint every `seconds`, one at a time (a tick while one is still being made is
+ * skipped); never keeps the process alive. Returns the function that stops it.
+ */
 export function startCheckpointTimer(
-  api: CheckpointApi,
+  api: Pick<CheckpointApi, 'checkpoint'>,
   seconds: number,
   logger: Logger,
+  timers: Timers = NODE_TIMERS,
 ): () => void {
   if (seconds <= 0) return () => {};
   let running = false;
-  const timer = setInterval(() => {
+  const timer = timers.setInterval(() => {
     if (running) return;
     running = true;
     api
@@ -136,5 +151,5 @@ export function startCheckpointTimer(
       });
   }, seconds * 1000);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => timers.clearInterval(timer);
 }
