@@ -6,7 +6,7 @@
  * needed to verify them beyond the JWKS.
  */
 import { open, rename } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
@@ -51,25 +51,22 @@ export async function writeArchiveFile(
   streams: AsyncIterable<StreamInclusion>,
 ): Promise<void> {
   const partial = `${path}.partial`;
-  const handle = await open(partial, 'w', 0o600);
-  try {
-    async function* lines(): AsyncIterable<string> {
-      yield `${JSON.stringify(header)}\n`;
-      let count = 0;
-      let events = 0;
-      for await (const stream of streams) {
-        count++;
-        events += stream.events.length;
-        yield `${JSON.stringify(stream)}\n`;
-      }
-      const end: ArchiveEnd = { end: true, streams: count, events };
-      yield `${JSON.stringify(end)}\n`;
+  async function* lines(): AsyncIterable<string> {
+    yield `${JSON.stringify(header)}\n`;
+    let count = 0;
+    let events = 0;
+    for await (const stream of streams) {
+      count++;
+      events += stream.events.length;
+      yield `${JSON.stringify(stream)}\n`;
     }
-    await pipeline(
-      Readable.from(lines()),
-      createGzip(),
-      handle.createWriteStream({ autoClose: false }),
-    );
+    const end: ArchiveEnd = { end: true, streams: count, events };
+    yield `${JSON.stringify(end)}\n`;
+  }
+  await pipeline(Readable.from(lines()), createGzip(), createWriteStream(partial, { mode: 0o600 }));
+  // Flushed to the disk before the rename makes it the archive.
+  const handle = await open(partial, 'r+');
+  try {
     await handle.sync();
   } finally {
     await handle.close();
