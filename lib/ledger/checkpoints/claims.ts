@@ -49,7 +49,10 @@ export interface Checkpoint {
  * stream's last covered event.
  */
 export function leafOf(head: StreamHead): string {
-  return canonicalJson({ hash: head.hash, seq: head.seq, stream: head.stream });
+  // Written out rather than canonicalized per leaf: the members are already in RFC 8785 order, a
+  // string's canonical form is JSON.stringify's (RFC 8785 section 3.2.2.2), and `seq` is an integer.
+  if (!Number.isSafeInteger(head.seq)) return canonicalJson(head);
+  return `{"hash":${JSON.stringify(head.hash)},"seq":${head.seq},"stream":${JSON.stringify(head.stream)}}`;
 }
 
 /** Heads in ascending byte order of the UTF-8 stream id, and their leaf hashes. */
@@ -57,11 +60,19 @@ export function orderLeaves(heads: readonly StreamHead[]): {
   heads: StreamHead[];
   leaves: Buffer[];
 } {
-  const keyed = heads.map((head) => ({ head, key: Buffer.from(head.stream, 'utf8') }));
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-  const ordered = keyed.map(({ head }) => head);
+  let ordered: StreamHead[];
+  if (heads.some((head) => SURROGATE_OR_ABOVE.test(head.stream))) {
+    const keyed = heads.map((head) => ({ head, key: Buffer.from(head.stream, 'utf8') }));
+    keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+    ordered = keyed.map(({ head }) => head);
+  } else {
+    // Below U+D800, UTF-16 code unit order is UTF-8 byte order: no encoding needed to sort.
+    ordered = [...heads].sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+  }
   return { heads: ordered, leaves: ordered.map((head) => leafHash(leafOf(head))) };
 }
+
+const SURROGATE_OR_ABOVE = /[\uD800-\uFFFF]/;
 
 /** base64url SHA-256 of a compact JWS: the next checkpoint's `prev`. */
 export function checkpointDigest(jws: string): string {
