@@ -40,6 +40,32 @@ export {
   type SubjectState,
   type TokenState,
 } from './ledger/index.js';
+export type {
+  ArchivedQuery,
+  ArchivedStream,
+  ArchiveRecord,
+  CheckpointRecord,
+  StreamHead,
+} from './ledger/store.js';
+export {
+  CHECKPOINT_TYP,
+  PROOF_FORMAT,
+  ARCHIVE_FORMAT,
+  verifyCheckpoint,
+  verifyProof,
+  verifyArchiveFile,
+  type ArchiveOptions,
+  type ArchiveReport,
+  type ArchiveResult,
+  type ArchiveStep,
+  type Checkpoint,
+  type CheckpointApi,
+  type CheckpointCheck,
+  type CheckpointClaims,
+  type InclusionProof,
+  type ProofReport,
+  type StreamInclusion,
+} from './ledger/checkpoints/index.js';
 export {
   ACCESS_TOKEN_TYP,
   REFRESH_TOKEN_TYP,

@@ -9,13 +9,7 @@ import type { ThrottleOptions } from './shared/throttle.js';
 
 /** The routes `auth.routes()` can serve; each path can be changed or turned off. */
 export type RouteName =
-  | 'refresh'
-  | 'introspection'
-  | 'revocation'
-  | 'jwks'
-  | 'audit'
-  | 'checkpoints'
-  | 'login';
+  'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'checkpoints' | 'login';
 
 /** Options of the optional password login route (`POST /token/login`). */
 export interface LoginRouteOptions {
