@@ -2,7 +2,8 @@
  * Audit questions answered from the log: history pages, rotation lineage and point-in-time state.
  */
 import { LedgerInputError } from '../errors.js';
-import type { EventType, LedgerEvent } from './events.js';
+import { reveal } from '../personal-data/codec.js';
+import type { AuditEvent, EventType } from './events.js';
 import { EVENT_TYPES, subjectStream } from './events.js';
 import type { Ledger } from './ledger.js';
 import {
@@ -32,7 +33,8 @@ export interface HistoryQuery {
 }
 
 export interface HistoryPage {
-  events: LedgerEvent[];
+  /** Personal fields decrypted, or marked with why they cannot be (`AuditEvent`). */
+  events: AuditEvent[];
   /** Pass back as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
 }
@@ -63,7 +65,11 @@ export async function history(ledger: Ledger, query: HistoryQuery): Promise<Hist
   });
   const page = events.slice(0, limit);
   const last = page.at(-1);
-  return { events: page, nextCursor: events.length > limit && last ? encodeCursor(last) : null };
+  const readable = await (ledger.personalData?.reveal(page) ?? reveal(null, page));
+  return {
+    events: readable,
+    nextCursor: events.length > limit && last ? encodeCursor(last) : null,
+  };
 }
 
 export function encodeCursor(position: EventPosition): string {

@@ -5,6 +5,10 @@
  * continues it, `revoked` ends it or revokes one of its access tokens. "Logout everywhere" is one
  * `revoked` event in the subject's own stream (see `subjectStream`), not one event per session.
  * Events name the tokens they concern by `jti` and expiry; a token itself is never recorded.
+ *
+ * Personal data (user claims, client IP, user agent) is recorded only as ciphertext, in `personal`
+ * (see lib/personal-data/): the hash chain covers the ciphertext, so destroying the key that opens
+ * it (erasure, retention) leaves every event verifiable. `erased` records such an erasure.
  */
 
 /** Schema version of the event shape; part of the hashed content. */
@@ -50,6 +54,11 @@ interface EventHeader {
   meta: EventMeta;
   /** Hash of the previous event of the stream; null for the first. */
   prev: string | null;
+  /**
+   * The event's personal fields (`claims`, `meta.ip`, `meta.userAgent`) as one compact JWE under
+   * the subject's data key; those fields are then absent in clear. Absent when there are none.
+   */
+  personal?: string;
   /** SHA-256 (hex) of this event's canonical form without `hash`. */
   hash: string;
 }
@@ -80,12 +89,39 @@ export interface RevokedEvent extends EventHeader {
   target: RevocationTarget;
 }
 
-export type LedgerEvent = IssuedEvent | RefreshedEvent | RevokedEvent;
+/**
+ * A subject's personal data was erased: its data keys are destroyed and its sessions revoked
+ * (before this event). In the subject's own stream; it holds no personal data.
+ */
+export interface ErasedEvent extends EventHeader {
+  type: 'erased';
+}
+
+export type LedgerEvent = IssuedEvent | RefreshedEvent | RevokedEvent | ErasedEvent;
 export type EventType = LedgerEvent['type'];
-export const EVENT_TYPES: readonly EventType[] = ['issued', 'refreshed', 'revoked'];
+export const EVENT_TYPES: readonly EventType[] = ['issued', 'refreshed', 'revoked', 'erased'];
 
 type Header = keyof EventHeader;
-type Draft<E> = E extends LedgerEvent ? Omit<E, Exclude<Header, 'sub' | 'meta'>> : never;
+type Draft<E> = E extends LedgerEvent
+  ? Omit<E, Exclude<Header, 'sub' | 'meta' | 'personal'>>
+  : never;
+
+/**
+ * How an event's personal fields read back (`history`): `decrypted` (they are in place), `erased`
+ * (the subject was erased), `expired` (past `personalData.retentionDays`), or `unavailable` (this
+ * reader cannot open them: no or other key-encryption keys, or the data key is missing).
+ */
+export type PersonalDataStatus = 'decrypted' | 'erased' | 'expired' | 'unavailable';
+
+type Readable<E> = E extends LedgerEvent
+  ? Omit<E, 'personal'> & { personal?: PersonalDataStatus }
+  : never;
+
+/**
+ * An event as audit reads return it: personal fields decrypted in place, or a status saying why
+ * they cannot be. `personal` is absent when the event holds no personal data.
+ */
+export type AuditEvent = Readable<LedgerEvent>;
 
 /** What a caller appends: the ledger fills in stream, seq, time, jtis, prev, hash and v. */
 export type EventDraft = Draft<LedgerEvent>;
@@ -108,6 +144,12 @@ const META_KEYS = ['source', 'method', 'ip', 'userAgent', 'actor', 'reason'] as 
  * MongoDB stores as null, breaking the event's hash and the rebuilt projection.
  */
 export function eventBody(draft: EventDraft): EventDraft {
+  const body = bodyOf(draft);
+  if (draft.personal !== undefined) body.personal = draft.personal;
+  return body;
+}
+
+function bodyOf(draft: EventDraft): EventDraft {
   const meta: EventMeta = {};
   for (const key of META_KEYS) {
     if (draft.meta[key] !== undefined) meta[key] = draft.meta[key];
@@ -137,6 +179,8 @@ export function eventBody(draft: EventDraft): EventDraft {
     }
     case 'revoked':
       return { type: 'revoked', sub: draft.sub, meta, target: targetOf(draft.target) };
+    case 'erased':
+      return { type: 'erased', sub: draft.sub, meta };
   }
 }
 
@@ -164,5 +208,7 @@ export function tokenIdsOf(draft: EventDraft): string[] {
       return [draft.spent, draft.access.jti, draft.refresh.jti];
     case 'revoked':
       return draft.target.kind === 'token' ? [draft.target.jti] : [];
+    case 'erased':
+      return [];
   }
 }

@@ -8,7 +8,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { ConcurrencyError } from '../errors.js';
-import type { EventDraft, IssuedEvent, LedgerEvent, RefreshedEvent } from './events.js';
+import type { AuditEvent, EventDraft, IssuedEvent, LedgerEvent, RefreshedEvent } from './events.js';
 import { EVENT_VERSION, eventBody, subjectStream, tokenIdsOf } from './events.js';
 import { hashEvent } from './hash-chain.js';
 import {
@@ -27,6 +27,18 @@ export interface LedgerOptions {
   clock?: Clock;
   /** How many times a decision is re-run after losing a race on the same stream. Default 5. */
   maxAttempts?: number;
+  /** Encryption of personal data (lib/personal-data/); without it events keep what they are given. */
+  personalData?: PersonalDataCodec;
+}
+
+export interface PersonalDataCodec {
+  /**
+   * Turns a draft's personal fields into ciphertext before it is sealed: every event passes here,
+   * so none reaches the store with them in clear.
+   */
+  protect(draft: EventDraft, now: number): Promise<EventDraft>;
+  /** Events for audit reads: personal fields decrypted, or a status saying why they cannot be. */
+  reveal(events: readonly LedgerEvent[]): Promise<AuditEvent[]>;
 }
 
 /**
@@ -48,6 +60,7 @@ export type AppendListener = (appended: Appended) => void;
 export class Ledger {
   readonly store: LedgerStore;
   readonly clock: Clock;
+  readonly personalData: PersonalDataCodec | undefined;
   readonly #maxAttempts: number;
   readonly #listeners = new Set<AppendListener>();
 
@@ -55,6 +68,7 @@ export class Ledger {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.#maxAttempts = options.maxAttempts ?? 5;
+    this.personalData = options.personalData;
   }
 
   /** Prepares the store and repairs projections left behind by a crash. */
@@ -82,8 +96,9 @@ export class Ledger {
     for (let attempt = 1; ; attempt++) {
       const [state = null] = await this.store.loadStates([stream]);
       const now = this.clock();
-      const draft = decide(state, { attempt, now });
-      if (!draft) return null;
+      const decided = decide(state, { attempt, now });
+      if (!decided) return null;
+      const draft = this.personalData ? await this.personalData.protect(decided, now) : decided;
       const event = seal(stream, draft, state, now);
       try {
         await this.store.markPending(stream, event.seq);
@@ -156,7 +171,7 @@ export class Ledger {
   async issuingEvent(jti: string): Promise<IssuedEvent | RefreshedEvent | null> {
     assertId(jti, 'jti');
     const [first] = await this.store.queryEvents({ jti, limit: 1 });
-    return first && first.type !== 'revoked' ? first : null;
+    return first?.type === 'issued' || first?.type === 'refreshed' ? first : null;
   }
 
   /**

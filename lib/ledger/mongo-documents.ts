@@ -3,10 +3,12 @@
  */
 import type { LedgerEvent } from './events.js';
 import type { StreamState } from './projection.js';
+import type { DataKeyRecord } from './store.js';
 
 export type EventDocument = LedgerEvent & { _id?: unknown };
 /** A projection snapshot: one stream's state at one seq. */
 export type StateDocument = StreamState & { _id?: unknown };
+export type DataKeyDocument = DataKeyRecord & { _id?: unknown };
 /** Written before an append at `seq` on `stream`; removed once the projection has it. */
 export interface PendingMark {
   stream: string;

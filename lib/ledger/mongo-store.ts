@@ -9,7 +9,10 @@
  *   so the unique insert decides and a projection can never move backwards, even on servers whose
  *   single-document updates are not atomic (FerretDB v1 with SQLite: concurrent compare-and-set
  *   replaces were seen to both win, and an update to undo a newer replace);
- * - pending: marks written before each append, so a crash before the projection write is repaired.
+ * - pending: marks written before each append, so a crash before the projection write is repaired;
+ * - data keys: wrapped per-subject keys of personal data. The one in-place update anywhere destroys
+ *   one (removes the wrapped key): unconditional on its outcome and idempotent, so it needs no
+ *   atomic compare-and-set.
  */
 import {
   MongoClient,
@@ -19,18 +22,19 @@ import {
   type IndexDescription,
   type WriteConcernSettings,
 } from 'mongodb';
-import { StoreUnavailableError } from '../errors.js';
+import { LedgerInputError, StoreUnavailableError } from '../errors.js';
 import type { LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
   SCAN_BATCH,
+  type DataKeyDocument,
   type EventDocument,
   type PendingMark,
   type StateDocument,
 } from './mongo-documents.js';
 import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState } from './projection.js';
-import type { EventQuery, LedgerStore } from './store.js';
+import type { DataKeyQuery, DataKeyRecord, EventQuery, LedgerStore } from './store.js';
 
 export interface MongoStoreOptions {
   /** A connection string; the store owns (and closes) the client it creates. */
@@ -39,7 +43,7 @@ export interface MongoStoreOptions {
   dbName?: string;
   /** A host-provided database; the host owns its client. */
   db?: Db;
-  collections?: { events?: string; state?: string; pending?: string };
+  collections?: { events?: string; state?: string; pending?: string; dataKeys?: string };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
    * default otherwise (decided at `open()` from the `hello` reply).
@@ -70,12 +74,19 @@ const PENDING_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
 ];
 
+const DATA_KEY_INDEXES: IndexDescription[] = [
+  { key: { kid: 1 }, name: 'kid', unique: true },
+  { key: { sub: 1, period: 1 }, name: 'sub_period' },
+  { key: { period: 1 }, name: 'period' },
+];
+
 export class MongoStore implements LedgerStore {
   readonly #options: MongoStoreOptions;
   #client: MongoClient | undefined;
   #events: Collection<EventDocument> | undefined;
   #state: Collection<StateDocument> | undefined;
   #pending: Collection<PendingMark> | undefined;
+  #dataKeys: Collection<DataKeyDocument> | undefined;
 
   constructor(options: MongoStoreOptions) {
     if (!options.db && !options.uri) throw new TypeError('"store.mongo" needs "uri" or "db"');
@@ -110,11 +121,16 @@ export class MongoStore implements LedgerStore {
         names.pending ?? 'jwtconnect_pending',
         writeConcern && { writeConcern },
       );
+      this.#dataKeys = db.collection<DataKeyDocument>(
+        names.dataKeys ?? 'jwtconnect_data_keys',
+        writeConcern && { writeConcern },
+      );
       // One index per command: FerretDB v1.24 drops the connection when one `createIndexes`
       // names several indexes that all exist already, i.e. on every start after the first.
       for (const index of EVENT_INDEXES) await this.#events.createIndexes([index]);
       for (const index of STATE_INDEXES) await this.#state.createIndexes([index]);
       for (const index of PENDING_INDEXES) await this.#pending.createIndexes([index]);
+      for (const index of DATA_KEY_INDEXES) await this.#dataKeys.createIndexes([index]);
     });
   }
 
@@ -301,6 +317,48 @@ export class MongoStore implements LedgerStore {
     );
   }
 
+  async insertDataKey(record: DataKeyRecord): Promise<void> {
+    await guard(async () => {
+      try {
+        await this.#dataKeysCollection().insertOne({ ...record });
+      } catch (error) {
+        if (isDuplicateKey(error)) {
+          throw new LedgerInputError('the data key id is taken', { cause: error });
+        }
+        throw error;
+      }
+    });
+  }
+
+  async findDataKey(kid: string): Promise<DataKeyRecord | null> {
+    return guard(() => this.#dataKeysCollection().findOne({ kid }, { projection: { _id: 0 } }));
+  }
+
+  async liveDataKeys(query: DataKeyQuery): Promise<DataKeyRecord[]> {
+    const filter: Filter<DataKeyDocument> =
+      'periodBefore' in query
+        ? { period: { $lt: query.periodBefore } }
+        : { sub: query.sub, ...(query.period !== undefined && { period: query.period }) };
+    return guard(() =>
+      this.#dataKeysCollection()
+        .find({ ...filter, wrapped: { $exists: true } }, { projection: { _id: 0 } })
+        .sort({ kid: 1 })
+        .toArray(),
+    );
+  }
+
+  async destroyDataKey(
+    kid: string,
+    destroyed: { reason: 'erased' | 'expired'; at: Date },
+  ): Promise<void> {
+    await guard(() =>
+      this.#dataKeysCollection().updateOne(
+        { kid, destroyed: { $exists: false } },
+        { $set: { destroyed }, $unset: { wrapped: '' } },
+      ),
+    );
+  }
+
   #eventsCollection(): Collection<EventDocument> {
     if (!this.#events) throw new StoreUnavailableError('the MongoDB store is not open');
     return this.#events;
@@ -309,6 +367,11 @@ export class MongoStore implements LedgerStore {
   #stateCollection(): Collection<StateDocument> {
     if (!this.#state) throw new StoreUnavailableError('the MongoDB store is not open');
     return this.#state;
+  }
+
+  #dataKeysCollection(): Collection<DataKeyDocument> {
+    if (!this.#dataKeys) throw new StoreUnavailableError('the MongoDB store is not open');
+    return this.#dataKeys;
   }
 
   #pendingCollection(): Collection<PendingMark> {

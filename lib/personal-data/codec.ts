@@ -1,0 +1,120 @@
+/**
+ * Personal fields in and out of events. `protect` moves a draft's user claims, client IP and user
+ * agent into `personal`, one compact JWE (RFC 7516, `dir` + `A256GCM`) under the subject's data key
+ * of the current period, so they never reach the store in clear. `reveal` puts them back for audit
+ * reads, or says why it cannot (`erased`, `expired`, `unavailable`).
+ */
+import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, errors } from 'jose';
+import { PersonalDataError } from '../errors.js';
+import type { AuditEvent, EventDraft, EventMeta, LedgerEvent } from '../ledger/events.js';
+import type { DataKeys } from './data-keys.js';
+
+/** What `personal` holds, in clear. */
+export interface PersonalFields {
+  claims?: Record<string, unknown>;
+  ip?: string;
+  userAgent?: string;
+}
+
+const CONTENT = { alg: 'dir', enc: 'A256GCM' } as const;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** `draft` with its personal fields encrypted into `personal`; unchanged if it has none. */
+export async function protect(keys: DataKeys, draft: EventDraft, now: number): Promise<EventDraft> {
+  const { ip, userAgent, ...meta } = draft.meta;
+  const claims = draft.type === 'issued' ? draft.claims : undefined;
+  const fields: PersonalFields = {};
+  if (claims !== undefined && Object.keys(claims).length > 0) fields.claims = claims;
+  if (ip !== undefined) fields.ip = ip;
+  if (userAgent !== undefined) fields.userAgent = userAgent;
+  if (Object.keys(fields).length === 0) return draft;
+  const key = await keys.forWriting(draft.sub, now);
+  const personal = await new CompactEncrypt(encoder.encode(JSON.stringify(fields)))
+    .setProtectedHeader({ ...CONTENT, kid: key.kid })
+    .encrypt(key.key);
+  if (draft.type === 'issued') {
+    const { claims: _inClear, ...rest } = draft;
+    return { ...rest, meta, personal };
+  }
+  return { ...draft, meta, personal };
+}
+
+/** The data key id a ciphertext names, or null if it names none. */
+export function dataKeyIdOf(personal: string): string | null {
+  try {
+    const { kid } = decodeProtectedHeader(personal);
+    return typeof kid === 'string' ? kid : null;
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof errors.JOSEError) return null;
+    throw error;
+  }
+}
+
+/** The fields in `personal`, or a `PersonalDataError` saying why they cannot be read. */
+export async function openPersonal(
+  keys: DataKeys,
+  personal: string,
+  options: { fresh?: boolean } = {},
+): Promise<PersonalFields> {
+  const kid = dataKeyIdOf(personal);
+  if (kid === null) throw new PersonalDataError('the personal data names no data key');
+  const { key } = await keys.forReading(kid, options);
+  try {
+    const { plaintext } = await compactDecrypt(personal, key, {
+      keyManagementAlgorithms: [CONTENT.alg],
+      contentEncryptionAlgorithms: [CONTENT.enc],
+    });
+    return JSON.parse(decoder.decode(plaintext)) as PersonalFields;
+  } catch (error) {
+    throw new PersonalDataError('the personal data does not decrypt', 'unavailable', {
+      cause: error,
+    });
+  }
+}
+
+/** Events as audit reads return them (see `AuditEvent`); keys are looked up once per call. */
+export async function reveal(
+  keys: DataKeys | null,
+  events: readonly LedgerEvent[],
+): Promise<AuditEvent[]> {
+  const opened = new Map<string, Promise<PersonalFields>>();
+  const open = (personal: string) => {
+    let fields = opened.get(personal);
+    if (!fields) {
+      fields = keys
+        ? openPersonal(keys, personal, { fresh: true })
+        : Promise.reject(new PersonalDataError('no key-encryption key is configured'));
+      // Handled by the caller below; a rejected entry must not count as unhandled meanwhile.
+      fields.catch(() => undefined);
+      opened.set(personal, fields);
+    }
+    return fields;
+  };
+  return Promise.all(events.map((event) => revealOne(event, open)));
+}
+
+async function revealOne(
+  event: LedgerEvent,
+  open: (personal: string) => Promise<PersonalFields>,
+): Promise<AuditEvent> {
+  if (event.personal === undefined) return event as AuditEvent;
+  const { personal, ...rest } = event;
+  let fields: PersonalFields;
+  try {
+    fields = await open(personal);
+  } catch (error) {
+    if (!(error instanceof PersonalDataError)) throw error;
+    return { ...rest, personal: error.reason } as AuditEvent;
+  }
+  const meta: EventMeta = {};
+  const { source, method, actor, reason } = rest.meta;
+  if (source !== undefined) meta.source = source;
+  if (method !== undefined) meta.method = method;
+  if (fields.ip !== undefined) meta.ip = fields.ip;
+  if (fields.userAgent !== undefined) meta.userAgent = fields.userAgent;
+  if (actor !== undefined) meta.actor = actor;
+  if (reason !== undefined) meta.reason = reason;
+  const claims = rest.type === 'issued' && fields.claims !== undefined && { claims: fields.claims };
+  return { ...rest, meta, ...claims, personal: 'decrypted' } as AuditEvent;
+}
