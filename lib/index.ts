@@ -6,6 +6,7 @@ export {
   optionsSchema,
   type JwtConnectOptions,
   type Logger,
+  type PersonalDataOption,
   type ScopeNames,
   type StoreOption,
 } from './config.js';
@@ -17,6 +18,7 @@ export type { IssueOptions } from './sessions/issue.js';
 export type { IntrospectionResponse } from './sessions/introspect.js';
 export type { RevokeOptions, RevokeResult, RevokeTarget } from './sessions/revoke.js';
 export type { CheckedAccessToken } from './sessions/access.js';
+export type { EraseOptions, EraseResult, ExpireReport, KekSource } from './personal-data/index.js';
 export * from './errors.js';
 export type { Clock } from './clock.js';
 export {
@@ -24,7 +26,11 @@ export {
   MemoryStore,
   MongoStore,
   TOKEN_RETENTION_MS,
+  type AuditEvent,
+  type DataKeyRecord,
+  type ErasedEvent,
   type EventMeta,
+  type PersonalDataStatus,
   type EventType,
   type HistoryPage,
   type HistoryQuery,

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Context, Middleware } from 'koa';
 import { resolveConfig, type JwtConnectOptions, type ResolvedConfig } from './config.js';
+import { ConfigError, LedgerInputError } from './errors.js';
 import {
   Ledger,
   MemoryStore,
@@ -28,6 +29,14 @@ import {
   type VerifyReport,
 } from './ledger/index.js';
 import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
+import {
+  PersonalData,
+  eraseSubject,
+  expirePersonalData,
+  type EraseOptions,
+  type EraseResult,
+  type ExpireReport,
+} from './personal-data/index.js';
 import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
 import { createRouter, type RoutesOptions } from './routes/index.js';
 import { checkAccessToken, type CheckedAccessToken } from './sessions/access.js';
@@ -62,6 +71,16 @@ export interface JwtConnect {
   revoke(target: RevokeTarget, options?: RevokeOptions): Promise<RevokeResult>;
   /** The opaque `sub` a user gets. */
   subjectOf(user: UserRecord): string;
+  /**
+   * Erases a user's (or a `{ sub }`'s) personal data: revokes every session, destroys the data keys
+   * and records an `erased` event. History keeps its shape; its personal fields read as erased.
+   * Erasing again with nothing new to erase does nothing (`erased: false`).
+   */
+  erase(target: UserRecord | { sub: string }, options?: EraseOptions): Promise<EraseResult>;
+  readonly personalData: {
+    /** Destroys data keys past `personalData.retentionDays` (a `ConfigError` without it). */
+    expire(): Promise<ExpireReport>;
+  };
   on(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
   off(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
   readonly tokens: {
@@ -123,7 +142,14 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     warn: (message) => config.logger.warn(message),
   });
   const refreshKeys = await loadRefreshKeys(config, keys);
-  const ledger = new Ledger({ store: createStore(config), clock: config.clock });
+  const store = createStore(config);
+  const personalData = new PersonalData(store, {
+    subjectSecret: config.subjectSecret,
+    keys: config.personalData.keys,
+    clock: config.clock,
+    cacheEntries: config.personalData.keyCache.maxEntries,
+  });
+  const ledger = new Ledger({ store, clock: config.clock, personalData });
   let view: RevocationView | undefined;
   try {
     await ledger.open();
@@ -151,7 +177,17 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     ledger,
     ...(refreshKeys && { refreshKeys }),
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
+    personalData,
   };
+  const toleranceMs = config.clockTolerance * 1000;
+  const expire = async (): Promise<ExpireReport> => {
+    const { retentionDays } = config.personalData;
+    if (retentionDays === undefined) {
+      throw new ConfigError('options.personalData.retentionDays is not set: nothing expires');
+    }
+    return expirePersonalData(ledger, personalData.keys, { retentionDays, toleranceMs });
+  };
+  const expiry = startExpiry(config, expire);
 
   const emitter = new EventEmitter();
   ledger.onAppend(({ event }: Appended) => {
@@ -174,6 +210,12 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     refresh: (refreshToken, ctx) => refreshSession(deps, refreshToken, ctx),
     revoke: (target, revokeOptions) => revoke(deps, target, revokeOptions),
     subjectOf: (user) => subjectOf(deps, user),
+    erase: (target, eraseOptions = {}) =>
+      eraseSubject(ledger, personalData.keys, subjectOfTarget(deps, target), {
+        ...checkedEraseOptions(eraseOptions),
+        toleranceMs,
+      }),
+    personalData: { expire },
     on(event, listener) {
       emitter.on(event, listener);
       return this;
@@ -199,10 +241,45 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     ledger,
     async close() {
       view?.stop();
+      if (expiry) clearInterval(expiry);
       deps.verified?.clear();
+      personalData.keys.clear();
       emitter.removeAllListeners();
       await ledger.close();
     },
   };
   return auth;
+}
+
+/** `{ sub }` alone names a subject; anything else is a user record. */
+function subjectOfTarget(deps: SessionDeps, target: UserRecord | { sub: string }): string {
+  if (typeof target !== 'object' || target === null) {
+    throw new LedgerInputError('erase a user record or { sub }');
+  }
+  const keys = Object.keys(target);
+  if (keys.length === 1 && keys[0] === 'sub') return (target as { sub: string }).sub;
+  return subjectOf(deps, target);
+}
+
+function checkedEraseOptions(options: EraseOptions): EraseOptions {
+  for (const value of [options.reason, options.actor]) {
+    if (value !== undefined && (typeof value !== 'string' || value.length > 512)) {
+      throw new LedgerInputError('"reason" and "actor" must be strings of at most 512 characters');
+    }
+  }
+  return options;
+}
+
+/** The optional expiry timer (`personalData.expireInterval`); it never keeps the process alive. */
+function startExpiry(
+  config: ResolvedConfig,
+  expire: () => Promise<ExpireReport>,
+): NodeJS.Timeout | undefined {
+  const seconds = config.personalData.expireInterval;
+  if (seconds === 0) return undefined;
+  const timer = setInterval(() => {
+    expire().catch((error: unknown) => config.logger.warn('personal data expiry failed', error));
+  }, seconds * 1000);
+  timer.unref();
+  return timer;
 }

@@ -3,7 +3,7 @@
  */
 import type { Context } from 'koa';
 import type { ResolvedConfig } from '../config.js';
-import type { EventMeta, Ledger } from '../ledger/index.js';
+import type { EventMeta, Ledger, SessionState } from '../ledger/index.js';
 import { InvalidTokenError } from '../errors.js';
 import {
   ACCESS_TOKEN_TYP,
@@ -11,6 +11,7 @@ import {
   type TokenClaims,
   type TokenTyp,
 } from '../tokens/claims.js';
+import type { PersonalData } from '../personal-data/personal-data.js';
 import type { KeySet } from '../tokens/keys.js';
 import type { VerifiedTokenCache } from '../tokens/verified-cache.js';
 import { verifyToken, type VerifiedToken } from '../tokens/verify.js';
@@ -23,6 +24,20 @@ export interface SessionDeps {
   readonly refreshKeys?: KeySet;
   /** Access tokens verified before (option `verifyCache`); absent when the cache is off. */
   readonly verified?: VerifiedTokenCache;
+  /** Opens sessions' encrypted claims; absent, sessions' claims are read as stored. */
+  readonly personalData?: PersonalData;
+}
+
+/**
+ * The user claims of a session's access tokens, decrypted. A `PersonalDataError` when they cannot
+ * be read any more (the subject was erased, or they expired).
+ */
+export async function sessionClaims(
+  deps: SessionDeps,
+  session: SessionState,
+): Promise<Record<string, unknown>> {
+  if (deps.personalData) return deps.personalData.sessionClaims(session);
+  return session.claims ?? {};
 }
 
 /** The token pair answered to the client (RFC 6749 section 5.1). */

@@ -8,13 +8,8 @@
  * kept). Either way nothing is issued. A refresh that fails for any other reason spends nothing.
  */
 import type { Context } from 'koa';
-import { InvalidGrantError, InvalidTokenError } from '../errors.js';
-import {
-  subjectStream,
-  type EventDraft,
-  type SessionState,
-  type SubjectState,
-} from '../ledger/index.js';
+import { InvalidGrantError, InvalidTokenError, PersonalDataError } from '../errors.js';
+import { type EventDraft, type SessionState, type SubjectState } from '../ledger/index.js';
 import { isSessionRevoked } from '../ledger/projection.js';
 import {
   REFRESH_TOKEN_TYP,
@@ -23,7 +18,14 @@ import {
   newTokenId,
   type TokenClaims,
 } from '../tokens/claims.js';
-import { compact, requestMeta, verifyAs, type SessionDeps, type TokenResponse } from './deps.js';
+import {
+  compact,
+  requestMeta,
+  sessionClaims,
+  verifyAs,
+  type SessionDeps,
+  type TokenResponse,
+} from './deps.js';
 import { tokenResponse } from './issue.js';
 
 type Outcome = { kind: 'rotated'; access: TokenClaims; refresh: TokenClaims } | { kind: 'reuse' };
@@ -35,7 +37,10 @@ export async function refreshSession(
 ): Promise<TokenResponse> {
   const { config, ledger } = deps;
   const claims = await verifyRefreshToken(deps, refreshToken);
-  const [subject = null] = await ledger.store.loadStates([subjectStream(claims.sub)]);
+  const { session: current, subject } = await ledger.loadSession(claims.sid, claims.sub);
+  // Read before anything is appended: a refresh token must not be spent on a session whose
+  // claims cannot be put in the new access token.
+  const userClaims = await usableClaims(deps, current, subject);
   const meta = requestMeta(ctx);
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
@@ -43,7 +48,7 @@ export async function refreshSession(
   let outcome: Outcome | undefined;
   await ledger.execute(claims.sid, (state, { now }): EventDraft | null => {
     outcome = undefined;
-    const session = usableSession(state, claims, subject?.kind === 'subject' ? subject : null);
+    const session = usableSession(state, claims, subject);
     if (claims.jti !== session.refreshJti) {
       const spent = session.tokens.find(
         (token) => token.jti === claims.jti && token.type === 'refresh',
@@ -73,7 +78,7 @@ export async function refreshSession(
       {},
       { issuer: config.issuer, audience, ttlSeconds: config.accessTokenTtl, claimsMap: {} },
       { ...context, jti: accessJti },
-      session.claims ?? {},
+      userClaims,
     );
     const refresh = buildRefreshClaims(
       { issuer: config.issuer, audience, ttlSeconds: config.refreshTokenTtl },
@@ -96,6 +101,26 @@ export async function refreshSession(
     throw new InvalidGrantError('the refresh token was already used; the session is revoked');
   }
   return tokenResponse(deps, outcome.access, outcome.refresh);
+}
+
+/** The session's user claims; `invalid_grant` if they were erased or expired (none to refresh). */
+async function usableClaims(
+  deps: SessionDeps,
+  session: SessionState | null,
+  subject: SubjectState | null,
+): Promise<Record<string, unknown>> {
+  // An unknown or revoked session is refused below, without reading its personal data.
+  if (!session || isSessionRevoked(session, subject)) return {};
+  try {
+    return await sessionClaims(deps, session);
+  } catch (error) {
+    if (error instanceof PersonalDataError) {
+      throw new InvalidGrantError(`the session's personal data is ${error.reason}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
 }
 
 /** A refresh token's claims, or `invalid_grant` (RFC 6749 section 5.2) for any token problem. */
