@@ -210,7 +210,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     refresh: (refreshToken, ctx) => refreshSession(deps, refreshToken, ctx),
     revoke: (target, revokeOptions) => revoke(deps, target, revokeOptions),
     subjectOf: (user) => subjectOf(deps, user),
-    erase: (target, eraseOptions = {}) =>
+    erase: async (target, eraseOptions = {}) =>
       eraseSubject(ledger, personalData.keys, subjectOfTarget(deps, target), {
         ...checkedEraseOptions(eraseOptions),
         toleranceMs,
