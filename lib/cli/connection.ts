@@ -11,6 +11,7 @@ export { DEFAULT_DATABASE as DEFAULT_DB } from '../ledger/mongo-store.js';
 export const DEFAULT_EVENTS_COLLECTION = 'jwtconnect_events';
 export const DEFAULT_STATE_COLLECTION = 'jwtconnect_state';
 export const DEFAULT_PENDING_COLLECTION = 'jwtconnect_pending';
+export const DEFAULT_DATA_KEYS_COLLECTION = 'jwtconnect_data_keys';
 
 /** The global options every ledger command reads (commander's `optsWithGlobals()`). */
 export interface ConnectionOptions {
@@ -19,6 +20,7 @@ export interface ConnectionOptions {
   eventsCollection: string;
   stateCollection: string;
   pendingCollection: string;
+  dataKeysCollection: string;
   connectTimeout: number;
 }
 
@@ -66,6 +68,7 @@ export async function withStore<T>(
       events: options.eventsCollection,
       state: options.stateCollection,
       pending: options.pendingCollection,
+      dataKeys: options.dataKeysCollection,
     },
     serverSelectionTimeoutMS: options.connectTimeout,
   });

@@ -31,7 +31,8 @@ interface Cached {
 
 export class DataKeys {
   readonly #store: LedgerStore;
-  readonly #keks: KeyEncryptionKeys;
+  /** null: this reader has none (a CLI without the secret), so it can destroy keys only. */
+  readonly #keks: KeyEncryptionKeys | null;
   readonly #clock: Clock;
   readonly #maxEntries: number;
   /** kid -> key, in least recently used order (a hit moves the entry to the end). */
@@ -41,7 +42,12 @@ export class DataKeys {
   /** Keys being found or made, so a burst of logins of one subject makes one key, not many. */
   readonly #inflight = new Map<string, Promise<OpenKey>>();
 
-  constructor(store: LedgerStore, keks: KeyEncryptionKeys, clock: Clock, maxEntries: number) {
+  constructor(
+    store: LedgerStore,
+    keks: KeyEncryptionKeys | null,
+    clock: Clock,
+    maxEntries: number,
+  ) {
     this.#store = store;
     this.#keks = keks;
     this.#clock = clock;
@@ -79,7 +85,7 @@ export class DataKeys {
       const reason = record.destroyed?.reason ?? 'unavailable';
       throw new PersonalDataError(`the personal data was ${reason}`, reason);
     }
-    return this.#remember(record, await this.#keks.unwrap(kid, record.wrapped));
+    return this.#remember(record, await this.#kekSet().unwrap(kid, record.wrapped));
   }
 
   /** Destroys the given keys in the store, forgetting them here first. */
@@ -105,7 +111,7 @@ export class DataKeys {
     // Two instances may both make one; both keys are then live and either opens what it wrote.
     const [existing] = await this.#store.liveDataKeys({ sub, period });
     if (existing?.wrapped !== undefined) {
-      return this.#remember(existing, await this.#keks.unwrap(existing.kid, existing.wrapped));
+      return this.#remember(existing, await this.#kekSet().unwrap(existing.kid, existing.wrapped));
     }
     const kid = randomBytes(16).toString('base64url');
     const key = randomBytes(32);
@@ -114,10 +120,15 @@ export class DataKeys {
       sub,
       period,
       createdAt: new Date(this.#clock()),
-      wrapped: await this.#keks.wrap(kid, key),
+      wrapped: await this.#kekSet().wrap(kid, key),
     };
     await this.#store.insertDataKey(record);
     return this.#remember(record, key);
+  }
+
+  #kekSet(): KeyEncryptionKeys {
+    if (!this.#keks) throw new PersonalDataError('no key-encryption key is configured');
+    return this.#keks;
   }
 
   #hit(kid: string): OpenKey | undefined {
