@@ -27,6 +27,7 @@ import {
   type TokenAt,
   type VerifyReport,
 } from './ledger/index.js';
+import type { AuthenticatedState, LoggedInState } from './koa-state.js';
 import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
 import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
 import { createRouter, type RoutesOptions } from './routes/index.js';
@@ -52,9 +53,9 @@ export interface JwtConnect {
   /** The login hook: call after any external authentication; returns the token pair. */
   issue(user: UserRecord, options: IssueOptions): Promise<TokenResponse>;
   /** The login hook as Koa middleware, after a handler that set `ctx.state.user`. */
-  loginHook(options?: LoginHookOptions): Middleware;
-  /** Bearer authentication with revocation enforced. */
-  authenticate(options?: AuthenticateOptions): Middleware;
+  loginHook(options?: LoginHookOptions): Middleware<LoggedInState>;
+  /** Bearer authentication with revocation enforced; the next middleware sees `ctx.state.user`. */
+  authenticate(options?: AuthenticateOptions): Middleware<AuthenticatedState>;
   /** Refresh, introspection, revocation, JWKS, audit (and optionally login) routes. */
   routes(options?: RoutesOptions): Middleware;
   /** Rotates a refresh token: the old one is spent, a new pair returned. */

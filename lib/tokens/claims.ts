@@ -63,7 +63,12 @@ export const DEFAULT_CLAIMS_MAP: ClaimsMap = Object.freeze({
   email: 'email',
 });
 
-export type UserRecord = Readonly<Record<string, unknown>>;
+/**
+ * A host's user: any object whose fields `claimsMap` reads. Its values are `any` because only then
+ * does TypeScript let an interface or class instance stand for an index signature.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above; fields are checked where read
+export type UserRecord = Readonly<Record<string, any>>;
 
 export interface ClaimsOptions {
   readonly issuer: string;
