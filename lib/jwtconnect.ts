@@ -27,6 +27,7 @@ import {
   type TokenAt,
   type VerifyReport,
 } from './ledger/index.js';
+import type { AuthenticatedState, LoggedInState } from './koa-state.js';
 import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
 import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
 import { createRouter, type RoutesOptions } from './routes/index.js';
@@ -77,7 +78,7 @@ export interface JwtConnect {
    * @example
    * router.post('/saml/acs', bodyParser(), checkAssertion, auth.loginHook({ source: 'saml' }));
    */
-  loginHook(options?: LoginHookOptions): Middleware;
+  loginHook(options?: LoginHookOptions): Middleware<LoggedInState>;
   /**
    * Bearer authentication with revocation enforced: a valid token sets `ctx.state.user` (its
    * claims) and `ctx.state.token`; anything else is answered 401 (403 without the `scope`).
@@ -88,7 +89,7 @@ export interface JwtConnect {
    * });
    * router.get('/api/admin', auth.authenticate({ scope: 'admin' }), adminHandler);
    */
-  authenticate(options?: AuthenticateOptions): Middleware;
+  authenticate(options?: AuthenticateOptions): Middleware<AuthenticatedState>;
   /**
    * The HTTP routes: refresh, introspection, revocation, JWKS, audit (and, with `login`, a
    * password login). Mount the result with `app.use()`.

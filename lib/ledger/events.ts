@@ -45,7 +45,7 @@ export type RevocationTarget =
   /** Every session of the subject created at or before `before` ("logout everywhere"). */
   | { kind: 'subject'; before: Date };
 
-interface EventHeader {
+export interface EventHeader {
   v: typeof EVENT_VERSION;
   /** Stream id: the session id, or `subjectStream(sub)`. */
   stream: string;
@@ -107,8 +107,8 @@ export type LedgerEvent = IssuedEvent | RefreshedEvent | RevokedEvent;
 export type EventType = LedgerEvent['type'];
 export const EVENT_TYPES: readonly EventType[] = ['issued', 'refreshed', 'revoked'];
 
-type Header = keyof EventHeader;
-type Draft<E> = E extends LedgerEvent ? Omit<E, Exclude<Header, 'sub' | 'meta'>> : never;
+export type Header = keyof EventHeader;
+export type Draft<E> = E extends LedgerEvent ? Omit<E, Exclude<Header, 'sub' | 'meta'>> : never;
 
 /** What a caller appends: the ledger fills in stream, seq, time, jtis, prev, hash and v. */
 export type EventDraft = Draft<LedgerEvent>;

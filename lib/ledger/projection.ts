@@ -33,7 +33,7 @@ export interface TokenState {
   revoked?: Revocation;
 }
 
-interface StateHeader {
+export interface StateHeader {
   stream: string;
   sub: string;
   /** Seq and hash of the last event applied. */

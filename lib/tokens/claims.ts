@@ -82,9 +82,11 @@ export const DEFAULT_CLAIMS_MAP: ClaimsMap = Object.freeze({
 
 /**
  * The authenticated user as the host app knows it: any object. `id` (or `username`, or the `userId`
- * option) gives the stable id; `claimsMap` picks the fields that become claims.
+ * option) gives the stable id; `claimsMap` picks the fields that become claims. Its values are `any`
+ * because only then does TypeScript let an interface or class instance stand for an index signature.
  */
-export type UserRecord = Readonly<Record<string, unknown>>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above; fields are checked where read
+export type UserRecord = Readonly<Record<string, any>>;
 
 export interface ClaimsOptions {
   readonly issuer: string;
