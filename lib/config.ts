@@ -55,8 +55,14 @@ export interface JwtConnectOptions {
   store: StoreOption;
   /** Seconds. Default 1800, as the seed. */
   accessTokenTtl?: number;
-  /** Seconds. Default 3600, as the seed. */
+  /** Seconds. Default 3600, as the seed. The idle timeout: a session not refreshed within it ends. */
   refreshTokenTtl?: number;
+  /**
+   * Absolute lifetime of a session in seconds, however often it is refreshed (RFC 9700 section
+   * 4.14.2): no token of a session expires after its login plus this. Recorded in each session's
+   * `issued` event, so changing it affects new logins only. Default 2592000 (30 days).
+   */
+  sessionMaxAge?: number;
   /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. Default 5. */
   clockTolerance?: number;
   /** User field -> access-token claim. Default: the seed's map. */
@@ -104,6 +110,7 @@ export interface ResolvedConfig {
   readonly store: StoreOption;
   readonly accessTokenTtl: number;
   readonly refreshTokenTtl: number;
+  readonly sessionMaxAge: number;
   readonly clockTolerance: number;
   readonly claimsMap: ClaimsMap;
   readonly userId: (user: UserRecord) => string | number;
@@ -117,6 +124,9 @@ export interface ResolvedConfig {
   readonly clock: Clock;
   readonly logger: Logger;
 }
+
+/** 30 days: however often a client refreshes, its user logs in again at least once a month. */
+export const DEFAULT_SESSION_MAX_AGE = 2_592_000;
 
 const positiveSeconds = { type: 'integer', minimum: 1, maximum: 31_536_000 };
 const nonEmpty = { type: 'string', minLength: 1 };
@@ -158,6 +168,7 @@ export const optionsSchema = {
     },
     accessTokenTtl: positiveSeconds,
     refreshTokenTtl: positiveSeconds,
+    sessionMaxAge: positiveSeconds,
     clockTolerance: { type: 'integer', minimum: 0, maximum: 300 },
     claimsMap: { type: 'object', additionalProperties: nonEmpty },
     userId: fn,
@@ -257,6 +268,7 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
     store: options.store,
     accessTokenTtl,
     refreshTokenTtl,
+    sessionMaxAge: options.sessionMaxAge ?? DEFAULT_SESSION_MAX_AGE,
     clockTolerance: options.clockTolerance ?? 5,
     claimsMap: Object.freeze({ ...claimsMap }),
     userId: options.userId ?? defaultUserId,

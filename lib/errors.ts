@@ -116,6 +116,8 @@ export type InvalidTokenReason =
   | 'not_yet_valid'
   | 'wrong_type'
   | 'revoked'
+  /** The session reached its absolute end (`sessionMaxAge`). */
+  | 'session_expired'
   | 'unknown';
 
 export class InvalidTokenError extends JwtConnectError {

@@ -14,6 +14,7 @@ import {
 } from '../ledger/projection.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
+import { hasSessionEnded } from './lifetime.js';
 import { hasScope } from './scope.js';
 
 export interface IntrospectionRequest {
@@ -54,8 +55,10 @@ export async function introspect(
   const { session, subject, jti } = found;
   if (caller.sub !== session.sub && !hasScope(caller, deps.config.scopes.introspection))
     return { ...INACTIVE };
-  const view = tokenStatus(session, jti, subject, deps.config.clock());
+  const now = deps.config.clock();
+  const view = tokenStatus(session, jti, subject, now);
   if (view?.status !== 'active') return { ...INACTIVE };
+  if (hasSessionEnded(session, deps.config.sessionMaxAge, now)) return { ...INACTIVE };
   return describeToken(deps, session, view.token);
 }
 

@@ -73,7 +73,8 @@ function accessClaimsFor(
     {
       issuer: config.issuer,
       audience: audienceOf(deps, options),
-      ttlSeconds: config.accessTokenTtl,
+      // A new session: its end is `sessionMaxAge` away, and no token outlives it.
+      ttlSeconds: Math.min(config.accessTokenTtl, config.sessionMaxAge),
       claimsMap: config.claimsMap,
     },
     { ...context, ...(options.scope !== undefined && { scope: options.scope }) },
@@ -150,7 +151,11 @@ export async function issueSession(
     accessClaims = accessClaimsFor(deps, user, options, { sub, sid, jti: accessJti, now: seconds });
     accessClaims['auth_time'] = seconds;
     refreshClaims = buildRefreshClaims(
-      { issuer: config.issuer, audience, ttlSeconds: config.refreshTokenTtl },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: Math.min(config.refreshTokenTtl, config.sessionMaxAge),
+      },
       {
         sub,
         sid,
@@ -168,6 +173,7 @@ export async function issueSession(
       refresh: { jti: refreshJti, exp: refreshClaims.exp },
       scope: options.scope,
       aud: audience === undefined || typeof audience === 'string' ? audience : [...audience],
+      sessionExp: seconds + config.sessionMaxAge,
       claims: userClaimsOf(accessClaims),
     });
   });
@@ -197,6 +203,7 @@ export async function tokenResponse(
     refresh_token: refreshToken,
     token_type: 'Bearer',
     expires_in: accessClaims.exp - accessClaims.iat,
+    refresh_expires_in: refreshClaims.exp - refreshClaims.iat,
   };
   if (accessClaims.scope !== undefined) response.scope = accessClaims.scope;
   return response;

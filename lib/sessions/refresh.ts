@@ -25,6 +25,7 @@ import {
 } from '../tokens/claims.js';
 import { compact, requestMeta, verifyAs, type SessionDeps, type TokenResponse } from './deps.js';
 import { tokenResponse } from './issue.js';
+import { lifetimeWithin, sessionEnd } from './lifetime.js';
 
 type Outcome = { kind: 'rotated'; access: TokenClaims; refresh: TokenClaims } | { kind: 'reuse' };
 
@@ -44,6 +45,8 @@ export async function refreshSession(
   await ledger.execute(claims.sid, (state, { now }): EventDraft | null => {
     outcome = undefined;
     const session = usableSession(state, claims, subject?.kind === 'subject' ? subject : null);
+    const end = sessionEnd(session, config.sessionMaxAge);
+    if (end * 1000 <= now) throw new InvalidGrantError('the session has expired');
     if (claims.jti !== session.refreshJti) {
       const spent = session.tokens.find(
         (token) => token.jti === claims.jti && token.type === 'refresh',
@@ -71,12 +74,21 @@ export async function refreshSession(
     const authTime = Math.floor(session.createdAt.getTime() / 1000);
     const access = buildAccessClaims(
       {},
-      { issuer: config.issuer, audience, ttlSeconds: config.accessTokenTtl, claimsMap: {} },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: lifetimeWithin(config.accessTokenTtl, seconds, end),
+        claimsMap: {},
+      },
       { ...context, jti: accessJti },
       session.claims ?? {},
     );
     const refresh = buildRefreshClaims(
-      { issuer: config.issuer, audience, ttlSeconds: config.refreshTokenTtl },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: lifetimeWithin(config.refreshTokenTtl, seconds, end),
+      },
       { ...context, jti: refreshJti },
     );
     access['auth_time'] = authTime;
