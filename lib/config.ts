@@ -71,6 +71,12 @@ export interface JwtConnectOptions {
   userId?: (user: UserRecord) => string | number;
   /** Extra access-token claims; may not override claims the plugin sets. */
   extraClaims?: (user: UserRecord, ctx: Context | undefined) => Record<string, unknown>;
+  /**
+   * Called on every refresh that would succeed: returns the user claims for the new access token,
+   * or `null` to end the session (the user is gone or deactivated; recorded as a revocation with
+   * reason `user_inactive`). Default: the claims recorded at login are re-issued.
+   */
+  refreshClaims?: RefreshClaimsHook;
   /** false: a new login revokes the user's other sessions (seed `JWTAUTH_MULTIPLE_TOKENS`). Default true. */
   multipleTokens?: boolean;
   /**
@@ -95,6 +101,23 @@ export interface JwtConnectOptions {
   logger?: Logger;
 }
 
+/** What `refreshClaims` is told about the session being refreshed. */
+export interface RefreshClaimsInput {
+  /** The session's opaque subject. */
+  sub: string;
+  /** The session id. */
+  sid: string;
+  /** The user claims recorded at login (claims map and extra claims); a copy. */
+  claims: Record<string, unknown>;
+  /** The refresh request, when there is one. */
+  ctx: Context | undefined;
+}
+
+/** The user claims for a refreshed access token, or `null` to end the session. */
+export type RefreshClaimsHook = (
+  input: RefreshClaimsInput,
+) => Record<string, unknown> | null | Promise<Record<string, unknown> | null>;
+
 export interface Logger {
   warn(message: string, detail?: unknown): void;
   error(message: string, detail?: unknown): void;
@@ -116,6 +139,7 @@ export interface ResolvedConfig {
   readonly userId: (user: UserRecord) => string | number;
   readonly extraClaims:
     ((user: UserRecord, ctx: Context | undefined) => Record<string, unknown>) | undefined;
+  readonly refreshClaims: RefreshClaimsHook | undefined;
   readonly multipleTokens: boolean;
   readonly refreshReuseGrace: number;
   readonly revocation: { readonly maxStalenessMs: number };
@@ -173,6 +197,7 @@ export const optionsSchema = {
     claimsMap: { type: 'object', additionalProperties: nonEmpty },
     userId: fn,
     extraClaims: fn,
+    refreshClaims: fn,
     multipleTokens: { type: 'boolean' },
     refreshReuseGrace: { type: 'integer', minimum: 0, maximum: 300 },
     revocation: {
@@ -273,6 +298,7 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
     claimsMap: Object.freeze({ ...claimsMap }),
     userId: options.userId ?? defaultUserId,
     extraClaims: options.extraClaims,
+    refreshClaims: options.refreshClaims,
     multipleTokens: options.multipleTokens ?? true,
     refreshReuseGrace: options.refreshReuseGrace ?? 2,
     revocation: Object.freeze({ maxStalenessMs: options.revocation?.maxStalenessMs ?? 0 }),

@@ -16,6 +16,7 @@ import type { TokenClaims } from '../tokens/claims.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
 import { hasSessionEnded } from './lifetime.js';
 import { hasScope } from './scope.js';
+import { sessionClaims } from './user-claims.js';
 
 export interface IntrospectionRequest {
   token?: string;
@@ -80,7 +81,7 @@ function describeToken(
   };
   if (session.aud !== undefined) response.aud = session.aud;
   if (session.scope !== undefined) response.scope = session.scope;
-  const username = session.claims?.['username'];
+  const username = sessionClaims(session)['username'];
   if (typeof username === 'string') response.username = username;
   return response;
 }
