@@ -69,6 +69,13 @@ export interface JwtConnectOptions {
   claimsMap?: ClaimsMap;
   /** The stable id of a user, from which `sub` is derived. Default: `user.id`, else `user.username`. */
   userId?: (user: UserRecord) => string | number;
+  /**
+   * Turns a user id into `sub`, instead of HMAC-SHA256 under `subjectSecret`. For keeping the
+   * `sub` values of another system, e.g. django-jwtconnect-auth's unkeyed SHA-256 of the username:
+   * weaker, as anyone who can guess an id can compute its `sub`. It must return a non-empty string
+   * of at most 504 characters, the same for the same id on every instance.
+   */
+  subject?: (userId: string) => string;
   /** Extra access-token claims; may not override claims the plugin sets. */
   extraClaims?: (user: UserRecord, ctx: Context | undefined) => Record<string, unknown>;
   /**
@@ -137,6 +144,7 @@ export interface ResolvedConfig {
   readonly clockTolerance: number;
   readonly claimsMap: ClaimsMap;
   readonly userId: (user: UserRecord) => string | number;
+  readonly subject: ((userId: string) => string) | undefined;
   readonly extraClaims:
     ((user: UserRecord, ctx: Context | undefined) => Record<string, unknown>) | undefined;
   readonly refreshClaims: RefreshClaimsHook | undefined;
@@ -196,6 +204,7 @@ export const optionsSchema = {
     clockTolerance: { type: 'integer', minimum: 0, maximum: 300 },
     claimsMap: { type: 'object', additionalProperties: nonEmpty },
     userId: fn,
+    subject: fn,
     extraClaims: fn,
     refreshClaims: fn,
     multipleTokens: { type: 'boolean' },
@@ -297,6 +306,7 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
     clockTolerance: options.clockTolerance ?? 5,
     claimsMap: Object.freeze({ ...claimsMap }),
     userId: options.userId ?? defaultUserId,
+    subject: options.subject,
     extraClaims: options.extraClaims,
     refreshClaims: options.refreshClaims,
     multipleTokens: options.multipleTokens ?? true,
