@@ -49,6 +49,14 @@ export async function refreshedUserClaims(
   if (typeof answer !== 'object' || Array.isArray(answer)) {
     throw new HookError('refreshClaims must return an object of claims or null');
   }
+  try {
+    // Checked now: signing happens after the rotation is recorded, when failing would spend it.
+    JSON.stringify(answer);
+  } catch (error) {
+    throw new HookError('refreshClaims must return claims that JSON can represent', {
+      cause: error,
+    });
+  }
   for (const claim of Object.keys(answer)) {
     if (REGISTERED_CLAIMS.has(claim)) {
       throw new HookError(`refreshClaims: "${claim}" is a claim the plugin sets itself`);

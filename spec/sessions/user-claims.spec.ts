@@ -177,18 +177,22 @@ for (const kind of ['memory', 'MongoDB'] as const) {
       }
     });
 
-    it('refuses an answer that is not claims, spending nothing [undefined, array, string, sub, exp]', async () => {
+    it('refuses an answer that is not claims, spending nothing [undefined, array, string, sub, exp, BigInt, circular]', async () => {
       const { pair, sid } = await login();
+      const circular: Record<string, unknown> = {};
+      circular['self'] = circular;
       const answers: unknown[] = [
         undefined,
         ['role'],
         'editor',
         { sub: 'someone-else' },
         { exp: 1 },
+        { quota: 10n },
+        circular,
       ];
       for (const answer of answers) {
         hook = () => answer as Record<string, unknown>;
-        await expect(p.auth.refresh(pair.refresh_token), JSON.stringify(answer))
+        await expect(p.auth.refresh(pair.refresh_token), String(answer))
           .to.be.rejectedWith(HookError)
           .and.eventually.have.property('code', 'ERR_HOOK');
       }
