@@ -140,6 +140,8 @@ export type InvalidTokenReason =
   | 'not_yet_valid'
   | 'wrong_type'
   | 'revoked'
+  /** The session reached its absolute end (`sessionMaxAge`). */
+  | 'session_expired'
   | 'unknown';
 
 /** A bearer token that must not be accepted: 401 `invalid_token`; `reason` says why. */
@@ -208,6 +210,18 @@ export class StoreUnavailableError extends JwtConnectError {
   readonly error = 'temporarily_unavailable';
 }
 
+/**
+ * A function the host gave as an option (such as `refreshClaims`) threw, or returned something
+ * unusable: a bug in the host, answered 500 and logged with the original as `cause`. Nothing was
+ * recorded, so the request can be repeated once the host is fixed.
+ */
+export class HookError extends JwtConnectError {
+  static readonly code = 'ERR_HOOK';
+  readonly code = HookError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
+}
+
 /** A value that reached the ledger with the wrong shape (e.g. an operator object as an id). */
 export class LedgerInputError extends JwtConnectError {
   static readonly code = 'ERR_LEDGER_INPUT';
@@ -231,4 +245,5 @@ export type AnyJwtConnectError =
   | InsufficientScopeError
   | ConcurrencyError
   | StoreUnavailableError
+  | HookError
   | LedgerInputError;

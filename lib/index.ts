@@ -6,6 +6,8 @@ export {
   optionsSchema,
   type JwtConnectOptions,
   type Logger,
+  type RefreshClaimsHook,
+  type RefreshClaimsInput,
   type ScopeNames,
   type StoreOption,
 } from './config.js';

@@ -218,6 +218,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
         maxStalenessMs: config.revocation.maxStalenessMs,
         lookbackMs: Math.max(config.accessTokenTtl, config.refreshTokenTtl) * 1000,
         skewMs: config.clockTolerance * 1000,
+        sessionMaxAge: config.sessionMaxAge,
         clock: config.clock,
         onError: (error) => config.logger.warn('revocation view refresh failed', error),
       });

@@ -35,6 +35,11 @@ export interface TokenResponse {
   token_type: 'Bearer';
   /** Lifetime of the access token in seconds. */
   expires_in: number;
+  /**
+   * Lifetime of the refresh token in seconds: the idle timeout, or less when the session's absolute
+   * end (`sessionMaxAge`) comes first. After it, the user logs in again.
+   */
+  refresh_expires_in: number;
   /** Space-separated scopes of the session, when it has any (RFC 6749 section 5.1). */
   scope?: string;
 }
