@@ -17,6 +17,10 @@ import type {
   LedgerStore,
 } from './store.js';
 
+/**
+ * The in-memory store (`store: { memory: true }`): for tests and demos. Everything is lost when
+ * the process ends, and each process has its own, so it cannot serve several instances.
+ */
 export class MemoryStore implements LedgerStore {
   readonly #streams = new Map<string, LedgerEvent[]>();
   readonly #states = new Map<string, StreamState>();

@@ -36,6 +36,7 @@ import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState } from './projection.js';
 import type { DataKeyQuery, DataKeyRecord, EventQuery, LedgerStore } from './store.js';
 
+/** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
 export interface MongoStoreOptions {
   /** A connection string; the store owns (and closes) the client it creates. */
   uri?: string;
@@ -43,6 +44,10 @@ export interface MongoStoreOptions {
   dbName?: string;
   /** A host-provided database; the host owns its client. */
   db?: Db;
+  /**
+   * Collection names. Default `jwtconnect_events`, `jwtconnect_state`, `jwtconnect_pending`,
+   * `jwtconnect_data_keys`.
+   */
   collections?: { events?: string; state?: string; pending?: string; dataKeys?: string };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
@@ -80,6 +85,10 @@ const DATA_KEY_INDEXES: IndexDescription[] = [
   { key: { period: 1 }, name: 'period' },
 ];
 
+/**
+ * The MongoDB store (`store: { mongo: ... }`): the product's store, shared by every instance.
+ * Needs no transactions, sessions, change streams or TTL indexes.
+ */
 export class MongoStore implements LedgerStore {
   readonly #options: MongoStoreOptions;
   #client: MongoClient | undefined;

@@ -21,6 +21,7 @@ import { coveredByCutOff, isSessionRevoked, type SubjectState } from '../ledger/
 import { assertId } from '../ledger/validate.js';
 import type { DataKeys } from './data-keys.js';
 
+/** What `auth.erase()` records about an erasure. */
 export interface EraseOptions {
   /** Who asked for or performed the erasure (recorded). */
   actor?: string;
@@ -28,7 +29,9 @@ export interface EraseOptions {
   reason?: string;
 }
 
+/** What `auth.erase()` did. */
 export interface EraseResult {
+  /** The subject erased. */
   sub: string;
   /** false when the subject was erased already and nothing of it was left to erase. */
   erased: boolean;

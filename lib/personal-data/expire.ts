@@ -15,6 +15,7 @@ import { dataKeyIdOf } from './codec.js';
 import type { DataKeys } from './data-keys.js';
 import { firstRetainedPeriod } from './periods.js';
 
+/** What `auth.personalData.expire()` did. */
 export interface ExpireReport {
   /** Periods before this one (`YYYY-MM`) were past retention. */
   before: string;

@@ -15,7 +15,9 @@ import { PersonalDataError } from '../errors.js';
 /** The id of the KEK derived from `subjectSecret`. */
 export const DERIVED_KEK_ID = 'subject-secret';
 
+/** A key-encryption key of `personalData.keys`. */
 export interface KekSource {
+  /** Names the key in every data key it wraps; keep it listed while any remains. */
   kid: string;
   /** At least 32 characters; the KEK is derived from it with HKDF-SHA256. */
   secret: string;

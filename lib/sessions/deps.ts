@@ -3,7 +3,7 @@
  */
 import type { Context } from 'koa';
 import type { ResolvedConfig } from '../config.js';
-import type { EventMeta, Ledger, SessionState } from '../ledger/index.js';
+import type { EventMeta, Ledger } from '../ledger/index.js';
 import { InvalidTokenError } from '../errors.js';
 import {
   ACCESS_TOKEN_TYP,
@@ -28,25 +28,22 @@ export interface SessionDeps {
   readonly personalData?: PersonalData;
 }
 
-/**
- * The user claims of a session's access tokens, decrypted. A `PersonalDataError` when they cannot
- * be read any more (the subject was erased, or they expired).
- */
-export async function sessionClaims(
-  deps: SessionDeps,
-  session: SessionState,
-): Promise<Record<string, unknown>> {
-  if (deps.personalData) return deps.personalData.sessionClaims(session);
-  return session.claims ?? {};
-}
-
 /** The token pair answered to the client (RFC 6749 section 5.1). */
 export interface TokenResponse {
+  /** The access token (a JWS, `typ` `at+jwt`). */
   access_token: string;
+  /** The refresh token (a JWS, `typ` `rt+jwt`): works once. */
   refresh_token: string;
+  /** Always `Bearer` (RFC 6750). */
   token_type: 'Bearer';
   /** Lifetime of the access token in seconds. */
   expires_in: number;
+  /**
+   * Lifetime of the refresh token in seconds: the idle timeout, or less when the session's absolute
+   * end (`sessionMaxAge`) comes first. After it, the user logs in again.
+   */
+  refresh_expires_in: number;
+  /** Space-separated scopes of the session, when it has any (RFC 6749 section 5.1). */
   scope?: string;
 }
 

@@ -9,7 +9,7 @@
  */
 import type { Context } from 'koa';
 import { InvalidGrantError, InvalidTokenError, PersonalDataError } from '../errors.js';
-import { type EventDraft, type SessionState, type SubjectState } from '../ledger/index.js';
+import type { EventDraft, SessionState, SubjectState } from '../ledger/index.js';
 import { isSessionRevoked } from '../ledger/projection.js';
 import {
   REFRESH_TOKEN_TYP,
@@ -18,15 +18,11 @@ import {
   newTokenId,
   type TokenClaims,
 } from '../tokens/claims.js';
-import {
-  compact,
-  requestMeta,
-  sessionClaims,
-  verifyAs,
-  type SessionDeps,
-  type TokenResponse,
-} from './deps.js';
+import { compact, requestMeta, verifyAs, type SessionDeps, type TokenResponse } from './deps.js';
 import { tokenResponse } from './issue.js';
+import { hasSessionEnded, lifetimeWithin, sessionEnd } from './lifetime.js';
+import { revokeSession } from './revoke.js';
+import { refreshedUserClaims, sessionClaims, type UserClaims } from './user-claims.js';
 
 type Outcome = { kind: 'rotated'; access: TokenClaims; refresh: TokenClaims } | { kind: 'reuse' };
 
@@ -38,10 +34,14 @@ export async function refreshSession(
   const { config, ledger } = deps;
   const claims = await verifyRefreshToken(deps, refreshToken);
   const { session: current, subject } = await ledger.loadSession(claims.sid, claims.sub);
+  const meta = requestMeta(ctx);
   // Read before anything is appended: a refresh token must not be spent on a session whose
   // claims cannot be put in the new access token.
-  const userClaims = await usableClaims(deps, current, subject);
-  const meta = requestMeta(ctx);
+  const userClaims = await readable(
+    async () =>
+      (await askHostForClaims(deps, current, subject, claims, ctx)) ??
+      (await recordedClaims(deps, current, subject)),
+  );
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
 
@@ -49,6 +49,8 @@ export async function refreshSession(
   await ledger.execute(claims.sid, (state, { now }): EventDraft | null => {
     outcome = undefined;
     const session = usableSession(state, claims, subject);
+    const end = sessionEnd(session, config.sessionMaxAge);
+    if (end * 1000 <= now) throw new InvalidGrantError('the session has expired');
     if (claims.jti !== session.refreshJti) {
       const spent = session.tokens.find(
         (token) => token.jti === claims.jti && token.type === 'refresh',
@@ -76,12 +78,21 @@ export async function refreshSession(
     const authTime = Math.floor(session.createdAt.getTime() / 1000);
     const access = buildAccessClaims(
       {},
-      { issuer: config.issuer, audience, ttlSeconds: config.accessTokenTtl, claimsMap: {} },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: lifetimeWithin(config.accessTokenTtl, seconds, end),
+        claimsMap: {},
+      },
       { ...context, jti: accessJti },
       userClaims,
     );
     const refresh = buildRefreshClaims(
-      { issuer: config.issuer, audience, ttlSeconds: config.refreshTokenTtl },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: lifetimeWithin(config.refreshTokenTtl, seconds, end),
+      },
       { ...context, jti: refreshJti },
     );
     access['auth_time'] = authTime;
@@ -103,16 +114,47 @@ export async function refreshSession(
   return tokenResponse(deps, outcome.access, outcome.refresh);
 }
 
-/** The session's user claims; `invalid_grant` if they were erased or expired (none to refresh). */
-async function usableClaims(
+/**
+ * With `refreshClaims`, the host's claims for a refresh that would rotate (a current refresh token
+ * of a live session; the host is not asked about reuse or dead sessions). When the host ends the
+ * session, it is revoked (reason `user_inactive`) and the refresh refused. Asked before anything is
+ * appended, so a hook that fails leaves the refresh token usable. Undefined: use the recorded ones.
+ */
+async function askHostForClaims(
+  deps: SessionDeps,
+  current: SessionState | null,
+  subject: SubjectState | null,
+  claims: TokenClaims,
+  ctx: Context | undefined,
+): Promise<Readonly<UserClaims> | undefined> {
+  const { config } = deps;
+  if (!config.refreshClaims || current?.refreshJti !== claims.jti) return undefined;
+  const session = usableSession(current, claims, subject);
+  if (hasSessionEnded(session, config.sessionMaxAge, config.clock())) return undefined;
+  const answer = await refreshedUserClaims(deps, session, ctx);
+  if (answer !== null) return answer;
+  await revokeSession(deps, session.stream, {
+    ...requestMeta(ctx),
+    reason: 'user_inactive',
+    actor: 'system',
+  });
+  throw new InvalidGrantError('the session has ended');
+}
+
+/** The claims recorded at login, decrypted; none for a session that is refused anyway. */
+async function recordedClaims(
   deps: SessionDeps,
   session: SessionState | null,
   subject: SubjectState | null,
-): Promise<Record<string, unknown>> {
-  // An unknown or revoked session is refused below, without reading its personal data.
+): Promise<Readonly<UserClaims>> {
   if (!session || isSessionRevoked(session, subject)) return {};
+  return sessionClaims(deps, session);
+}
+
+/** `invalid_grant` for a session whose personal data was erased or expired: none to refresh. */
+async function readable<T>(read: () => Promise<T>): Promise<T> {
   try {
-    return await sessionClaims(deps, session);
+    return await read();
   } catch (error) {
     if (error instanceof PersonalDataError) {
       throw new InvalidGrantError(`the session's personal data is ${error.reason}`, {
