@@ -19,6 +19,7 @@ import {
   type Appended,
   type HistoryPage,
   type HistoryQuery,
+  type AuditEvent,
   type LedgerEvent,
   type LedgerStore,
   type LineageLink,
@@ -143,10 +144,13 @@ export interface JwtConnect {
     /** Destroys data keys past `personalData.retentionDays` (a `ConfigError` without it). */
     expire(): Promise<ExpireReport>;
   };
-  /** Calls `listener` with a copy of each event of that type once it is recorded. */
-  on(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
+  /**
+   * Calls `listener` with a copy of each event of that type once it is recorded, personal fields
+   * in clear as `audit.history()` returns them.
+   */
+  on(event: LedgerEventName, listener: (event: AuditEvent) => void): this;
   /** Removes a listener added with `on()`. */
-  off(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
+  off(event: LedgerEventName, listener: (event: AuditEvent) => void): this;
   /** Token utilities that need no request. */
   readonly tokens: {
     /** Verifies an access token and checks revocation, as `authenticate()` does. */
@@ -281,11 +285,12 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
   const expiry = startExpiry(config, expire);
 
   const emitter = new EventEmitter();
-  ledger.onAppend(({ event }: Appended) => {
+  ledger.onAppend(({ event, draft }: Appended) => {
     // Copied for listeners so they cannot alter what was recorded; no copy when nobody listens.
+    // They get it as audit reads do: personal fields in clear (the process holds the keys).
     if (emitter.listenerCount(event.type) === 0) return;
     try {
-      emitter.emit(event.type, structuredClone(event));
+      emitter.emit(event.type, structuredClone(personalData.revealAppended(event, draft)));
     } catch (error) {
       // A host listener's failure must not turn a recorded operation into an error.
       config.logger.error(`a "${event.type}" listener threw`, error);

@@ -142,15 +142,15 @@ export type Draft<E> = E extends LedgerEvent
  */
 export type PersonalDataStatus = 'decrypted' | 'erased' | 'expired' | 'unavailable';
 
-type Readable<E> = E extends LedgerEvent
-  ? Omit<E, 'personal'> & { personal?: PersonalDataStatus }
-  : never;
-
 /**
  * An event as audit reads return it: personal fields decrypted in place, or a status saying why
  * they cannot be. `personal` is absent when the event holds no personal data.
  */
-export type AuditEvent = Readable<LedgerEvent>;
+export type AuditEvent = LedgerEvent extends infer E
+  ? E extends LedgerEvent
+    ? Omit<E, 'personal'> & { personal?: PersonalDataStatus }
+    : never
+  : never;
 
 /** What a caller appends: the ledger fills in stream, seq, time, jtis, prev, hash and v. */
 export type EventDraft = Draft<LedgerEvent>;

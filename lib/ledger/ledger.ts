@@ -40,6 +40,8 @@ export interface PersonalDataCodec {
   protect(draft: EventDraft, now: number): Promise<EventDraft>;
   /** Events for audit reads: personal fields decrypted, or a status saying why they cannot be. */
   reveal(events: readonly LedgerEvent[]): Promise<AuditEvent[]>;
+  /** An event just appended, as `reveal` would return it, from the draft it was sealed from. */
+  revealAppended(event: LedgerEvent, draft: EventDraft): AuditEvent;
 }
 
 /**
@@ -55,6 +57,8 @@ export type Decide = (
 export interface Appended {
   event: LedgerEvent;
   state: StreamState;
+  /** What `decide` returned, before its personal fields were encrypted: for in-process listeners. */
+  draft: EventDraft;
 }
 
 /** Called after every successful append (and projection update). */
@@ -120,7 +124,7 @@ export class Ledger {
       }
       const next = evolve(state, event);
       if (!(await this.store.saveState(next, state?.seq ?? 0))) await this.catchUp(stream);
-      const appended = { event, state: next };
+      const appended = { event, state: next, draft: decided };
       for (const listener of this.#listeners) listener(appended);
       return appended;
     }

@@ -22,12 +22,8 @@ const decoder = new TextDecoder();
 
 /** `draft` with its personal fields encrypted into `personal`; unchanged if it has none. */
 export async function protect(keys: DataKeys, draft: EventDraft, now: number): Promise<EventDraft> {
-  const { ip, userAgent, ...meta } = draft.meta;
-  const claims = draft.type === 'issued' ? draft.claims : undefined;
-  const fields: PersonalFields = {};
-  if (claims !== undefined && Object.keys(claims).length > 0) fields.claims = claims;
-  if (ip !== undefined) fields.ip = ip;
-  if (userAgent !== undefined) fields.userAgent = userAgent;
+  const { ip: _ip, userAgent: _userAgent, ...meta } = draft.meta;
+  const fields = personalFieldsOf(draft);
   if (Object.keys(fields).length === 0) return draft;
   const key = await keys.forWriting(draft.sub, now);
   const personal = await new CompactEncrypt(encoder.encode(JSON.stringify(fields)))
@@ -38,6 +34,17 @@ export async function protect(keys: DataKeys, draft: EventDraft, now: number): P
     return { ...rest, meta, personal };
   }
   return { ...draft, meta, personal };
+}
+
+/** A draft's personal fields (absent ones left out). */
+function personalFieldsOf(draft: EventDraft): PersonalFields {
+  const { ip, userAgent } = draft.meta;
+  const claims = draft.type === 'issued' ? draft.claims : undefined;
+  const fields: PersonalFields = {};
+  if (claims !== undefined && Object.keys(claims).length > 0) fields.claims = claims;
+  if (ip !== undefined) fields.ip = ip;
+  if (userAgent !== undefined) fields.userAgent = userAgent;
+  return fields;
 }
 
 /** The data key id a ciphertext names, or null if it names none. */
@@ -99,14 +106,28 @@ async function revealOne(
   open: (personal: string) => Promise<PersonalFields>,
 ): Promise<AuditEvent> {
   if (event.personal === undefined) return event as AuditEvent;
-  const { personal, ...rest } = event;
-  let fields: PersonalFields;
   try {
-    fields = await open(personal);
+    return withFields(event, await open(event.personal));
   } catch (error) {
     if (!(error instanceof PersonalDataError)) throw error;
+    const { personal: _ciphertext, ...rest } = event;
     return { ...rest, personal: error.reason } as AuditEvent;
   }
+}
+
+/**
+ * An event just sealed from `draft`, as `reveal` returns it, without decrypting: the fields are
+ * the draft's, as JSON (what the ciphertext holds).
+ */
+export function revealAppended(event: LedgerEvent, draft: EventDraft): AuditEvent {
+  if (event.personal === undefined) return event as AuditEvent;
+  const fields = personalFieldsOf(draft);
+  return withFields(event, JSON.parse(JSON.stringify(fields)) as PersonalFields);
+}
+
+/** `event` with `fields` in place and `personal: 'decrypted'`. */
+function withFields(event: LedgerEvent, fields: PersonalFields): AuditEvent {
+  const { personal: _ciphertext, ...rest } = event;
   const meta: EventMeta = {};
   const { source, method, actor, reason } = rest.meta;
   if (source !== undefined) meta.source = source;

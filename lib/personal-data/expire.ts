@@ -4,7 +4,8 @@
  *
  * A session's claims are under the key of the period it started in, and a refresh needs them: a
  * key that a session still able to refresh depends on is kept until that session ends (its
- * refresh token expires, with the clock tolerance, or it is revoked). A session that cannot
+ * refresh token expires, with the clock tolerance, or it reaches its recorded `sessionExp`, or it
+ * is revoked; a session recorded without an end counts until its refresh token expires). A session that cannot
  * refresh now never can again, so keeping only those keys leaves no race with a refresh.
  */
 import { subjectStream } from '../ledger/events.js';
@@ -61,7 +62,8 @@ async function keysOfRefreshableSessions(
   const needed = new Set<string>();
   for (const session of await ledger.store.findOpenSessions(sub)) {
     if (isSessionRevoked(session, subject?.kind === 'subject' ? subject : null)) continue;
-    if (session.refreshExp * 1000 + toleranceMs <= now || session.personal === undefined) continue;
+    const end = Math.min(session.refreshExp, session.sessionExp ?? Number.POSITIVE_INFINITY);
+    if (end * 1000 + toleranceMs <= now || session.personal === undefined) continue;
     const kid = dataKeyIdOf(session.personal);
     if (kid !== null) needed.add(kid);
   }

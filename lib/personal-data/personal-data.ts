@@ -8,7 +8,7 @@ import type { AuditEvent, EventDraft, LedgerEvent } from '../ledger/events.js';
 import type { PersonalDataCodec } from '../ledger/ledger.js';
 import type { SessionState } from '../ledger/projection.js';
 import type { LedgerStore } from '../ledger/store.js';
-import { openPersonal, protect, reveal } from './codec.js';
+import { openPersonal, protect, reveal, revealAppended } from './codec.js';
 import { DataKeys } from './data-keys.js';
 import { KeyEncryptionKeys, type KekSource } from './key-encryption.js';
 
@@ -36,6 +36,10 @@ export class PersonalData implements PersonalDataCodec {
 
   reveal(events: readonly LedgerEvent[]): Promise<AuditEvent[]> {
     return reveal(this.keys, events);
+  }
+
+  revealAppended(event: LedgerEvent, draft: EventDraft): AuditEvent {
+    return revealAppended(event, draft);
   }
 
   /**

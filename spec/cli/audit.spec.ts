@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import type { Context } from 'koa';
 import type { LedgerEvent } from '../../lib/ledger/events.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
-import { ALICE, BOB, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { ALICE, BOB, SUBJECT_SECRET, testPlugin, type TestPlugin } from '../support/plugin.js';
 import { cliOn, type CliRun } from './run.js';
 
 /** A request as far as the audit log looks at it (IP and user agent). */
@@ -37,7 +37,11 @@ async function seed(label: string): Promise<Seeded> {
   p.clock.advance(60_000);
   await p.auth.refresh(second.refresh_token);
   const openSid = decodeJwt(second.access_token)['sid'] as string;
-  return { t, p, run: cliOn(testServerUri(), t.db.databaseName), revokedSid, openSid };
+  // With the subject secret the CLI decrypts IPs, user agents and claims, as history() does.
+  const run = cliOn(testServerUri(), t.db.databaseName, {
+    JWTCONNECT_SUBJECT_SECRET: SUBJECT_SECRET,
+  });
+  return { t, p, run, revokedSid, openSid };
 }
 
 async function dispose(seeded: Seeded | undefined): Promise<void> {

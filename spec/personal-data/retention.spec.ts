@@ -23,7 +23,11 @@ onBothStores('personal data retention', (db) => {
     round += 1;
     p = await testPlugin(
       db(),
-      { refreshTokenTtl: 120 * 86_400, personalData: { retentionDays: 30 } },
+      {
+        refreshTokenTtl: 120 * 86_400,
+        sessionMaxAge: 120 * 86_400,
+        personalData: { retentionDays: 30 },
+      },
       // Each test a year before the one before: tests share a database, and the keys that
       // earlier tests left behind must not be past retention for a later one.
       fakeClock(JANUARY - round * 365 * DAY),
@@ -72,6 +76,26 @@ onBothStores('personal data retention', (db) => {
     // request, so they hold no personal data.
     expect(events[0]).to.equal('expired');
     await expect(p.auth.refresh(rotated.refresh_token)).to.be.rejectedWith(InvalidGrantError);
+  });
+
+  it('also destroys the key of a session past its sessionMaxAge', async () => {
+    await p.auth.close();
+    // Decades before every other test's keys, so that only this test's key is past retention.
+    p = await testPlugin(
+      db(),
+      {
+        refreshTokenTtl: 120 * 86_400,
+        sessionMaxAge: 50 * 86_400,
+        personalData: { retentionDays: 30 },
+      },
+      fakeClock(Date.UTC(1990 + round, 0, 20, 9, 0, 0)),
+    );
+    const ctx = request(DISTINCT.ips[0] as string, DISTINCT.agents[0] as string);
+    await p.auth.issue(longLived, { source: 'saml', ctx });
+    p.clock.advance(45 * DAY); // March 6th: January is past retention, the session lives on.
+    expect(await p.auth.personalData.expire()).to.include({ destroyed: 0, kept: 1 });
+    p.clock.advance(6 * DAY); // March 12th: the session ended on March 11th.
+    expect(await p.auth.personalData.expire()).to.include({ destroyed: 1, kept: 0 });
   });
 
   it('also destroys the key of a session whose refresh token has expired', async () => {
