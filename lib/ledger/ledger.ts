@@ -32,6 +32,7 @@ export interface LedgerOptions {
   personalData?: PersonalDataCodec;
 }
 
+/** Encryption of events' personal fields, as the plugin's `PersonalData` does it. */
 export interface PersonalDataCodec {
   /**
    * Turns a draft's personal fields into ciphertext before it is sealed: every event passes here,
