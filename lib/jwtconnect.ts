@@ -17,7 +17,6 @@ import {
   verifyLedger,
   type Appended,
   type HistoryPage,
-  type HistoryQuery,
   type LedgerEvent,
   type LedgerStore,
   type LineageLink,
@@ -33,6 +32,12 @@ import { createRouter, type RoutesOptions } from './routes/index.js';
 import { checkAccessToken, type CheckedAccessToken } from './sessions/access.js';
 import type { SessionDeps, TokenResponse } from './sessions/deps.js';
 import { issueSession, previewClaims, subjectOf, type IssueOptions } from './sessions/issue.js';
+import {
+  listSessions,
+  revokeOtherSessions,
+  type LiveSession,
+  type RevokeOthersOptions,
+} from './sessions/list.js';
 import { refreshSession } from './sessions/refresh.js';
 import { RevocationView } from './sessions/revocation-view.js';
 import {
@@ -41,6 +46,12 @@ import {
   type RevokeResult,
   type RevokeTarget,
 } from './sessions/revoke.js';
+import {
+  historyQuery,
+  subjectOf as subjectOfOwner,
+  type UserHistoryQuery,
+  type UserOrSubject,
+} from './sessions/user.js';
 import type { TokenClaims, UserRecord } from './tokens/claims.js';
 import { joinKeySets, loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
 import { VerifiedTokenCache } from './tokens/verified-cache.js';
@@ -71,8 +82,18 @@ export interface JwtConnect {
     previewClaims(user: UserRecord, options?: Partial<IssueOptions>): TokenClaims;
     jwks(): PublicJwks;
   };
+  readonly sessions: {
+    /** Live sessions (not revoked, not expired) of a user (by the host's id) or `{ sub }`, newest first. */
+    list(owner: UserOrSubject): Promise<LiveSession[]>;
+    /**
+     * Ends every live session of the user but `keep` ("sign out my other devices"); without `keep`,
+     * all of them. Answers the session ids ended.
+     */
+    revokeOthers(owner: UserOrSubject, options?: RevokeOthersOptions): Promise<string[]>;
+  };
   readonly audit: {
-    history(query: HistoryQuery): Promise<HistoryPage>;
+    /** A page of events by `sub`, `sid` or `jti`, or by `user` (the host's user id). */
+    history(query: UserHistoryQuery): Promise<HistoryPage>;
     verify(options?: { onProgress?: Progress }): Promise<VerifyReport>;
     rebuild(options?: { dryRun?: boolean; onProgress?: Progress }): Promise<RebuildReport>;
     tokenAt(jti: string, at: Date): Promise<TokenAt>;
@@ -187,8 +208,13 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       previewClaims: (user, previewOptions) => previewClaims(deps, user, previewOptions),
       jwks: () => keys.jwks(),
     },
+    sessions: {
+      list: async (owner) => listSessions(deps, subjectOfOwner(deps, owner)),
+      revokeOthers: async (owner, revokeOptions) =>
+        revokeOtherSessions(deps, subjectOfOwner(deps, owner), revokeOptions),
+    },
     audit: {
-      history: (query) => history(ledger, query),
+      history: async (query) => history(ledger, historyQuery(deps, query)),
       verify: (verifyOptions) => verifyLedger(ledger.store, verifyOptions?.onProgress),
       rebuild: (rebuildOptions) => rebuildProjection(ledger.store, rebuildOptions),
       tokenAt: (jti, at) => tokenAt(ledger, jti, at),
