@@ -7,7 +7,8 @@ import type { Context } from 'koa';
 import type { UserRecord } from '../tokens/claims.js';
 import type { ThrottleOptions } from './shared/throttle.js';
 
-export type RouteName = 'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'login';
+export type RouteName =
+  'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'sessions' | 'login';
 
 export interface LoginRouteOptions {
   /**
@@ -52,6 +53,7 @@ export const DEFAULT_PATHS: Readonly<Record<RouteName, string>> = Object.freeze(
   revocation: '/token/revocation',
   jwks: '/.well-known/jwks.json',
   audit: '/token/audit',
+  sessions: '/token/sessions',
   login: '/token/login',
 });
 
