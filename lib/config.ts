@@ -16,6 +16,7 @@ import {
   type UserRecord,
 } from './tokens/claims.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './tokens/algorithms.js';
+import type { TelemetryOptions } from './telemetry/telemetry.js';
 import type { KeySource } from './tokens/key-sources.js';
 import { DEFAULT_VERIFY_CACHE_ENTRIES } from './tokens/verified-cache.js';
 
@@ -85,6 +86,11 @@ export interface JwtConnectOptions {
    */
   verifyCache?: { maxEntries?: number };
   scopes?: Partial<ScopeNames>;
+  /**
+   * OpenTelemetry providers for the plugin's metrics and spans. Default: the global ones, which
+   * are no-ops until the host installs an SDK (before calling `jwtconnect()`).
+   */
+  telemetry?: TelemetryOptions;
   clock?: Clock;
   logger?: Logger;
 }
@@ -114,6 +120,7 @@ export interface ResolvedConfig {
   readonly revocation: { readonly maxStalenessMs: number };
   readonly verifyCache: { readonly maxEntries: number };
   readonly scopes: Readonly<ScopeNames>;
+  readonly telemetry: Readonly<TelemetryOptions>;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -178,6 +185,14 @@ export const optionsSchema = {
       type: 'object',
       additionalProperties: false,
       properties: { introspection: nonEmpty, audit: nonEmpty, admin: nonEmpty },
+    },
+    telemetry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        meterProvider: { type: 'object', required: ['getMeter'], properties: { getMeter: fn } },
+        tracerProvider: { type: 'object', required: ['getTracer'], properties: { getTracer: fn } },
+      },
     },
     clock: fn,
     logger: { type: 'object', required: ['warn', 'error'], properties: { warn: fn, error: fn } },
@@ -272,6 +287,7 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
       audit: options.scopes?.audit ?? 'audit',
       admin: options.scopes?.admin ?? 'admin',
     }),
+    telemetry: Object.freeze({ ...options.telemetry }),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? consoleLogger,
   });

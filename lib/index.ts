@@ -20,6 +20,11 @@ export type { CheckedAccessToken } from './sessions/access.js';
 export type { LiveSession, RevokeOthersOptions } from './sessions/list.js';
 export type { UserHistoryQuery, UserOrSubject } from './sessions/user.js';
 export * from './errors.js';
+export {
+  INSTRUMENTATION_NAME,
+  type BearerRejection,
+  type TelemetryOptions,
+} from './telemetry/index.js';
 export type { Clock } from './clock.js';
 export {
   Ledger,

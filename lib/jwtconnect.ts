@@ -52,6 +52,7 @@ import {
   type UserHistoryQuery,
   type UserOrSubject,
 } from './sessions/user.js';
+import { Telemetry, timedStore, traced } from './telemetry/index.js';
 import type { TokenClaims, UserRecord } from './tokens/claims.js';
 import { joinKeySets, loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
 import { VerifiedTokenCache } from './tokens/verified-cache.js';
@@ -144,7 +145,11 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     warn: (message) => config.logger.warn(message),
   });
   const refreshKeys = await loadRefreshKeys(config, keys);
-  const ledger = new Ledger({ store: createStore(config), clock: config.clock });
+  const telemetry = new Telemetry(config.telemetry);
+  const ledger = new Ledger({
+    store: timedStore(createStore(config), telemetry.storeDuration),
+    clock: config.clock,
+  });
   let view: RevocationView | undefined;
   try {
     await ledger.open();
@@ -172,7 +177,17 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     ledger,
     ...(refreshKeys && { refreshKeys }),
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
+    telemetry,
   };
+
+  ledger.onAppend(({ event }: Appended) => {
+    try {
+      telemetry.recorded(event);
+    } catch (error) {
+      // Metrics must not turn a recorded operation into an error (an SDK's exporter may throw).
+      config.logger.error('recording metrics failed', error);
+    }
+  });
 
   const emitter = new EventEmitter();
   ledger.onAppend(({ event }: Appended) => {
@@ -188,12 +203,15 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
 
   const auth: JwtConnect = {
     config,
-    issue: (user, issueOptions) => issueSession(deps, user, issueOptions),
+    issue: (user, issueOptions) =>
+      traced(telemetry, 'issue', () => issueSession(deps, user, issueOptions)),
     loginHook: (hookOptions) => loginHook(deps, hookOptions),
     authenticate: (authOptions) => authenticate(deps, view, authOptions),
     routes: (routeOptions) => createRouter(deps, view, routeOptions),
-    refresh: (refreshToken, ctx) => refreshSession(deps, refreshToken, ctx),
-    revoke: (target, revokeOptions) => revoke(deps, target, revokeOptions),
+    refresh: (refreshToken, ctx) =>
+      traced(telemetry, 'refresh', () => refreshSession(deps, refreshToken, ctx)),
+    revoke: (target, revokeOptions) =>
+      traced(telemetry, 'revoke', () => revoke(deps, target, revokeOptions)),
     subjectOf: (user) => subjectOf(deps, user),
     on(event, listener) {
       emitter.on(event, listener);
@@ -211,7 +229,9 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     sessions: {
       list: async (owner) => listSessions(deps, subjectOfOwner(deps, owner)),
       revokeOthers: async (owner, revokeOptions) =>
-        revokeOtherSessions(deps, subjectOfOwner(deps, owner), revokeOptions),
+        traced(telemetry, 'revoke', () =>
+          revokeOtherSessions(deps, subjectOfOwner(deps, owner), revokeOptions),
+        ),
     },
     audit: {
       history: async (query) => history(ledger, historyQuery(deps, query)),

@@ -32,6 +32,7 @@ export function authenticate(
       ctx.state['user'] = checked.claims;
       ctx.state['token'] = checked;
     } catch (caught) {
+      deps.telemetry?.bearerRejected(caught);
       renderError(ctx, toPluginError(caught), deps.config.logger, caught);
       return;
     }

@@ -15,6 +15,7 @@ import { listSessions, revokeOtherSessions, type LiveSession } from '../sessions
 import type { RevocationView } from '../sessions/revocation-view.js';
 import { revoke } from '../sessions/revoke.js';
 import { assertScope, hasScope } from '../sessions/scope.js';
+import { traced } from '../telemetry/telemetry.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { authenticateCaller, callerOf } from './shared/caller.js';
 import { noStore } from './shared/headers.js';
@@ -81,11 +82,8 @@ function revokeOneSession(deps: SessionDeps): Middleware {
       throw new SessionNotFoundError('no such session');
     }
     const { reason } = paramsOf<SessionsParams>(ctx);
-    const result = await revoke(
-      deps,
-      { sid },
-      { reason: reason ?? defaultReason(caller, state.sub), actor: caller.sub, ctx },
-    );
+    const how = { reason: reason ?? defaultReason(caller, state.sub), actor: caller.sub, ctx };
+    const result = await traced(deps.telemetry, 'revoke', () => revoke(deps, { sid }, how));
     ctx.body = { sid, revoked: result.revoked };
   };
 }
@@ -95,13 +93,14 @@ function revokeOthers(deps: SessionDeps): Middleware {
     const caller = callerOf(ctx);
     const sub = ctx.state['subject'] as string;
     const { reason } = paramsOf<SessionsParams>(ctx);
-    const ended = await revokeOtherSessions(deps, sub, {
+    const how = {
       // The caller's own session stays; for another subject's sessions, none is the caller's.
       ...(sub === caller.sub && { keep: caller.sid }),
       reason: reason ?? defaultReason(caller, sub),
       actor: caller.sub,
       ctx,
-    });
+    };
+    const ended = await traced(deps.telemetry, 'revoke', () => revokeOtherSessions(deps, sub, how));
     ctx.body = { revoked: ended };
   };
 }
