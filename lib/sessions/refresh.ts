@@ -35,20 +35,25 @@ export async function refreshSession(
 ): Promise<TokenResponse> {
   const { config, ledger } = deps;
   const claims = await verifyRefreshToken(deps, refreshToken);
-  const [subject = null] = await ledger.store.loadStates([subjectStream(claims.sub)]);
+  // The subject's state is read with the session's on every attempt: a retried decision never
+  // works on a copy from before a "logout everywhere".
+  const target = { stream: claims.sid, related: [subjectStream(claims.sub)] };
   const meta = requestMeta(ctx);
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
 
   let outcome: Outcome | undefined;
-  await ledger.execute(claims.sid, (state, { now }): EventDraft | null => {
+  await ledger.execute(target, (state, { now, related }): EventDraft | null => {
     outcome = undefined;
+    const subject = related.get(subjectStream(claims.sub));
     const session = usableSession(state, claims, subject?.kind === 'subject' ? subject : null);
     if (claims.jti !== session.refreshJti) {
       const spent = session.tokens.find(
         (token) => token.jti === claims.jti && token.type === 'refresh',
       );
-      if (!spent?.rotatedAt) throw new InvalidGrantError('the refresh token is not valid');
+      if (!spent?.rotatedAt || spent.exp !== claims.exp) {
+        throw new InvalidGrantError('the refresh token is not valid');
+      }
       if (now - spent.rotatedAt.getTime() <= config.refreshReuseGrace * 1000) {
         throw new InvalidGrantError('the refresh token was already used');
       }
@@ -121,5 +126,9 @@ function usableSession(
     throw new InvalidGrantError('the refresh token is not valid');
   }
   if (isSessionRevoked(session, subject)) throw new InvalidGrantError('the session is revoked');
+  // A refresh token re-signed with a lifetime of its own was not issued here (defence in depth).
+  if (claims.jti === session.refreshJti && claims.exp !== session.refreshExp) {
+    throw new InvalidGrantError('the refresh token is not valid');
+  }
   return session;
 }
