@@ -36,6 +36,7 @@ import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState } from './projection.js';
 import type { EventQuery, LedgerStore, PendingMark } from './store.js';
 
+/** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
 export interface MongoStoreOptions {
   /** A connection string; the store owns (and closes) the client it creates. */
   uri?: string;
@@ -43,6 +44,7 @@ export interface MongoStoreOptions {
   dbName?: string;
   /** A host-provided database; the host owns its client. */
   db?: Db;
+  /** Collection names. Default `jwtconnect_events`, `jwtconnect_state` (which also keeps the pending marks). */
   collections?: { events?: string; state?: string };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
@@ -71,6 +73,10 @@ const STATE_INDEXES: IndexDescription[] = [
   { key: { pending: 1 }, name: 'pending' },
 ];
 
+/**
+ * The MongoDB store (`store: { mongo: ... }`): the product's store, shared by every instance.
+ * Needs no transactions, sessions, change streams or TTL indexes.
+ */
 export class MongoStore implements LedgerStore {
   readonly #options: MongoStoreOptions;
   #client: MongoClient | undefined;

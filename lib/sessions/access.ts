@@ -13,7 +13,9 @@ import type { VerifiedToken } from '../tokens/verify.js';
 import { verifyAs, type SessionDeps } from './deps.js';
 import type { RevocationView } from './revocation-view.js';
 
+/** A verified, unrevoked access token (`ctx.state.token` after `authenticate()`). */
 export interface CheckedAccessToken extends VerifiedToken {
+  /** The token as presented. */
   token: string;
 }
 
