@@ -16,6 +16,7 @@ import {
   type UserRecord,
 } from './tokens/claims.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './tokens/algorithms.js';
+import type { TelemetryOptions } from './telemetry/telemetry.js';
 import type { KeySource } from './tokens/key-sources.js';
 import { DEFAULT_VERIFY_CACHE_ENTRIES } from './tokens/verified-cache.js';
 import { DEFAULT_KEY_CACHE_ENTRIES } from './personal-data/data-keys.js';
@@ -120,6 +121,11 @@ export interface JwtConnectOptions {
   personalData?: PersonalDataOption;
   /** Scope names granting introspection of any token, audit reading, revoking any token. */
   scopes?: Partial<ScopeNames>;
+  /**
+   * OpenTelemetry providers for the plugin's metrics and spans. Default: the global ones, which
+   * are no-ops until the host installs an SDK (before calling `jwtconnect()`).
+   */
+  telemetry?: TelemetryOptions;
   /** The current time in epoch milliseconds. Default `Date.now`; tests inject their own. */
   clock?: Clock;
   /** Where warnings and 5xx details go. Default: `console`, prefixed `koa-jwtconnect:`. */
@@ -197,6 +203,7 @@ export interface ResolvedConfig {
     readonly keyCache: { readonly maxEntries: number };
   };
   readonly scopes: Readonly<ScopeNames>;
+  readonly telemetry: Readonly<TelemetryOptions>;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -292,6 +299,14 @@ export const optionsSchema = {
       type: 'object',
       additionalProperties: false,
       properties: { introspection: nonEmpty, audit: nonEmpty, admin: nonEmpty },
+    },
+    telemetry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        meterProvider: { type: 'object', required: ['getMeter'], properties: { getMeter: fn } },
+        tracerProvider: { type: 'object', required: ['getTracer'], properties: { getTracer: fn } },
+      },
     },
     clock: fn,
     logger: { type: 'object', required: ['warn', 'error'], properties: { warn: fn, error: fn } },
@@ -413,6 +428,7 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
       audit: options.scopes?.audit ?? 'audit',
       admin: options.scopes?.admin ?? 'admin',
     }),
+    telemetry: Object.freeze({ ...options.telemetry }),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? consoleLogger,
   });

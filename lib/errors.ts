@@ -184,6 +184,17 @@ export class InsufficientScopeError extends JwtConnectError {
   }
 }
 
+/**
+ * No session the caller may see by that id: unknown, or another subject's (the same answer, so a
+ * caller learns nothing about sessions not its own).
+ */
+export class SessionNotFoundError extends JwtConnectError {
+  static readonly code = 'ERR_SESSION_NOT_FOUND';
+  readonly code = SessionNotFoundError.code;
+  readonly status = 404;
+  readonly error = 'not_found';
+}
+
 /** Another writer appended to the same stream at the same sequence number first. */
 export class ConcurrencyError extends JwtConnectError {
   static readonly code = 'ERR_CONCURRENCY';
@@ -262,6 +273,7 @@ export type AnyJwtConnectError =
   | InvalidTokenError
   | MissingTokenError
   | InsufficientScopeError
+  | SessionNotFoundError
   | ConcurrencyError
   | StoreUnavailableError
   | HookError

@@ -21,7 +21,14 @@ export type { IntrospectionResponse } from './sessions/introspect.js';
 export type { RevokeOptions, RevokeResult, RevokeTarget } from './sessions/revoke.js';
 export type { CheckedAccessToken } from './sessions/access.js';
 export type { EraseOptions, EraseResult, ExpireReport, KekSource } from './personal-data/index.js';
+export type { LiveSession, RevokeOthersOptions } from './sessions/list.js';
+export type { UserHistoryQuery, UserOrSubject } from './sessions/user.js';
 export * from './errors.js';
+export {
+  INSTRUMENTATION_NAME,
+  type BearerRejection,
+  type TelemetryOptions,
+} from './telemetry/index.js';
 export type { Clock } from './clock.js';
 export {
   Ledger,

@@ -44,6 +44,12 @@ import { createRouter, type RoutesOptions } from './routes/index.js';
 import { checkAccessToken, type CheckedAccessToken } from './sessions/access.js';
 import type { SessionDeps, TokenResponse } from './sessions/deps.js';
 import { issueSession, previewClaims, subjectOf, type IssueOptions } from './sessions/issue.js';
+import {
+  listSessions,
+  revokeOtherSessions,
+  type LiveSession,
+  type RevokeOthersOptions,
+} from './sessions/list.js';
 import { refreshSession } from './sessions/refresh.js';
 import { RevocationView } from './sessions/revocation-view.js';
 import {
@@ -52,6 +58,13 @@ import {
   type RevokeResult,
   type RevokeTarget,
 } from './sessions/revoke.js';
+import {
+  historyQuery,
+  subjectOf as subjectOfOwner,
+  type UserHistoryQuery,
+  type UserOrSubject,
+} from './sessions/user.js';
+import { Telemetry, timedStore, traced } from './telemetry/index.js';
 import type { TokenClaims, UserRecord } from './tokens/claims.js';
 import { joinKeySets, loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
 import { VerifiedTokenCache } from './tokens/verified-cache.js';
@@ -160,17 +173,28 @@ export interface JwtConnect {
     /** The public verification keys, as `GET /.well-known/jwks.json` serves them. */
     jwks(): PublicJwks;
   };
+  /** A user's live sessions: list them, end all but one. */
+  readonly sessions: {
+    /** Live sessions (not revoked, not expired) of a user (by the host's id) or `{ sub }`, newest first. */
+    list(owner: UserOrSubject): Promise<LiveSession[]>;
+    /**
+     * Ends every live session of the user but `keep` ("sign out my other devices"); without `keep`,
+     * all of them. Answers the session ids ended.
+     */
+    revokeOthers(owner: UserOrSubject, options?: RevokeOthersOptions): Promise<string[]>;
+  };
   /** Reading and checking the ledger: who got which token, when, and what happened to it. */
   readonly audit: {
     /**
-     * Events matching a filter, oldest first, one page at a time.
+     * Events matching a filter (`sub`, `sid`, `jti`, or `user`: the host's user id), oldest first,
+     * one page at a time.
      *
      * @example
      * const sub = auth.subjectOf(user);
      * let page = await auth.audit.history({ sub, limit: 100 });
      * while (page.nextCursor) page = await auth.audit.history({ sub, cursor: page.nextCursor });
      */
-    history(query: HistoryQuery): Promise<HistoryPage>;
+    history(query: UserHistoryQuery): Promise<HistoryPage>;
     /**
      * Checks every stream's hash chain: `ok` is false if an event was altered, removed or moved.
      */
@@ -236,7 +260,8 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     warn: (message) => config.logger.warn(message),
   });
   const refreshKeys = await loadRefreshKeys(config, keys);
-  const store = createStore(config);
+  const telemetry = new Telemetry(config.telemetry);
+  const store = timedStore(createStore(config), telemetry.storeDuration);
   const personalData = new PersonalData(store, {
     subjectSecret: config.subjectSecret,
     keys: config.personalData.keys,
@@ -272,6 +297,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     ledger,
     ...(refreshKeys && { refreshKeys }),
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
+    telemetry,
     personalData,
   };
   const toleranceMs = config.clockTolerance * 1000;
@@ -283,6 +309,15 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     return expirePersonalData(ledger, personalData.keys, { retentionDays, toleranceMs });
   };
   const expiry = startExpiry(config, expire);
+
+  ledger.onAppend(({ event }: Appended) => {
+    try {
+      telemetry.recorded(event);
+    } catch (error) {
+      // Metrics must not turn a recorded operation into an error (an SDK's exporter may throw).
+      config.logger.error('recording metrics failed', error);
+    }
+  });
 
   const emitter = new EventEmitter();
   ledger.onAppend(({ event, draft }: Appended) => {
@@ -299,12 +334,15 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
 
   const auth: JwtConnect = {
     config,
-    issue: (user, issueOptions) => issueSession(deps, user, issueOptions),
+    issue: (user, issueOptions) =>
+      traced(telemetry, 'issue', () => issueSession(deps, user, issueOptions)),
     loginHook: (hookOptions) => loginHook(deps, hookOptions),
     authenticate: (authOptions) => authenticate(deps, view, authOptions),
     routes: (routeOptions) => createRouter(deps, view, routeOptions),
-    refresh: (refreshToken, ctx) => refreshSession(deps, refreshToken, ctx),
-    revoke: (target, revokeOptions) => revoke(deps, target, revokeOptions),
+    refresh: (refreshToken, ctx) =>
+      traced(telemetry, 'refresh', () => refreshSession(deps, refreshToken, ctx)),
+    revoke: (target, revokeOptions) =>
+      traced(telemetry, 'revoke', () => revoke(deps, target, revokeOptions)),
     subjectOf: (user) => subjectOf(deps, user),
     erase: async (target, eraseOptions = {}) =>
       eraseSubject(ledger, personalData.keys, subjectOfTarget(deps, target), {
@@ -325,8 +363,15 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       previewClaims: (user, previewOptions) => previewClaims(deps, user, previewOptions),
       jwks: () => keys.jwks(),
     },
+    sessions: {
+      list: async (owner) => listSessions(deps, subjectOfOwner(deps, owner)),
+      revokeOthers: async (owner, revokeOptions) =>
+        traced(telemetry, 'revoke', () =>
+          revokeOtherSessions(deps, subjectOfOwner(deps, owner), revokeOptions),
+        ),
+    },
     audit: {
-      history: (query) => history(ledger, query),
+      history: async (query) => history(ledger, historyQuery(deps, query)),
       verify: (verifyOptions) => verifyLedger(ledger.store, verifyOptions?.onProgress),
       rebuild: (rebuildOptions) => rebuildProjection(ledger.store, rebuildOptions),
       tokenAt: (jti, at) => tokenAt(ledger, jti, at),
@@ -339,7 +384,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       view?.stop();
       if (expiry) clearInterval(expiry);
       deps.verified?.clear();
-      personalData.keys.clear();
+      personalData.clear();
       emitter.removeAllListeners();
       await ledger.close();
     },

@@ -10,7 +10,6 @@ import { CliError, describeError } from './errors.js';
 export { DEFAULT_DATABASE as DEFAULT_DB } from '../ledger/mongo-store.js';
 export const DEFAULT_EVENTS_COLLECTION = 'jwtconnect_events';
 export const DEFAULT_STATE_COLLECTION = 'jwtconnect_state';
-export const DEFAULT_PENDING_COLLECTION = 'jwtconnect_pending';
 export const DEFAULT_DATA_KEYS_COLLECTION = 'jwtconnect_data_keys';
 
 /** The global options every ledger command reads (commander's `optsWithGlobals()`). */
@@ -19,7 +18,6 @@ export interface ConnectionOptions {
   db?: string;
   eventsCollection: string;
   stateCollection: string;
-  pendingCollection: string;
   dataKeysCollection: string;
   connectTimeout: number;
 }
@@ -67,7 +65,6 @@ export async function withStore<T>(
     collections: {
       events: options.eventsCollection,
       state: options.stateCollection,
-      pending: options.pendingCollection,
       dataKeys: options.dataKeysCollection,
     },
     serverSelectionTimeoutMS: options.connectTimeout,

@@ -11,7 +11,6 @@ import {
   DEFAULT_DATA_KEYS_COLLECTION,
   DEFAULT_DB,
   DEFAULT_EVENTS_COLLECTION,
-  DEFAULT_PENDING_COLLECTION,
   DEFAULT_STATE_COLLECTION,
 } from './connection.js';
 import type { CliContext } from './context.js';
@@ -38,7 +37,6 @@ export function buildProgram(context: CliContext): Command {
     .option('--db <name>', `database (default: the one in the URI, else ${DEFAULT_DB})`)
     .option('--events-collection <name>', 'events collection', DEFAULT_EVENTS_COLLECTION)
     .option('--state-collection <name>', 'projection collection', DEFAULT_STATE_COLLECTION)
-    .option('--pending-collection <name>', 'pending-marks collection', DEFAULT_PENDING_COLLECTION)
     .option('--data-keys-collection <name>', 'data keys collection', DEFAULT_DATA_KEYS_COLLECTION)
     .option('--connect-timeout <ms>', 'how long to wait for the server', parsePositiveInteger, 5000)
     .option('--debug', 'print stack traces of errors');

@@ -52,6 +52,7 @@ export {
   type Appended,
   type AppendListener,
   type Decide,
+  type ExecuteTarget,
   type LedgerOptions,
   type PersonalDataCodec,
 } from './ledger.js';

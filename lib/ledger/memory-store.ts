@@ -6,15 +6,16 @@
  * setters throw), and reads cost no copy.
  */
 import { ConcurrencyError, LedgerInputError, StoreUnavailableError } from '../errors.js';
-import type { LedgerEvent } from './events.js';
+import { subjectStream, type LedgerEvent } from './events.js';
 import { frozenCopy } from './frozen.js';
-import type { SessionState, StreamState } from './projection.js';
+import type { SessionState, StreamState, SubjectState } from './projection.js';
 import type {
   DataKeyQuery,
   DataKeyRecord,
   EventPosition,
   EventQuery,
   LedgerStore,
+  PendingMark,
 } from './store.js';
 
 /**
@@ -126,7 +127,7 @@ export class MemoryStore implements LedgerStore {
     this.#pending.set(stream, Math.max(seq, this.#pending.get(stream) ?? 0));
   }
 
-  async pendingStreams(): Promise<{ stream: string; seq: number }[]> {
+  async pendingStreams(): Promise<PendingMark[]> {
     this.#assertOpen();
     return [...this.#pending].map(([stream, seq]) => ({ stream, seq }));
   }
@@ -144,12 +145,27 @@ export class MemoryStore implements LedgerStore {
     });
   }
 
+  async readStates(
+    streams: readonly string[],
+  ): Promise<{ states: StreamState[]; pending: PendingMark[] }> {
+    const states = await this.loadStates(streams);
+    const pending: PendingMark[] = [];
+    for (const stream of new Set(streams)) {
+      const seq = this.#pending.get(stream);
+      if (seq !== undefined) pending.push({ stream, seq });
+    }
+    return { states, pending };
+  }
+
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
     this.#assertOpen();
     const current = this.#states.get(state.stream)?.seq ?? 0;
     if (current !== expectedSeq) return false;
     this.#setState(state);
-    this.#pending.delete(state.stream);
+    // Only marks this state covers: a later one is another writer's announced append.
+    if ((this.#pending.get(state.stream) ?? Infinity) <= state.seq) {
+      this.#pending.delete(state.stream);
+    }
     return true;
   }
 
@@ -168,6 +184,25 @@ export class MemoryStore implements LedgerStore {
       (state): state is SessionState =>
         state.kind === 'session' && state.sub === sub && !state.revoked,
     );
+  }
+
+  async findLiveSessions(
+    sub: string,
+    after: number,
+  ): Promise<{ sessions: SessionState[]; subject: SubjectState | null }> {
+    const sessions = (await this.findOpenSessions(sub))
+      .filter((state) => state.refreshExp > after)
+      .sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+    const subject = this.#states.get(subjectStream(sub));
+    return { sessions, subject: subject?.kind === 'subject' ? subject : null };
+  }
+
+  async firstEvents(streams: readonly string[]): Promise<LedgerEvent[]> {
+    this.#assertOpen();
+    return streams.flatMap((stream) => {
+      const first = this.#streams.get(stream)?.[0];
+      return first?.seq === 1 ? [first] : [];
+    });
   }
 
   async *scanStates(): AsyncIterable<StreamState> {

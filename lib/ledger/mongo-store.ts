@@ -9,7 +9,9 @@
  *   so the unique insert decides and a projection can never move backwards, even on servers whose
  *   single-document updates are not atomic (FerretDB v1 with SQLite: concurrent compare-and-set
  *   replaces were seen to both win, and an update to undo a newer replace);
- * - pending: marks written before each append, so a crash before the projection write is repaired;
+ *   The state collection also holds the pending marks written before each append (see
+ *   `MarkDocument`), so the one query that reads a stream's state also shows whether the log may
+ *   be ahead of it: a failed projection write is completed by the next reader, not at a restart;
  * - data keys: wrapped per-subject keys of personal data. The one in-place update anywhere destroys
  *   one (removes the wrapped key): unconditional on its outcome and idempotent, so it needs no
  *   atomic compare-and-set.
@@ -23,18 +25,20 @@ import {
   type WriteConcernSettings,
 } from 'mongodb';
 import { LedgerInputError, StoreUnavailableError } from '../errors.js';
-import type { LedgerEvent } from './events.js';
+import { subjectStream, type LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
   SCAN_BATCH,
+  isMark,
   type DataKeyDocument,
   type EventDocument,
-  type PendingMark,
+  type MarkDocument,
+  type SnapshotDocument,
   type StateDocument,
 } from './mongo-documents.js';
 import { replaceAllSnapshots } from './mongo-rebuild.js';
-import type { SessionState, StreamState } from './projection.js';
-import type { DataKeyQuery, DataKeyRecord, EventQuery, LedgerStore } from './store.js';
+import type { SessionState, StreamState, SubjectState } from './projection.js';
+import type { DataKeyQuery, DataKeyRecord, EventQuery, LedgerStore, PendingMark } from './store.js';
 
 /** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
 export interface MongoStoreOptions {
@@ -45,10 +49,10 @@ export interface MongoStoreOptions {
   /** A host-provided database; the host owns its client. */
   db?: Db;
   /**
-   * Collection names. Default `jwtconnect_events`, `jwtconnect_state`, `jwtconnect_pending`,
-   * `jwtconnect_data_keys`.
+   * Collection names. Default `jwtconnect_events`, `jwtconnect_state` (which also keeps the pending
+   * marks), `jwtconnect_data_keys`.
    */
-  collections?: { events?: string; state?: string; pending?: string; dataKeys?: string };
+  collections?: { events?: string; state?: string; dataKeys?: string };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
    * default otherwise (decided at `open()` from the `hello` reply).
@@ -73,10 +77,9 @@ const STATE_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { 'tokens.jti': 1 }, name: 'tokens_jti' },
   { key: { sub: 1, kind: 1 }, name: 'sub_kind' },
-];
-
-const PENDING_INDEXES: IndexDescription[] = [
-  { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
+  // Live sessions of a subject (`findLiveSessions`) without reading its expired ones.
+  { key: { sub: 1, kind: 1, refreshExp: 1 }, name: 'sub_kind_refreshExp' },
+  { key: { pending: 1 }, name: 'pending' },
 ];
 
 const DATA_KEY_INDEXES: IndexDescription[] = [
@@ -93,8 +96,7 @@ export class MongoStore implements LedgerStore {
   readonly #options: MongoStoreOptions;
   #client: MongoClient | undefined;
   #events: Collection<EventDocument> | undefined;
-  #state: Collection<StateDocument> | undefined;
-  #pending: Collection<PendingMark> | undefined;
+  #state: Collection<SnapshotDocument> | undefined;
   #dataKeys: Collection<DataKeyDocument> | undefined;
 
   constructor(options: MongoStoreOptions) {
@@ -122,12 +124,8 @@ export class MongoStore implements LedgerStore {
         names.events ?? 'jwtconnect_events',
         writeConcern && { writeConcern },
       );
-      this.#state = db.collection<StateDocument>(
+      this.#state = db.collection<SnapshotDocument>(
         names.state ?? 'jwtconnect_state',
-        writeConcern && { writeConcern },
-      );
-      this.#pending = db.collection<PendingMark>(
-        names.pending ?? 'jwtconnect_pending',
         writeConcern && { writeConcern },
       );
       this.#dataKeys = db.collection<DataKeyDocument>(
@@ -138,7 +136,6 @@ export class MongoStore implements LedgerStore {
       // names several indexes that all exist already, i.e. on every start after the first.
       for (const index of EVENT_INDEXES) await this.#events.createIndexes([index]);
       for (const index of STATE_INDEXES) await this.#state.createIndexes([index]);
-      for (const index of PENDING_INDEXES) await this.#pending.createIndexes([index]);
       for (const index of DATA_KEY_INDEXES) await this.#dataKeys.createIndexes([index]);
     });
   }
@@ -209,7 +206,8 @@ export class MongoStore implements LedgerStore {
   async markPending(stream: string, seq: number): Promise<void> {
     await guard(async () => {
       try {
-        await this.#pendingCollection().insertOne({ stream, seq });
+        const mark: MarkDocument = { stream, seq: -seq, pending: seq };
+        await this.#stateCollection().insertOne(mark);
       } catch (error) {
         // The same mark twice (a writer retrying at one seq) is one mark.
         if (!isDuplicateKey(error)) throw error;
@@ -217,39 +215,61 @@ export class MongoStore implements LedgerStore {
     });
   }
 
-  async pendingStreams(): Promise<{ stream: string; seq: number }[]> {
+  async pendingStreams(): Promise<PendingMark[]> {
     return guard(async () => {
       const highest = new Map<string, number>();
-      for await (const mark of this.#pendingCollection().find({}, { projection: { _id: 0 } })) {
-        highest.set(mark.stream, Math.max(mark.seq, highest.get(mark.stream) ?? 0));
+      const marks = this.#stateCollection().find(
+        { pending: { $gt: 0 } },
+        { projection: { _id: 0, stream: 1, pending: 1 } },
+      );
+      for await (const mark of marks) {
+        if (!isMark(mark)) continue;
+        highest.set(mark.stream, Math.max(mark.pending, highest.get(mark.stream) ?? 0));
       }
       return [...highest].map(([stream, seq]) => ({ stream, seq }));
     });
   }
 
   async clearPending(stream: string, uptoSeq: number): Promise<void> {
-    await guard(() => this.#pendingCollection().deleteMany({ stream, seq: { $lte: uptoSeq } }));
+    await guard(() =>
+      this.#stateCollection().deleteMany({ stream, seq: { $gte: -uptoSeq, $lt: 0 } }),
+    );
   }
 
   async loadStates(streams: readonly string[]): Promise<StreamState[]> {
+    return (await this.readStates(streams)).states;
+  }
+
+  async readStates(
+    streams: readonly string[],
+  ): Promise<{ states: StreamState[]; pending: PendingMark[] }> {
     return guard(async () => {
       const docs = await this.#stateCollection()
         .find({ stream: { $in: [...streams] } }, { projection: { _id: 0 } })
         .sort({ stream: 1, seq: -1 })
         .toArray();
-      return latestPerStream(docs);
+      const snapshots: StateDocument[] = [];
+      const pending = new Map<string, number>();
+      for (const doc of docs) {
+        if (!isMark(doc)) snapshots.push(doc);
+        else pending.set(doc.stream, Math.max(doc.pending, pending.get(doc.stream) ?? 0));
+      }
+      return {
+        states: latestPerStream(snapshots),
+        pending: [...pending].map(([stream, seq]) => ({ stream, seq })),
+      };
     });
   }
 
   /**
    * Inserts the state as the snapshot at its seq, if the latest snapshot is at `expectedSeq`; then
-   * drops older snapshots and the stream's pending marks up to that seq.
+   * drops older snapshots and the stream's pending marks up to that seq, in one delete.
    */
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
     const collection = this.#stateCollection();
     return guard(async () => {
       const latest = await collection.findOne(
-        { stream: state.stream },
+        { stream: state.stream, seq: { $gt: 0 } },
         { sort: { seq: -1 }, projection: { _id: 0, seq: 1 } },
       );
       if ((latest?.seq ?? 0) !== expectedSeq) return false;
@@ -260,10 +280,11 @@ export class MongoStore implements LedgerStore {
         if (isDuplicateKey(error)) return false;
         throw error;
       }
-      await Promise.all([
-        collection.deleteMany({ stream: state.stream, seq: { $lt: state.seq } }),
-        this.#pendingCollection().deleteMany({ stream: state.stream, seq: { $lte: state.seq } }),
-      ]);
+      // Snapshots 1 .. seq-1 and marks of seqs 1 .. seq (stored at -1 .. -seq); see MarkDocument.
+      await collection.deleteMany({
+        stream: state.stream,
+        seq: { $gte: -state.seq, $lt: state.seq },
+      });
       return true;
     });
   }
@@ -289,15 +310,52 @@ export class MongoStore implements LedgerStore {
         .find({ sub, kind: 'session' }, { projection: { _id: 0 } })
         .sort({ stream: 1, seq: -1 })
         .toArray();
-      return latestPerStream(docs).filter(
+      return latestPerStream(docs.filter((doc) => !isMark(doc))).filter(
         (state): state is SessionState => state.kind === 'session' && !state.revoked,
       );
     });
   }
 
+  /**
+   * One query on (sub, kind, refreshExp). Older snapshots of a stream, not yet dropped, may match
+   * too; the latest one of each stream is kept. A refresh never moves `refreshExp` back and a
+   * revocation keeps it, so when an older snapshot matches, the latest one matches as well.
+   */
+  async findLiveSessions(
+    sub: string,
+    after: number,
+  ): Promise<{ sessions: SessionState[]; subject: SubjectState | null }> {
+    return guard(async () => {
+      const docs = await this.#stateCollection()
+        .find(
+          { sub, $or: [{ kind: 'session', refreshExp: { $gt: after } }, { kind: 'subject' }] },
+          { projection: { _id: 0 } },
+        )
+        .sort({ stream: 1, seq: -1 })
+        .toArray();
+      const latest = latestPerStream(docs);
+      const subject = latest.find((state) => state.stream === subjectStream(sub));
+      return {
+        sessions: latest.filter(
+          (state): state is SessionState => state.kind === 'session' && !state.revoked,
+        ),
+        subject: subject?.kind === 'subject' ? subject : null,
+      };
+    });
+  }
+
+  async firstEvents(streams: readonly string[]): Promise<LedgerEvent[]> {
+    return guard(async () => {
+      const docs = await this.#eventsCollection()
+        .find({ stream: { $in: [...streams] }, seq: 1 }, { projection: { _id: 0 } })
+        .toArray();
+      return docs as unknown as LedgerEvent[];
+    });
+  }
+
   async *scanStates(): AsyncIterable<StreamState> {
     const cursor = this.#stateCollection()
-      .find({}, { projection: { _id: 0 }, batchSize: SCAN_BATCH })
+      .find({ seq: { $gt: 0 } }, { projection: { _id: 0 }, batchSize: SCAN_BATCH })
       .sort({ stream: 1, seq: -1 });
     let previous: string | undefined;
     try {
@@ -316,11 +374,7 @@ export class MongoStore implements LedgerStore {
   ): Promise<void> {
     await guard(() =>
       replaceAllSnapshots(
-        {
-          events: this.#eventsCollection(),
-          state: this.#stateCollection(),
-          pending: this.#pendingCollection(),
-        },
+        { events: this.#eventsCollection(), state: this.#stateCollection() },
         states,
       ),
     );
@@ -368,29 +422,24 @@ export class MongoStore implements LedgerStore {
     );
   }
 
-  #eventsCollection(): Collection<EventDocument> {
-    if (!this.#events) throw new StoreUnavailableError('the MongoDB store is not open');
-    return this.#events;
-  }
-
-  #stateCollection(): Collection<StateDocument> {
-    if (!this.#state) throw new StoreUnavailableError('the MongoDB store is not open');
-    return this.#state;
-  }
-
   #dataKeysCollection(): Collection<DataKeyDocument> {
     if (!this.#dataKeys) throw new StoreUnavailableError('the MongoDB store is not open');
     return this.#dataKeys;
   }
 
-  #pendingCollection(): Collection<PendingMark> {
-    if (!this.#pending) throw new StoreUnavailableError('the MongoDB store is not open');
-    return this.#pending;
+  #eventsCollection(): Collection<EventDocument> {
+    if (!this.#events) throw new StoreUnavailableError('the MongoDB store is not open');
+    return this.#events;
+  }
+
+  #stateCollection(): Collection<SnapshotDocument> {
+    if (!this.#state) throw new StoreUnavailableError('the MongoDB store is not open');
+    return this.#state;
   }
 }
 
 /** The first document of each stream from a list sorted by (stream, seq descending). */
-function latestPerStream(docs: readonly StateDocument[]): StreamState[] {
+function latestPerStream(docs: readonly SnapshotDocument[]): StreamState[] {
   const latest: StreamState[] = [];
   for (const doc of docs) {
     if (latest.at(-1)?.stream !== doc.stream) latest.push(doc as StreamState);

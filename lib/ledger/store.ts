@@ -6,7 +6,7 @@
  * from answering is a `StoreUnavailableError`, so callers fail closed.
  */
 import type { EventType, LedgerEvent } from './events.js';
-import type { SessionState, StreamState } from './projection.js';
+import type { SessionState, StreamState, SubjectState } from './projection.js';
 
 /** A filter over the event log, as the store answers it (`auth.audit.history()` builds it). */
 export interface EventQuery {
@@ -27,6 +27,12 @@ export interface EventQuery {
 /** Total order of the log for audit reading: time, then stream, then seq. */
 export interface EventPosition {
   time: Date;
+  stream: string;
+  seq: number;
+}
+
+/** An append announced at `seq` on `stream` (see `markPending`). */
+export interface PendingMark {
   stream: string;
   seq: number;
 }
@@ -74,12 +80,14 @@ export interface LedgerStore {
   countEvents(): Promise<number>;
 
   /**
-   * Records that an append at `seq` is about to happen on `stream`, so a crash between the append
-   * and the projection update is found and repaired on the next start (`pendingStreams`).
+   * Records that an append at `seq` is about to happen on `stream`. A mark above a stream's state
+   * tells every reader that the log may hold events the state lacks (an append whose projection
+   * write failed, or one in flight), so the reader completes the state before answering
+   * (`readStates`); marks are also what repair at start-up and the revocation view look for.
    */
   markPending(stream: string, seq: number): Promise<void>;
-  /** Streams with a pending mark and the highest seq marked, for repair. */
-  pendingStreams(): Promise<{ stream: string; seq: number }[]>;
+  /** Streams with a pending mark and the highest seq marked. */
+  pendingStreams(): Promise<PendingMark[]>;
   /**
    * Removes a stream's pending mark if it is at most `uptoSeq` (a later mark is a live writer's).
    */
@@ -87,6 +95,14 @@ export interface LedgerStore {
 
   /** Projection documents by stream id (missing ones are simply absent). */
   loadStates(streams: readonly string[]): Promise<StreamState[]>;
+  /**
+   * Projection documents by stream id with the highest pending mark of each of those streams, read
+   * together (one command on MongoDB): a reader learns in the same round trip whether a state may
+   * be behind the log.
+   */
+  readStates(
+    streams: readonly string[],
+  ): Promise<{ states: StreamState[]; pending: PendingMark[] }>;
   /**
    * Replaces a stream's state if the stored one is at `expectedSeq` (0: none yet). Clears the
    * pending mark. Returns false when another writer got there first.
@@ -96,6 +112,17 @@ export interface LedgerStore {
   findSessionByToken(jti: string): Promise<SessionState | null>;
   /** Sessions of `sub` not revoked by a session revocation (for single-session policy). */
   findOpenSessions(sub: string): Promise<SessionState[]>;
+  /**
+   * The sessions of `sub` not revoked by a session revocation whose refresh token expires after
+   * `after` (NumericDate seconds), ordered by stream, with the subject's own state (its "logout
+   * everywhere" cut-off), for listing live sessions. The caller applies the cut-off.
+   */
+  findLiveSessions(
+    sub: string,
+    after: number,
+  ): Promise<{ sessions: SessionState[]; subject: SubjectState | null }>;
+  /** The first event (seq 1) of each of `streams` that has one, in no particular order. */
+  firstEvents(streams: readonly string[]): Promise<LedgerEvent[]>;
   /** Every projection document, ordered by stream; for verification and rebuild comparison. */
   scanStates(): AsyncIterable<StreamState>;
   /**

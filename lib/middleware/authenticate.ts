@@ -61,6 +61,7 @@ export function authenticate(
     } catch (caught) {
       // Only the absence of any token lets an optional request through; a bad one never does.
       if (!(optional && caught instanceof MissingTokenError)) {
+        deps.telemetry?.bearerRejected(caught);
         renderError(ctx, toPluginError(caught), deps.config.logger, caught);
         return;
       }

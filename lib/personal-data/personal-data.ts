@@ -24,10 +24,18 @@ export interface PersonalDataOptions {
 
 export class PersonalData implements PersonalDataCodec {
   readonly keys: DataKeys;
+  /**
+   * Sessions' decrypted login claims, by session id, least recently used first. They never change
+   * for a session, and a session whose data was erased is revoked before its keys are destroyed,
+   * so a remembered entry is never used for a refresh that the revocation did not refuse first.
+   */
+  readonly #claims = new Map<string, Readonly<Record<string, unknown>>>();
+  readonly #maxClaims: number;
 
   constructor(store: LedgerStore, options: PersonalDataOptions) {
     const keks = new KeyEncryptionKeys(options.subjectSecret, options.keys);
     this.keys = new DataKeys(store, keks, options.clock, options.cacheEntries);
+    this.#maxClaims = options.cacheEntries;
   }
 
   protect(draft: EventDraft, now: number): Promise<EventDraft> {
@@ -46,8 +54,31 @@ export class PersonalData implements PersonalDataCodec {
    * The user claims a session's access tokens carry (from its `issued` event). A
    * `PersonalDataError` when they cannot be read (erased, expired or unavailable).
    */
-  async sessionClaims(session: SessionState): Promise<Record<string, unknown>> {
+  async sessionClaims(session: SessionState): Promise<Readonly<Record<string, unknown>>> {
     if (session.personal === undefined) return session.claims ?? {};
-    return (await openPersonal(this.keys, session.personal)).claims ?? {};
+    const claims = Object.freeze((await openPersonal(this.keys, session.personal)).claims ?? {});
+    if (this.#maxClaims > 0) {
+      this.#claims.set(session.stream, claims);
+      for (const oldest of this.#claims.keys()) {
+        if (this.#claims.size <= this.#maxClaims) break;
+        this.#claims.delete(oldest);
+      }
+    }
+    return claims;
+  }
+
+  /** The login claims of session `sid` if this instance decrypted them before. */
+  rememberedClaims(sid: string): Readonly<Record<string, unknown>> | undefined {
+    const claims = this.#claims.get(sid);
+    if (claims) {
+      this.#claims.delete(sid);
+      this.#claims.set(sid, claims);
+    }
+    return claims;
+  }
+
+  clear(): void {
+    this.keys.clear();
+    this.#claims.clear();
   }
 }

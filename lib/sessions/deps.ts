@@ -3,6 +3,7 @@
  */
 import type { Context } from 'koa';
 import type { ResolvedConfig } from '../config.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { EventMeta, Ledger } from '../ledger/index.js';
 import { InvalidTokenError } from '../errors.js';
 import {
@@ -24,6 +25,8 @@ export interface SessionDeps {
   readonly refreshKeys?: KeySet;
   /** Access tokens verified before (option `verifyCache`); absent when the cache is off. */
   readonly verified?: VerifiedTokenCache;
+  /** Metrics and spans (OpenTelemetry); absent in code that builds its own deps. */
+  readonly telemetry?: Telemetry;
   /** Opens sessions' encrypted claims; absent, sessions' claims are read as stored. */
   readonly personalData?: PersonalData;
 }
