@@ -18,7 +18,6 @@ import {
   verifyLedger,
   type Appended,
   type HistoryPage,
-  type HistoryQuery,
   type AuditEvent,
   type LedgerEvent,
   type LedgerStore,
