@@ -37,6 +37,8 @@ export {
   TOKEN_RETENTION_MS,
   type AuditEvent,
   type DataKeyQuery,
+  type ExecuteTarget,
+  type PendingMark,
   type DataKeyRecord,
   type ErasedEvent,
   type EventMeta,

@@ -43,6 +43,7 @@ export type {
   EventPosition,
   EventQuery,
   LedgerStore,
+  PendingMark,
 } from './store.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';

@@ -7,7 +7,7 @@
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, errors } from 'jose';
 import { PersonalDataError } from '../errors.js';
 import type { AuditEvent, EventDraft, EventMeta, LedgerEvent } from '../ledger/events.js';
-import type { DataKeys } from './data-keys.js';
+import type { DataKeys, OpenKey } from './data-keys.js';
 
 /** What `personal` holds, in clear. */
 export interface PersonalFields {
@@ -64,9 +64,16 @@ export async function openPersonal(
   personal: string,
   options: { fresh?: boolean } = {},
 ): Promise<PersonalFields> {
+  return decryptWith((kid) => keys.forReading(kid, options), personal);
+}
+
+async function decryptWith(
+  keyOf: (kid: string) => Promise<OpenKey>,
+  personal: string,
+): Promise<PersonalFields> {
   const kid = dataKeyIdOf(personal);
   if (kid === null) throw new PersonalDataError('the personal data names no data key');
-  const { key } = await keys.forReading(kid, options);
+  const { key } = await keyOf(kid);
   try {
     const { plaintext } = await compactDecrypt(personal, key, {
       keyManagementAlgorithms: [CONTENT.alg],
@@ -80,25 +87,30 @@ export async function openPersonal(
   }
 }
 
-/** Events as audit reads return them (see `AuditEvent`); keys are looked up once per call. */
+/**
+ * Events as audit reads return them (see `AuditEvent`). Data keys are read from the store, not the
+ * cache, so an erasure shows at once; each key once per call.
+ */
 export async function reveal(
   keys: DataKeys | null,
   events: readonly LedgerEvent[],
 ): Promise<AuditEvent[]> {
-  const opened = new Map<string, Promise<PersonalFields>>();
-  const open = (personal: string) => {
-    let fields = opened.get(personal);
-    if (!fields) {
-      fields = keys
-        ? openPersonal(keys, personal, { fresh: true })
+  const found = new Map<string, Promise<OpenKey>>();
+  const keyOf = (kid: string) => {
+    let key = found.get(kid);
+    if (!key) {
+      key = keys
+        ? keys.forReading(kid, { fresh: true })
         : Promise.reject(new PersonalDataError('no key-encryption key is configured'));
-      // Handled by the caller below; a rejected entry must not count as unhandled meanwhile.
-      fields.catch(() => undefined);
-      opened.set(personal, fields);
+      // Handled where it is awaited; a rejected entry must not count as unhandled meanwhile.
+      key.catch(() => undefined);
+      found.set(kid, key);
     }
-    return fields;
+    return key;
   };
-  return Promise.all(events.map((event) => revealOne(event, open)));
+  return Promise.all(
+    events.map((event) => revealOne(event, (personal) => decryptWith(keyOf, personal))),
+  );
 }
 
 async function revealOne(
