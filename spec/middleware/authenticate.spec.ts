@@ -15,7 +15,7 @@ import { openTestDatabase, testServerUri, type TestDatabase } from '../support/d
 import { keyPair, newKeyPair, secretFor, type TestKeyPair } from '../support/keys.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
 import { signRaw, unsignedToken } from '../support/tokens.js';
-import { call, countingServer, serve, type Answer, type Served } from './http.js';
+import { call, countingServer, serve, type Answer, type Served } from '../support/http.js';
 
 use(chaiAsPromised);
 

@@ -14,7 +14,7 @@ import type { LedgerEvent } from '../../lib/ledger/index.js';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
-import { call, serve, type Served } from './http.js';
+import { call, serve, type Served } from '../support/http.js';
 
 use(chaiAsPromised);
 
