@@ -129,7 +129,9 @@ describe('demo pages in headless Chromium [MongoDB]', function () {
     await admin.fill('#login-form input[name="username"]', 'admin');
     await admin.fill('#login-form input[name="password"]', 'wrong');
     await admin.click('#login-form button[type="submit"]');
-    await admin.locator('#login-error', { hasText: 'wrong username or password' }).waitFor();
+    await admin
+      .locator('#login-error', { hasText: 'the username or password is not correct' })
+      .waitFor();
     await admin.fill('#login-form input[name="password"]', 'admin');
     await admin.click('#login-form button[type="submit"]');
     const badge = admin.locator('#chain-badge.ok');
