@@ -20,7 +20,7 @@ import {
   type WriteConcernSettings,
 } from 'mongodb';
 import { StoreUnavailableError } from '../errors.js';
-import type { LedgerEvent } from './events.js';
+import { subjectStream, type LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
   SCAN_BATCH,
@@ -29,9 +29,10 @@ import {
   type StateDocument,
 } from './mongo-documents.js';
 import { replaceAllSnapshots } from './mongo-rebuild.js';
-import type { SessionState, StreamState } from './projection.js';
+import type { SessionState, StreamState, SubjectState } from './projection.js';
 import type { EventQuery, LedgerStore } from './store.js';
 
+/** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
 export interface MongoStoreOptions {
   /** A connection string; the store owns (and closes) the client it creates. */
   uri?: string;
@@ -39,6 +40,7 @@ export interface MongoStoreOptions {
   dbName?: string;
   /** A host-provided database; the host owns its client. */
   db?: Db;
+  /** Collection names. Default `jwtconnect_events`, `jwtconnect_state`, `jwtconnect_pending`. */
   collections?: { events?: string; state?: string; pending?: string };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
@@ -64,12 +66,18 @@ const STATE_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { 'tokens.jti': 1 }, name: 'tokens_jti' },
   { key: { sub: 1, kind: 1 }, name: 'sub_kind' },
+  // Live sessions of a subject (`findLiveSessions`) without reading its expired ones.
+  { key: { sub: 1, kind: 1, refreshExp: 1 }, name: 'sub_kind_refreshExp' },
 ];
 
 const PENDING_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
 ];
 
+/**
+ * The MongoDB store (`store: { mongo: ... }`): the product's store, shared by every instance.
+ * Needs no transactions, sessions, change streams or TTL indexes.
+ */
 export class MongoStore implements LedgerStore {
   readonly #options: MongoStoreOptions;
   #client: MongoClient | undefined;
@@ -267,6 +275,43 @@ export class MongoStore implements LedgerStore {
       return latestPerStream(docs).filter(
         (state): state is SessionState => state.kind === 'session' && !state.revoked,
       );
+    });
+  }
+
+  /**
+   * One query on (sub, kind, refreshExp). Older snapshots of a stream, not yet dropped, may match
+   * too; the latest one of each stream is kept. A refresh never moves `refreshExp` back and a
+   * revocation keeps it, so when an older snapshot matches, the latest one matches as well.
+   */
+  async findLiveSessions(
+    sub: string,
+    after: number,
+  ): Promise<{ sessions: SessionState[]; subject: SubjectState | null }> {
+    return guard(async () => {
+      const docs = await this.#stateCollection()
+        .find(
+          { sub, $or: [{ kind: 'session', refreshExp: { $gt: after } }, { kind: 'subject' }] },
+          { projection: { _id: 0 } },
+        )
+        .sort({ stream: 1, seq: -1 })
+        .toArray();
+      const latest = latestPerStream(docs);
+      const subject = latest.find((state) => state.stream === subjectStream(sub));
+      return {
+        sessions: latest.filter(
+          (state): state is SessionState => state.kind === 'session' && !state.revoked,
+        ),
+        subject: subject?.kind === 'subject' ? subject : null,
+      };
+    });
+  }
+
+  async firstEvents(streams: readonly string[]): Promise<LedgerEvent[]> {
+    return guard(async () => {
+      const docs = await this.#eventsCollection()
+        .find({ stream: { $in: [...streams] }, seq: 1 }, { projection: { _id: 0 } })
+        .toArray();
+      return docs as unknown as LedgerEvent[];
     });
   }
 

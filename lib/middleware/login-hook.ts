@@ -8,11 +8,14 @@ import type { Context, Middleware, Next } from 'koa';
 import type { UserRecord } from '../tokens/claims.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { issueSession } from '../sessions/issue.js';
+import { traced } from '../telemetry/telemetry.js';
 import { renderError, toPluginError } from './error-handler.js';
 
+/** Options of `auth.loginHook()`. */
 export interface LoginHookOptions {
   /** Kind of login: `saml`, `password`, `oidc`, ... Default `external`. */
   source?: string;
+  /** Finer detail of the login, recorded in the `issued` event (e.g. the IdP's entity id). */
   method?: string;
   /** Scope for the session, fixed or from the request (e.g. from the user's roles). */
   scope?: string | ((ctx: Context, user: UserRecord) => string | undefined);
@@ -36,12 +39,15 @@ export function loginHook(deps: SessionDeps, options: LoginHookOptions = {}): Mi
         throw new TypeError('loginHook: no authenticated user on ctx.state.user');
       }
       const scope = typeof options.scope === 'function' ? options.scope(ctx, user) : options.scope;
-      ctx.state['tokens'] = await issueSession(deps, user, {
+      const how = {
         ctx,
         source,
         ...(options.method !== undefined && { method: options.method }),
         ...(scope !== undefined && { scope }),
-      });
+      };
+      ctx.state['tokens'] = await traced(deps.telemetry, 'issue', () =>
+        issueSession(deps, user, how),
+      );
     } catch (caught) {
       renderError(ctx, toPluginError(caught), deps.config.logger, caught);
       return;

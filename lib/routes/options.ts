@@ -7,8 +7,11 @@ import type { Context } from 'koa';
 import type { UserRecord } from '../tokens/claims.js';
 import type { ThrottleOptions } from './shared/throttle.js';
 
-export type RouteName = 'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'login';
+/** The routes `auth.routes()` can serve; each path can be changed or turned off. */
+export type RouteName =
+  'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'sessions' | 'login';
 
+/** Options of the optional password login route (`POST /token/login`). */
 export interface LoginRouteOptions {
   /**
    * Checks a password; returns the user, or null when the username or password is wrong. It should
@@ -31,6 +34,7 @@ export interface LoginRouteOptions {
   throttle?: ThrottleOptions;
 }
 
+/** Options of `auth.routes()`. */
 export interface RoutesOptions {
   /** Prefix for every path, e.g. `/auth`. Default none. */
   prefix?: string;
@@ -55,6 +59,7 @@ export const DEFAULT_PATHS: Readonly<Record<RouteName, string>> = Object.freeze(
   revocation: '/token/revocation',
   jwks: '/.well-known/jwks.json',
   audit: '/token/audit',
+  sessions: '/token/sessions',
   login: '/token/login',
 });
 

@@ -14,7 +14,9 @@ import {
 } from '../ledger/projection.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
+import { hasSessionEnded } from './lifetime.js';
 import { hasScope } from './scope.js';
+import { sessionClaims } from './user-claims.js';
 
 export interface IntrospectionRequest {
   token?: string;
@@ -22,7 +24,11 @@ export interface IntrospectionRequest {
   token_type_hint?: string;
 }
 
+/**
+ * The body of an introspection answer (RFC 7662 section 2.2); inactive tokens get only `active`.
+ */
 export interface IntrospectionResponse {
+  /** Whether the token is valid now: issued here, not expired, rotated or revoked. */
   active: boolean;
   sub?: string;
   jti?: string;
@@ -34,8 +40,9 @@ export interface IntrospectionResponse {
   scope?: string;
   /** `Bearer` for access tokens, `refresh_token` for refresh tokens. */
   token_type?: 'Bearer' | 'refresh_token';
-  /** The seed's token type: `T` access, `R` refresh. */
+  /** `T` for an access token, `R` for a refresh token, as django-jwtconnect-auth names them. */
   ttype?: 'T' | 'R';
+  /** The `username` claim, when the access token carries one. */
   username?: string;
 }
 
@@ -54,8 +61,10 @@ export async function introspect(
   const { session, subject, jti } = found;
   if (caller.sub !== session.sub && !hasScope(caller, deps.config.scopes.introspection))
     return { ...INACTIVE };
-  const view = tokenStatus(session, jti, subject, deps.config.clock());
+  const now = deps.config.clock();
+  const view = tokenStatus(session, jti, subject, now);
   if (view?.status !== 'active') return { ...INACTIVE };
+  if (hasSessionEnded(session, deps.config.sessionMaxAge, now)) return { ...INACTIVE };
   return describeToken(deps, session, view.token);
 }
 
@@ -77,7 +86,7 @@ function describeToken(
   };
   if (session.aud !== undefined) response.aud = session.aud;
   if (session.scope !== undefined) response.scope = session.scope;
-  const username = session.claims?.['username'];
+  const username = sessionClaims(session)['username'];
   if (typeof username === 'string') response.username = username;
   return response;
 }
