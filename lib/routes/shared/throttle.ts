@@ -18,6 +18,11 @@
 import type { Clock } from '../../clock.js';
 import { TooManyRequestsError } from '../../errors.js';
 
+/**
+ * Limits of the login route's throttle (`routes({ login: { throttle } })`), per instance.
+ *
+ * @example auth.routes({ login: { verifyPassword, throttle: { maxFailuresPerUsername: 50 } } })
+ */
 export interface ThrottleOptions {
   /** Failures allowed per username from one client address, per window. Default 5. */
   maxFailures?: number;
