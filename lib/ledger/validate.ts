@@ -77,6 +77,7 @@ const EVENT_SCHEMAS: Readonly<Record<EventType, object>> = {
       refresh: tokenRef,
       scope: string,
       aud: { anyOf: [string, { type: 'array', items: string }] },
+      sessionExp: numericDate,
       claims: { type: 'object' },
     },
     ['access', 'refresh'],

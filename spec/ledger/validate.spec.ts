@@ -21,6 +21,7 @@ describe('ledger/validate: the event schema', () => {
   const drafts: EventDraft[] = [
     {
       ...first,
+      sessionExp: first.refresh.exp + 3600,
       scope: 'audit',
       aud: ['a', 'b'],
       claims: JSON.parse('{"email": "x", "__proto__": {"admin": true}}') as Record<string, unknown>,
