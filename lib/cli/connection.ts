@@ -10,7 +10,6 @@ import { CliError, describeError } from './errors.js';
 export { DEFAULT_DATABASE as DEFAULT_DB } from '../ledger/mongo-store.js';
 export const DEFAULT_EVENTS_COLLECTION = 'jwtconnect_events';
 export const DEFAULT_STATE_COLLECTION = 'jwtconnect_state';
-export const DEFAULT_PENDING_COLLECTION = 'jwtconnect_pending';
 
 /** The global options every ledger command reads (commander's `optsWithGlobals()`). */
 export interface ConnectionOptions {
@@ -18,7 +17,6 @@ export interface ConnectionOptions {
   db?: string;
   eventsCollection: string;
   stateCollection: string;
-  pendingCollection: string;
   connectTimeout: number;
 }
 
@@ -65,7 +63,6 @@ export async function withStore<T>(
     collections: {
       events: options.eventsCollection,
       state: options.stateCollection,
-      pending: options.pendingCollection,
     },
     serverSelectionTimeoutMS: options.connectTimeout,
   });
