@@ -9,6 +9,7 @@
 import type { Clock } from '../../clock.js';
 import { TooManyRequestsError } from '../../errors.js';
 
+/** The `login.throttle` route option: how many failed logins a username or client IP may make. */
 export interface ThrottleOptions {
   /** Failures allowed per key and window. Default 5. */
   maxFailures?: number;
