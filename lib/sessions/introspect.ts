@@ -1,6 +1,7 @@
 /**
- * Token introspection (RFC 7662) by `token` or, as the seed allows, by `jti`. The answer comes from
- * the ledger's projection, so rotated, revoked and expired tokens are inactive everywhere at once.
+ * Token introspection (RFC 7662) by `token` or, as django-jwtconnect-auth allows, by `jti`. The
+ * answer comes from the ledger's projection, so rotated, revoked and expired tokens are inactive
+ * everywhere at once.
  *
  * Policy: a caller may introspect tokens of its own subject; a caller holding the introspection scope
  * may introspect any token; otherwise the answer is exactly `{ active: false }`, so the existence of
