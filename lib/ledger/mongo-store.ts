@@ -19,7 +19,7 @@ import {
   type IndexDescription,
   type WriteConcernSettings,
 } from 'mongodb';
-import { StoreUnavailableError } from '../errors.js';
+import { ConfigError, StoreUnavailableError } from '../errors.js';
 import type { LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
@@ -77,18 +77,34 @@ export class MongoStore implements LedgerStore {
   #state: Collection<StateDocument> | undefined;
   #pending: Collection<PendingMark> | undefined;
 
+  /** Throws `ConfigError` for a connection string the driver cannot parse (nothing is opened). */
   constructor(options: MongoStoreOptions) {
-    if (!options.db && !options.uri) throw new TypeError('"store.mongo" needs "uri" or "db"');
+    if (!options.db && !options.uri) throw new ConfigError('store.mongo needs "uri" or "db"');
     this.#options = options;
+    // The driver parses the string when the client is made, not when it connects: a typo is an
+    // option problem, found at start-up, not an outage.
+    if (!options.db) this.#client = this.#newClient();
+  }
+
+  #newClient(): MongoClient {
+    const uri = this.#options.uri as string;
+    try {
+      return new MongoClient(uri, {
+        serverSelectionTimeoutMS: this.#options.serverSelectionTimeoutMS ?? 5000,
+      });
+    } catch (error) {
+      // The driver's message may quote parts of the string (a user name, an option's value); the
+      // user info is masked and the driver error is not attached, so no password can leak.
+      const reason = error instanceof Error ? maskUserInfo(error.message, uri) : 'unparsable';
+      throw new ConfigError(`store.mongo.uri is not a MongoDB connection string: ${reason}`);
+    }
   }
 
   async open(): Promise<void> {
     await guard(async () => {
       let db = this.#options.db;
       if (!db) {
-        this.#client ??= new MongoClient(this.#options.uri as string, {
-          serverSelectionTimeoutMS: this.#options.serverSelectionTimeoutMS ?? 5000,
-        });
+        this.#client ??= this.#newClient();
         await this.#client.connect();
         db = this.#client.db(
           this.#options.dbName ?? databaseInUri(this.#options.uri) ?? DEFAULT_DATABASE,
@@ -324,6 +340,27 @@ function latestPerStream(docs: readonly StateDocument[]): StreamState[] {
     if (latest.at(-1)?.stream !== doc.stream) latest.push(doc as StreamState);
   }
   return latest;
+}
+
+/** `text` with the user name and password of `uri` (as written and decoded) replaced by `***`. */
+export function maskUserInfo(text: string, uri: string): string {
+  const userInfo = /^[a-z+]+:\/\/([^/?#]*)@/i.exec(uri)?.[1];
+  if (userInfo === undefined) return text;
+  let masked = text;
+  const parts = [userInfo, ...userInfo.split(':')].filter((part) => part.length > 0);
+  for (const part of parts.flatMap((form) => [form, safeDecode(form)])) {
+    masked = masked.split(part).join('***');
+  }
+  return masked;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch (error) {
+    if (error instanceof URIError) return text;
+    throw error;
+  }
 }
 
 /** The database named in a connection string's path, if any. */
