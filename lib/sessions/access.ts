@@ -12,6 +12,10 @@ import type { VerifiedToken } from '../tokens/verify.js';
 import { verifyAs, type SessionDeps } from './deps.js';
 import type { RevocationView } from './revocation-view.js';
 
+/** The answer for a validly signed token whose session the ledger has never recorded. */
+export const UNKNOWN_SESSION =
+  'unknown session: the ledger has no record of this token (was the store reset?)';
+
 export interface CheckedAccessToken extends VerifiedToken {
   token: string;
 }
@@ -42,12 +46,14 @@ export async function assertRecordedAndNotRevoked(
   now: number,
 ): Promise<SessionState> {
   const { session, subject } = await ledger.loadSession(claims.sid, claims.sub);
-  if (!session || session.sub !== claims.sub) {
-    throw new InvalidTokenError('the token is not valid', 'unknown');
-  }
+  // Said plainly: after a restart on the in-memory store (or a reset database) every token the
+  // host still holds is validly signed but unknown, which "not valid" would leave unexplained.
+  if (!session) throw new InvalidTokenError(UNKNOWN_SESSION, 'unknown');
+  if (session.sub !== claims.sub) throw new InvalidTokenError('the token is not valid', 'unknown');
   const view = tokenStatus(session, claims.jti, subject, now);
-  if (!view || view.token.type !== 'access')
-    throw new InvalidTokenError('the token is not valid', 'unknown');
+  if (!view || view.token.type !== 'access') {
+    throw new InvalidTokenError('unknown token: its session has no record of it', 'unknown');
+  }
   if (view.status === 'revoked') throw new InvalidTokenError('the token is revoked', 'revoked');
   return session;
 }
