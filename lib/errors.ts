@@ -179,6 +179,25 @@ export class StoreUnavailableError extends JwtConnectError {
   readonly error = 'temporarily_unavailable';
 }
 
+/**
+ * A read that must create nothing found no ledger: the database has no events collection (a
+ * wrong database name would otherwise read as an empty history).
+ */
+export class LedgerNotFoundError extends JwtConnectError {
+  static readonly code = 'ERR_LEDGER_NOT_FOUND';
+  readonly code = LedgerNotFoundError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
+  constructor(
+    message: string,
+    /** The database that was looked in. */
+    readonly database: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** A value that reached the ledger with the wrong shape (e.g. an operator object as an id). */
 export class LedgerInputError extends JwtConnectError {
   static readonly code = 'ERR_LEDGER_INPUT';
@@ -201,4 +220,5 @@ export type AnyJwtConnectError =
   | InsufficientScopeError
   | ConcurrencyError
   | StoreUnavailableError
+  | LedgerNotFoundError
   | LedgerInputError;

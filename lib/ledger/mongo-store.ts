@@ -19,7 +19,7 @@ import {
   type IndexDescription,
   type WriteConcernSettings,
 } from 'mongodb';
-import { ConfigError, StoreUnavailableError } from '../errors.js';
+import { ConfigError, LedgerNotFoundError, StoreUnavailableError } from '../errors.js';
 import type { LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
@@ -100,8 +100,16 @@ export class MongoStore implements LedgerStore {
     }
   }
 
-  async open(): Promise<void> {
-    await guard(async () => {
+  /**
+   * Connects and creates the collections' indexes (which creates the database and collections).
+   * With `create: false` nothing is created: the events collection must exist, else
+   * `LedgerNotFoundError`; read-only tools open this way so a wrong name creates no database.
+   */
+  async open(options: { create?: boolean } = {}): Promise<void> {
+    const create = options.create ?? true;
+    const names = this.#options.collections ?? {};
+    const events = names.events ?? 'jwtconnect_events';
+    const { db, writeConcern, exists } = await guard(async () => {
       let db = this.#options.db;
       if (!db) {
         this.#client ??= this.#newClient();
@@ -113,24 +121,51 @@ export class MongoStore implements LedgerStore {
       const hello = await db.command({ hello: 1 });
       const writeConcern =
         this.#options.writeConcern ?? (hello['setName'] ? { w: 'majority' as const } : undefined);
-      const names = this.#options.collections ?? {};
-      this.#events = db.collection<EventDocument>(
-        names.events ?? 'jwtconnect_events',
-        writeConcern && { writeConcern },
+      const exists =
+        create ||
+        (await db.listCollections({ name: events }, { nameOnly: true }).toArray()).length > 0;
+      return { db, writeConcern, exists };
+    });
+    if (!exists) {
+      throw new LedgerNotFoundError(
+        `database "${db.databaseName}" has no ledger (no "${events}" collection)`,
+        db.databaseName,
       );
-      this.#state = db.collection<StateDocument>(
-        names.state ?? 'jwtconnect_state',
-        writeConcern && { writeConcern },
-      );
-      this.#pending = db.collection<PendingMark>(
-        names.pending ?? 'jwtconnect_pending',
-        writeConcern && { writeConcern },
-      );
+    }
+    const settings = writeConcern && { writeConcern };
+    this.#events = db.collection<EventDocument>(events, settings);
+    this.#state = db.collection<StateDocument>(names.state ?? 'jwtconnect_state', settings);
+    this.#pending = db.collection<PendingMark>(names.pending ?? 'jwtconnect_pending', settings);
+    if (!create) return;
+    await guard(async () => {
       // One index per command: FerretDB v1.24 drops the connection when one `createIndexes`
       // names several indexes that all exist already, i.e. on every start after the first.
-      for (const index of EVENT_INDEXES) await this.#events.createIndexes([index]);
-      for (const index of STATE_INDEXES) await this.#state.createIndexes([index]);
-      for (const index of PENDING_INDEXES) await this.#pending.createIndexes([index]);
+      for (const index of EVENT_INDEXES) await this.#eventsCollection().createIndexes([index]);
+      for (const index of STATE_INDEXES) await this.#stateCollection().createIndexes([index]);
+      for (const index of PENDING_INDEXES) await this.#pendingCollection().createIndexes([index]);
+    });
+  }
+
+  /**
+   * The databases on the server that hold this store's events collection, for telling an operator
+   * where the ledger is. Reads only; needs the `listDatabases` privilege.
+   */
+  async ledgerDatabases(): Promise<string[]> {
+    const client = this.#options.db?.client ?? this.#client;
+    if (!client) return [];
+    const events = this.#options.collections?.events ?? 'jwtconnect_events';
+    return guard(async () => {
+      const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+      const found: string[] = [];
+      for (const { name } of databases) {
+        const match = { name: events };
+        const collections = await client
+          .db(name)
+          .listCollections(match, { nameOnly: true })
+          .toArray();
+        if (collections.length > 0) found.push(name);
+      }
+      return found.sort();
     });
   }
 
