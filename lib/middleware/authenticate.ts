@@ -4,6 +4,7 @@
  * lets a request through when revocation cannot be checked.
  */
 import type { Context, Middleware, Next } from 'koa';
+import { ConfigError } from '../errors.js';
 import { checkAccessToken } from '../sessions/access.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { assertScope } from '../sessions/scope.js';
@@ -23,7 +24,7 @@ export function authenticate(
 ): Middleware {
   const { scope } = options;
   if (scope !== undefined && (typeof scope !== 'string' || scope === '' || scope.includes(' '))) {
-    throw new TypeError('"scope" option must be one scope token');
+    throw new ConfigError('authenticate options.scope must be one scope token');
   }
   return async function authenticateBearer(ctx: Context, next: Next) {
     try {
