@@ -19,12 +19,14 @@ import type { KeySource } from './tokens/key-sources.js';
 import { DEFAULT_VERIFY_CACHE_ENTRIES } from './tokens/verified-cache.js';
 import { compileSchema, describeProblem } from './validation.js';
 
+/** Where the ledger lives: MongoDB (the product), in memory (tests, demos), or your own store. */
 export type StoreOption =
   | { mongo: MongoStoreOptions & { db?: Db } }
   | { memory: true }
   /** Any implementation of the store contract. */
   | { custom: LedgerStore };
 
+/** The scope names that grant the plugin's privileged operations. */
 export interface ScopeNames {
   /** Lets a caller introspect any subject's tokens. Default `introspection`. */
   introspection: string;
@@ -34,12 +36,13 @@ export interface ScopeNames {
   admin: string;
 }
 
+/** Options of `jwtconnect()`, validated once at start-up: a wrong one throws a `ConfigError`. */
 export interface JwtConnectOptions {
   /** `iss` of every token, and what verification requires. */
   issuer: string;
   /** `aud` to put in tokens and require on verification. */
   audience?: string | string[];
-  /** Signing and verification keys; see the README "Keys". */
+  /** Signing and verification keys: one source, or several for rotation. */
   keys: KeySource | KeySource[];
   /** Algorithm for keys that do not name their own. Default `RS256`. */
   algorithm?: SigningAlgorithm;
@@ -52,20 +55,25 @@ export interface JwtConnectOptions {
   refreshKeys?: KeySource | KeySource[];
   /** Secret (>= 32 characters) under which user ids become opaque `sub` values (HMAC-SHA256). */
   subjectSecret: string;
+  /**
+   * Where the ledger lives: `{ mongo: { uri, dbName } }`, `{ mongo: { db } }`, `{ memory: true }`.
+   */
   store: StoreOption;
-  /** Seconds. Default 1800, as the seed. */
+  /** Lifetime of access tokens in seconds. Default 1800. */
   accessTokenTtl?: number;
-  /** Seconds. Default 3600, as the seed. */
+  /** Lifetime of refresh tokens in seconds; each refresh starts a new one. Default 3600. */
   refreshTokenTtl?: number;
   /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. Default 5. */
   clockTolerance?: number;
-  /** User field -> access-token claim. Default: the seed's map. */
+  /** User field -> access-token claim. Default {@link DEFAULT_CLAIMS_MAP}. */
   claimsMap?: ClaimsMap;
-  /** The stable id of a user, from which `sub` is derived. Default: `user.id`, else `user.username`. */
+  /**
+   * The stable id of a user, from which `sub` is derived. Default: `user.id`, else `user.username`.
+   */
   userId?: (user: UserRecord) => string | number;
   /** Extra access-token claims; may not override claims the plugin sets. */
   extraClaims?: (user: UserRecord, ctx: Context | undefined) => Record<string, unknown>;
-  /** false: a new login revokes the user's other sessions (seed `JWTAUTH_MULTIPLE_TOKENS`). Default true. */
+  /** false: a new login revokes the user's other sessions (`single_session`). Default true. */
   multipleTokens?: boolean;
   /**
    * Seconds after a rotation during which presenting the spent refresh token is treated as a
@@ -84,16 +92,23 @@ export interface JwtConnectOptions {
    * as `revocation` says. Default `maxEntries: 10000`; 0 turns the cache off.
    */
   verifyCache?: { maxEntries?: number };
+  /** Scope names granting introspection of any token, audit reading, revoking any token. */
   scopes?: Partial<ScopeNames>;
+  /** The current time in epoch milliseconds. Default `Date.now`; tests inject their own. */
   clock?: Clock;
+  /** Where warnings and 5xx details go. Default: `console`, prefixed `koa-jwtconnect:`. */
   logger?: Logger;
 }
 
+/** Receives the plugin's warnings and the details of 5xx errors (which clients never see). */
 export interface Logger {
+  /** A condition worth knowing about; the plugin carries on. */
   warn(message: string, detail?: unknown): void;
+  /** An unexpected failure, e.g. behind a 500 answer. */
   error(message: string, detail?: unknown): void;
 }
 
+/** The options after validation, with every default filled in (`auth.config`); frozen. */
 export interface ResolvedConfig {
   readonly issuer: string;
   readonly audience: string | readonly string[] | undefined;
@@ -156,7 +171,10 @@ const mongoStore = {
   },
 };
 
-/** The options schema; exported for documentation (the README's options table is checked against it). */
+/**
+ * The options schema; exported for documentation (the README's options table is checked against
+ * it).
+ */
 export const optionsSchema = {
   type: 'object',
   additionalProperties: false,
@@ -222,7 +240,9 @@ function defaultUserId(user: UserRecord): string | number {
   return id;
 }
 
-/** Validates options and fills in defaults. Throws one `ConfigError` naming the first wrong option. */
+/**
+ * Validates options and fills in defaults. Throws one `ConfigError` naming the first wrong option.
+ */
 export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
   if (typeof options !== 'object' || options === null)
     throw new ConfigError('options must be an object');

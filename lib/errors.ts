@@ -4,10 +4,24 @@
  * (RFC 6749 section 5.2, RFC 6750 section 3.1, RFC 7009 section 2.2.1).
  */
 
+/** Options every plugin error takes, as the standard `Error` does. */
 export interface ErrorOptions {
+  /** The underlying error, kept for logs; never shown to a client. */
   cause?: unknown;
 }
 
+/**
+ * The base of every error the plugin raises. Test for a failure by its `code` (or `instanceof` a
+ * subclass), never by its message.
+ *
+ * @example
+ * try {
+ *   await auth.refresh(token);
+ * } catch (error) {
+ *   if (error instanceof JwtConnectError && error.code === 'ERR_INVALID_GRANT') ctx.status = 400;
+ *   else throw error;
+ * }
+ */
 export abstract class JwtConnectError extends Error {
   /** Stable machine-readable code, e.g. `ERR_TOKEN_EXPIRED`. */
   abstract readonly code: string;
@@ -26,6 +40,7 @@ export abstract class JwtConnectError extends Error {
     return this.status < 500;
   }
 
+  /** The OAuth `error_description` of the response body: the message. */
   get error_description(): string {
     return this.message;
   }
@@ -39,7 +54,9 @@ export class ConfigError extends JwtConnectError {
   readonly error = 'server_error';
 }
 
-/** A key that cannot be loaded or used (bad file, wrong type for the algorithm, too short a secret). */
+/**
+ * A key that cannot be loaded or used (bad file, wrong type for the algorithm, too short a secret).
+ */
 export class KeyError extends JwtConnectError {
   static readonly code = 'ERR_KEY';
   readonly code = KeyError.code;
@@ -47,7 +64,9 @@ export class KeyError extends JwtConnectError {
   readonly error = 'server_error';
 }
 
-/** The request is malformed: missing or duplicated parameter, wrong type, bad JSON (RFC 6749 5.2). */
+/**
+ * The request is malformed: missing or duplicated parameter, wrong type, bad JSON (RFC 6749 5.2).
+ */
 export class InvalidRequestError extends JwtConnectError {
   static readonly code = 'ERR_INVALID_REQUEST';
   readonly code = InvalidRequestError.code;
@@ -71,7 +90,9 @@ export class InvalidGrantError extends JwtConnectError {
   readonly error = 'invalid_grant';
 }
 
-/** A `grant_type` the refresh route does not serve (RFC 6749 section 5.2 `unsupported_grant_type`). */
+/**
+ * A `grant_type` the refresh route does not serve (RFC 6749 section 5.2 `unsupported_grant_type`).
+ */
 export class UnsupportedGrantTypeError extends JwtConnectError {
   static readonly code = 'ERR_UNSUPPORTED_GRANT_TYPE';
   readonly code = UnsupportedGrantTypeError.code;
@@ -79,7 +100,9 @@ export class UnsupportedGrantTypeError extends JwtConnectError {
   readonly error = 'unsupported_grant_type';
 }
 
-/** Wrong password at the optional login route: 401 with the same body for known and unknown users. */
+/**
+ * Wrong password at the optional login route: 401 with the same body for known and unknown users.
+ */
 export class InvalidCredentialsError extends JwtConnectError {
   static readonly code = 'ERR_INVALID_CREDENTIALS';
   readonly code = InvalidCredentialsError.code;
@@ -95,6 +118,7 @@ export class TooManyRequestsError extends JwtConnectError {
   readonly error = 'slow_down';
   constructor(
     message: string,
+    /** Seconds until the client may try again (the `Retry-After` header). */
     readonly retryAfter: number,
     options?: ErrorOptions,
   ) {
@@ -118,6 +142,7 @@ export type InvalidTokenReason =
   | 'revoked'
   | 'unknown';
 
+/** A bearer token that must not be accepted: 401 `invalid_token`; `reason` says why. */
 export class InvalidTokenError extends JwtConnectError {
   static readonly code = 'ERR_INVALID_TOKEN';
   readonly code = InvalidTokenError.code;
@@ -125,6 +150,7 @@ export class InvalidTokenError extends JwtConnectError {
   readonly error = 'invalid_token';
   constructor(
     message: string,
+    /** Why the token was refused, for logs and tests; not sent to the client. */
     readonly reason: InvalidTokenReason,
     options?: ErrorOptions,
   ) {
@@ -148,6 +174,7 @@ export class InsufficientScopeError extends JwtConnectError {
   readonly error = 'insufficient_scope';
   constructor(
     message: string,
+    /** The scope the token lacks. */
     readonly scope: string,
     options?: ErrorOptions,
   ) {
@@ -163,7 +190,9 @@ export class ConcurrencyError extends JwtConnectError {
   readonly error = 'invalid_request';
   constructor(
     message: string,
+    /** The stream (session id) both writers appended to. */
     readonly stream: string,
+    /** The sequence number the other writer took. */
     readonly seq: number,
     options?: ErrorOptions,
   ) {
@@ -206,6 +235,7 @@ export class LedgerInputError extends JwtConnectError {
   readonly error = 'invalid_request';
 }
 
+/** Every error class the plugin raises, as a union to narrow on `code`. */
 export type AnyJwtConnectError =
   | ConfigError
   | KeyError

@@ -49,3 +49,45 @@ export {
   type ClaimsMap,
 } from './tokens/claims.js';
 export type { KeySource, SigningAlgorithm, PublicJwks, PublicJwk } from './tokens/keys.js';
+
+// What the middleware puts on `ctx.state` (importing this module also augments Koa's types).
+export type {
+  AuthenticatedState,
+  JwtConnectTypes,
+  LoggedInState,
+  LoginUser,
+  StateClaims,
+} from './koa-state.js';
+
+// Types that public signatures use, so a host can name them.
+export type { ResolvedConfig } from './config.js';
+export type { LoginRouteOptions, RouteName } from './routes/options.js';
+export type { ThrottleOptions } from './routes/shared/throttle.js';
+export type { VerifiedToken } from './tokens/verify.js';
+export type { TokenTyp, TokenType } from './tokens/claims.js';
+export { SIGNING_ALGORITHMS } from './tokens/algorithms.js';
+export {
+  EVENT_VERSION,
+  type Appended,
+  type AppendListener,
+  type ChainProblem,
+  type Decide,
+  type EventDraft,
+  type EventPosition,
+  type EventQuery,
+  type LedgerOptions,
+  type LineageLink,
+  type Progress,
+  type RebuildDifference,
+  type Revocation,
+  type RevocationTarget,
+  type SessionAt,
+  type StreamState,
+  type TokenAt,
+  type TokenRef,
+  type TokenStatus,
+  type TokenView,
+} from './ledger/index.js';
+export type { SourceOptions } from './tokens/key-sources.js';
+export type { Draft, EventHeader, Header } from './ledger/events.js';
+export type { StateHeader } from './ledger/projection.js';

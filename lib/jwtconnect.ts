@@ -27,6 +27,7 @@ import {
   type TokenAt,
   type VerifyReport,
 } from './ledger/index.js';
+import type { AuthenticatedState, LoggedInState } from './koa-state.js';
 import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
 import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
 import { createRouter, type RoutesOptions } from './routes/index.js';
@@ -45,42 +46,120 @@ import type { TokenClaims, UserRecord } from './tokens/claims.js';
 import { joinKeySets, loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
 import { VerifiedTokenCache } from './tokens/verified-cache.js';
 
+/** The type of a ledger event, as `auth.on()` takes it: `issued`, `refreshed` or `revoked`. */
 export type LedgerEventName = LedgerEvent['type'];
 
+/**
+ * The plugin, as `jwtconnect()` returns it: middleware factories, the login hook, the audit API.
+ */
 export interface JwtConnect {
+  /** The validated options with every default filled in (frozen). */
   readonly config: ResolvedConfig;
-  /** The login hook: call after any external authentication; returns the token pair. */
+  /**
+   * The login hook: call it after any external authentication. The `issued` event is appended
+   * first; only then are the tokens signed.
+   *
+   * @param user - The authenticated user: any object with an `id` or `username` (or see the
+   *   `userId` option); its fields become claims through `claimsMap`.
+   * @param options - `source` (required: which kind of login happened), and the request as `ctx`
+   *   for the audit log's IP and user agent.
+   * @returns The token pair, with `scope` when the session has one.
+   * @throws {@link StoreUnavailableError} when the store cannot record the event: no token exists.
+   *
+   * @example
+   * const tokens = await auth.issue({ id: 42, username: 'alice' }, { ctx, source: 'saml' });
+   */
   issue(user: UserRecord, options: IssueOptions): Promise<TokenResponse>;
-  /** The login hook as Koa middleware, after a handler that set `ctx.state.user`. */
-  loginHook(options?: LoginHookOptions): Middleware;
-  /** Bearer authentication with revocation enforced. */
-  authenticate(options?: AuthenticateOptions): Middleware;
-  /** Refresh, introspection, revocation, JWKS, audit (and optionally login) routes. */
+  /**
+   * The login hook as Koa middleware, placed after a handler that put the user on
+   * `ctx.state.user`. Answers the pair as JSON, or with `respond: false` puts it on
+   * `ctx.state.tokens` and calls the next middleware.
+   *
+   * @example
+   * router.post('/saml/acs', bodyParser(), checkAssertion, auth.loginHook({ source: 'saml' }));
+   */
+  loginHook(options?: LoginHookOptions): Middleware<LoggedInState>;
+  /**
+   * Bearer authentication with revocation enforced: a valid token sets `ctx.state.user` (its
+   * claims) and `ctx.state.token`; anything else is answered 401 (403 without the `scope`).
+   *
+   * @example
+   * router.get('/api/me', auth.authenticate(), (ctx) => {
+   *   ctx.body = ctx.state.user;
+   * });
+   * router.get('/api/admin', auth.authenticate({ scope: 'admin' }), adminHandler);
+   */
+  authenticate(options?: AuthenticateOptions): Middleware<AuthenticatedState>;
+  /**
+   * The HTTP routes: refresh, introspection, revocation, JWKS, audit (and, with `login`, a
+   * password login). Mount the result with `app.use()`.
+   *
+   * @example
+   * app.use(auth.routes());
+   * app.use(auth.routes({ prefix: '/auth', paths: { audit: false } }));
+   */
   routes(options?: RoutesOptions): Middleware;
-  /** Rotates a refresh token: the old one is spent, a new pair returned. */
+  /**
+   * Rotates a refresh token: the old one is spent, a new pair returned. A spent token presented
+   * again after `refreshReuseGrace` revokes the whole session.
+   *
+   * @param ctx - The request, for the audit log's IP and user agent.
+   * @throws {@link InvalidGrantError} for an invalid, expired, revoked or spent refresh token.
+   */
   refresh(refreshToken: string, ctx?: Context): Promise<TokenResponse>;
+  /**
+   * Revokes one access token (`{ jti }`), a session (`{ sid }`, or the `jti` of its refresh
+   * token), or every session of a subject up to now (`{ sub }`: "logout everywhere", one event).
+   * Revoking what is already revoked records nothing.
+   *
+   * @example
+   * const { sid, sub } = ctx.state.user;
+   * await auth.revoke({ sid }, { reason: 'logout', actor: sub });
+   * await auth.revoke({ sub }, { reason: 'password_changed', actor: 'system' });
+   */
   revoke(target: RevokeTarget, options?: RevokeOptions): Promise<RevokeResult>;
-  /** The opaque `sub` a user gets. */
+  /** The opaque `sub` a user gets: HMAC-SHA256 of the user id under `subjectSecret`. */
   subjectOf(user: UserRecord): string;
+  /** Calls `listener` with a copy of each event of that type once it is recorded. */
   on(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
+  /** Removes a listener added with `on()`. */
   off(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
+  /** Token utilities that need no request. */
   readonly tokens: {
     /** Verifies an access token and checks revocation, as `authenticate()` does. */
     verify(token: string): Promise<CheckedAccessToken>;
     /** The access-token claims a user would get (nothing is issued or recorded). */
     previewClaims(user: UserRecord, options?: Partial<IssueOptions>): TokenClaims;
+    /** The public verification keys, as `GET /.well-known/jwks.json` serves them. */
     jwks(): PublicJwks;
   };
+  /** Reading and checking the ledger: who got which token, when, and what happened to it. */
   readonly audit: {
+    /**
+     * Events matching a filter, oldest first, one page at a time.
+     *
+     * @example
+     * const sub = auth.subjectOf(user);
+     * let page = await auth.audit.history({ sub, limit: 100 });
+     * while (page.nextCursor) page = await auth.audit.history({ sub, cursor: page.nextCursor });
+     */
     history(query: HistoryQuery): Promise<HistoryPage>;
+    /**
+     * Checks every stream's hash chain: `ok` is false if an event was altered, removed or moved.
+     */
     verify(options?: { onProgress?: Progress }): Promise<VerifyReport>;
+    /** Refolds the projection from the log; with `dryRun` only reports the differences. */
     rebuild(options?: { dryRun?: boolean; onProgress?: Progress }): Promise<RebuildReport>;
+    /** The state of one token at a moment, folded from the log. */
     tokenAt(jti: string, at: Date): Promise<TokenAt>;
+    /** The state of one session at a moment, folded from the log. */
     sessionAt(sid: string, at: Date): Promise<SessionAt>;
+    /** Which refresh token replaced which in a session, from the log. */
     lineage(sid: string): Promise<LineageLink[]>;
   };
   /** The ledger itself, for host apps that need the internals. */
   readonly ledger: Ledger;
+  /** Stops timers and closes the store (the MongoDB client, when the plugin opened it). */
   close(): Promise<void>;
 }
 
@@ -136,13 +215,20 @@ async function loadRefreshKeys(config: ResolvedConfig, keys: KeySet): Promise<Ke
 }
 
 /**
+ * Creates the plugin: validates the options, loads the keys, opens the store (repairing any
+ * projection a crash left behind) and returns its whole surface.
+ *
+ * @throws {@link ConfigError} for a wrong option, naming it; {@link KeyError} for a key that cannot
+ *   be loaded; {@link StoreUnavailableError} when the store cannot be reached.
+ *
  * @example
  * const auth = await jwtconnect({
  *   issuer: 'https://auth.example.org',
- *   keys: { privateKeyFile: 'certs/private.key', certificateFile: 'certs/public.cert' },
- *   subjectSecret: process.env.SUBJECT_SECRET,
- *   store: { mongo: { uri: process.env.MONGODB_URI } },
+ *   keys: { privateKeyFile: 'certs/private.key', alg: 'ES256' }, // from `keys generate`
+ *   subjectSecret: process.env.SUBJECT_SECRET!, // >= 32 characters
+ *   store: { mongo: { uri: process.env.MONGODB_URI!, dbName: 'auth' } },
  * });
+ * app.use(auth.routes());
  */
 export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect> {
   const config = resolveConfig(options);

@@ -17,21 +17,34 @@ import {
 import type { EventPosition } from './store.js';
 import { assertDate, assertId } from './validate.js';
 
+/** Events per history page when the query sets no `limit`. */
 export const DEFAULT_PAGE_SIZE = 50;
+/** The largest `limit` a history query may set. */
 export const MAX_PAGE_SIZE = 500;
 
+/** A filter for `auth.audit.history()`; every field optional, combined with "and". */
 export interface HistoryQuery {
+  /** Events of this subject (`sub` claim). */
   sub?: string;
+  /** Events of this session. */
   sid?: string;
+  /** Events that concern this token id. */
   jti?: string;
+  /** Only events of this type. */
   type?: EventType;
+  /** Events at or after this time. */
   from?: Date;
+  /** Events before this time. */
   to?: Date;
+  /** Events per page, 1 to 500. Default 50. */
   limit?: number;
+  /** `nextCursor` of the previous page, with the same filter as that page. */
   cursor?: string;
 }
 
+/** One page of events, oldest first. */
 export interface HistoryPage {
+  /** The events of this page. */
   events: LedgerEvent[];
   /** Pass back as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
@@ -92,6 +105,7 @@ export function decodeCursor(cursor: unknown): EventPosition {
   throw new LedgerInputError('"cursor" is not a cursor this ledger issued');
 }
 
+/** The answer of `auth.audit.tokenAt()`: a token's status at a moment. */
 export interface TokenAt {
   jti: string;
   at: Date;
@@ -114,6 +128,7 @@ export async function tokenAt(ledger: Ledger, jti: string, at: Date): Promise<To
   return { jti, at, status: view?.status ?? 'unknown', view };
 }
 
+/** The answer of `auth.audit.sessionAt()`: a session's status at a moment. */
 export interface SessionAt {
   sid: string;
   at: Date;
@@ -154,6 +169,9 @@ async function foldAt(
   };
 }
 
+/**
+ * One token of a session's rotation lineage: the refresh token that produced it, what replaced it.
+ */
 export interface LineageLink {
   jti: string;
   type: 'access' | 'refresh';

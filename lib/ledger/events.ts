@@ -16,19 +16,27 @@ export interface EventMeta {
   source?: string;
   /** Finer detail of the login, e.g. the IdP or the authentication context. */
   method?: string;
+  /** Client IP address of the request (Koa's `ctx.ip`; set `app.proxy` behind a proxy). */
   ip?: string;
+  /** `User-Agent` header of the request. */
   userAgent?: string;
   /** Who caused a revocation: a subject, an admin, `system`. */
   actor?: string;
+  /** Why a token was revoked, e.g. `logout`, `refresh_token_reuse`, `single_session`. */
   reason?: string;
 }
 
 /** A token the event concerns: its id and expiry (NumericDate, seconds). */
 export interface TokenRef {
+  /** The token's `jti` claim. */
   jti: string;
+  /** The token's `exp` claim. */
   exp: number;
 }
 
+/**
+ * What a `revoked` event revokes: one access token, the whole session, or the subject's sessions.
+ */
 export type RevocationTarget =
   /** One access token of the session. */
   | { kind: 'token'; jti: string }
@@ -37,16 +45,19 @@ export type RevocationTarget =
   /** Every session of the subject created at or before `before` ("logout everywhere"). */
   | { kind: 'subject'; before: Date };
 
-interface EventHeader {
+export interface EventHeader {
   v: typeof EVENT_VERSION;
   /** Stream id: the session id, or `subjectStream(sub)`. */
   stream: string;
   /** Position in the stream, from 1, without gaps. */
   seq: number;
+  /** When the event was recorded (the ledger's clock). */
   time: Date;
+  /** The opaque subject (`sub` claim) of the session. */
   sub: string;
   /** Every `jti` this event concerns (derived from the body, kept for audit queries by token). */
   jtis: string[];
+  /** Who and what caused the event. */
   meta: EventMeta;
   /** Hash of the previous event of the stream; null for the first. */
   prev: string | null;
@@ -54,11 +65,16 @@ interface EventHeader {
   hash: string;
 }
 
+/** A login started a session: its first access and refresh tokens were issued. */
 export interface IssuedEvent extends EventHeader {
   type: 'issued';
+  /** The access token issued. */
   access: TokenRef;
+  /** The refresh token issued. */
   refresh: TokenRef;
+  /** Space-separated scopes of the session's tokens. */
   scope?: string;
+  /** Audience of the session's tokens. */
   aud?: string | string[];
   /**
    * The user claims put in the session's access tokens (claims map and extra claims), so a refresh
@@ -67,25 +83,32 @@ export interface IssuedEvent extends EventHeader {
   claims?: Record<string, unknown>;
 }
 
+/** A refresh token was spent and a new pair issued (rotation). */
 export interface RefreshedEvent extends EventHeader {
   type: 'refreshed';
   /** The refresh token this rotation spent. */
   spent: string;
+  /** The access token issued. */
   access: TokenRef;
+  /** The refresh token issued. */
   refresh: TokenRef;
 }
 
+/** A token, a session, or every session of a subject was revoked. */
 export interface RevokedEvent extends EventHeader {
   type: 'revoked';
+  /** What was revoked. */
   target: RevocationTarget;
 }
 
+/** One recorded event of the ledger; narrow on `type`. */
 export type LedgerEvent = IssuedEvent | RefreshedEvent | RevokedEvent;
+/** The type of an event: `issued`, `refreshed` or `revoked`. */
 export type EventType = LedgerEvent['type'];
 export const EVENT_TYPES: readonly EventType[] = ['issued', 'refreshed', 'revoked'];
 
-type Header = keyof EventHeader;
-type Draft<E> = E extends LedgerEvent ? Omit<E, Exclude<Header, 'sub' | 'meta'>> : never;
+export type Header = keyof EventHeader;
+export type Draft<E> = E extends LedgerEvent ? Omit<E, Exclude<Header, 'sub' | 'meta'>> : never;
 
 /** What a caller appends: the ledger fills in stream, seq, time, jtis, prev, hash and v. */
 export type EventDraft = Draft<LedgerEvent>;

@@ -7,12 +7,18 @@ import { canonicalJson, verifyStream, type ChainProblem } from './hash-chain.js'
 import { fold, type StreamState } from './projection.js';
 import type { LedgerStore } from './store.js';
 
+/** Called as a long check or rebuild advances, with the events and streams done so far. */
 export type Progress = (done: { events: number; streams: number }) => void;
 
+/** What `auth.audit.verify()` found. */
 export interface VerifyReport {
+  /** True when every chain is intact. */
   ok: boolean;
+  /** Streams checked. */
   streams: number;
+  /** Events checked. */
   events: number;
+  /** Each altered, missing or reordered event, with its stream and seq. */
   problems: ChainProblem[];
 }
 
@@ -47,17 +53,22 @@ export async function verifyLedger(
   return { ok: problems.length === 0, streams, events, problems };
 }
 
+/** A stream whose live projection differs from the one rebuilt from the log. */
 export interface RebuildDifference {
   stream: string;
   /** `missing`: the live projection lacks the stream; `extra`: it has a stream the log does not. */
   kind: 'missing' | 'extra' | 'different';
 }
 
+/** What `auth.audit.rebuild()` did, or on a dry run would do. */
 export interface RebuildReport {
+  /** Streams checked. */
   streams: number;
+  /** Events checked. */
   events: number;
   /** Filled on a dry run: how the live projection differs from the rebuilt one. */
   differences: RebuildDifference[];
+  /** Whether the projection was replaced (false on a dry run). */
   written: boolean;
 }
 

@@ -22,6 +22,7 @@ import {
 import type { LedgerStore } from './store.js';
 import { assertId } from './validate.js';
 
+/** Options of a `Ledger`: the store it writes to and the clock it stamps events with. */
 export interface LedgerOptions {
   store: LedgerStore;
   clock?: Clock;
@@ -38,15 +39,23 @@ export type Decide = (
   context: { attempt: number; now: number },
 ) => EventDraft | null;
 
+/** An event appended by `Ledger.execute()`, and the state it produced. */
 export interface Appended {
   event: LedgerEvent;
   state: StreamState;
 }
 
+/** Called after every successful append (and projection update). */
 export type AppendListener = (appended: Appended) => void;
 
+/**
+ * The event-sourced ledger on top of a store: appends hash-chained events with optimistic
+ * concurrency and keeps the projection folded from them. Hosts rarely need it directly.
+ */
 export class Ledger {
+  /** The store events and states are kept in. */
   readonly store: LedgerStore;
+  /** The clock events are stamped with. */
   readonly clock: Clock;
   readonly #maxAttempts: number;
   readonly #listeners = new Set<AppendListener>();
@@ -63,6 +72,7 @@ export class Ledger {
     await this.repair();
   }
 
+  /** Closes the store. */
   async close(): Promise<void> {
     await this.store.close();
   }
@@ -113,7 +123,10 @@ export class Ledger {
     }
   }
 
-  /** Finds streams marked pending and applies their unprojected events. Returns the streams repaired. */
+  /**
+   * Finds streams marked pending and applies their unprojected events. Returns the streams
+   * repaired.
+   */
   async repair(): Promise<string[]> {
     const repaired: string[] = [];
     for (const { stream } of await this.store.pendingStreams()) {

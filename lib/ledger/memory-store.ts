@@ -11,6 +11,10 @@ import { frozenCopy } from './frozen.js';
 import type { SessionState, StreamState } from './projection.js';
 import type { EventPosition, EventQuery, LedgerStore } from './store.js';
 
+/**
+ * The in-memory store (`store: { memory: true }`): for tests and demos. Everything is lost when
+ * the process ends, and each process has its own, so it cannot serve several instances.
+ */
 export class MemoryStore implements LedgerStore {
   readonly #streams = new Map<string, LedgerEvent[]>();
   readonly #states = new Map<string, StreamState>();

@@ -32,6 +32,7 @@ import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState } from './projection.js';
 import type { EventQuery, LedgerStore } from './store.js';
 
+/** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
 export interface MongoStoreOptions {
   /** A connection string; the store owns (and closes) the client it creates. */
   uri?: string;
@@ -39,6 +40,7 @@ export interface MongoStoreOptions {
   dbName?: string;
   /** A host-provided database; the host owns its client. */
   db?: Db;
+  /** Collection names. Default `jwtconnect_events`, `jwtconnect_state`, `jwtconnect_pending`. */
   collections?: { events?: string; state?: string; pending?: string };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
@@ -70,6 +72,10 @@ const PENDING_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
 ];
 
+/**
+ * The MongoDB store (`store: { mongo: ... }`): the product's store, shared by every instance.
+ * Needs no transactions, sessions, change streams or TTL indexes.
+ */
 export class MongoStore implements LedgerStore {
   readonly #options: MongoStoreOptions;
   #client: MongoClient | undefined;

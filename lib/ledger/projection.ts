@@ -12,12 +12,14 @@
 import type { EventMeta, LedgerEvent, RevokedEvent } from './events.js';
 import { isSubjectStream } from './events.js';
 
+/** When, why and by whom something was revoked. */
 export interface Revocation {
   at: Date;
   reason?: string;
   actor?: string;
 }
 
+/** The projected state of one token of a session. */
 export interface TokenState {
   jti: string;
   type: 'access' | 'refresh';
@@ -31,7 +33,7 @@ export interface TokenState {
   revoked?: Revocation;
 }
 
-interface StateHeader {
+export interface StateHeader {
   stream: string;
   sub: string;
   /** Seq and hash of the last event applied. */
@@ -40,6 +42,7 @@ interface StateHeader {
   updatedAt: Date;
 }
 
+/** The projected state of one session (one stream), folded from its events. */
 export interface SessionState extends StateHeader {
   kind: 'session';
   createdAt: Date;
@@ -55,6 +58,7 @@ export interface SessionState extends StateHeader {
   tokens: TokenState[];
 }
 
+/** The projected state of a subject's own stream: its "logout everywhere" cut-off. */
 export interface SubjectState extends StateHeader {
   kind: 'subject';
   /** Sessions created at or before this time are revoked ("logout everywhere"). */
@@ -62,6 +66,7 @@ export interface SubjectState extends StateHeader {
   revocation?: Revocation;
 }
 
+/** The projected state of any stream: a session, or a subject. */
 export type StreamState = SessionState | SubjectState;
 
 /**
@@ -231,8 +236,10 @@ export function foldComplete(events: Iterable<LedgerEvent>): StreamState | null 
   return state;
 }
 
+/** The status of a token at a moment: revocation wins over rotation, rotation over expiry. */
 export type TokenStatus = 'active' | 'rotated' | 'revoked' | 'expired';
 
+/** A token's status at a moment, with its state and its session's. */
 export interface TokenView {
   status: TokenStatus;
   token: TokenState;

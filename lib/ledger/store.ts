@@ -8,6 +8,7 @@
 import type { EventType, LedgerEvent } from './events.js';
 import type { SessionState, StreamState } from './projection.js';
 
+/** A filter over the event log, as the store answers it (`auth.audit.history()` builds it). */
 export interface EventQuery {
   sub?: string;
   /** Session id, or any stream id. */
@@ -30,9 +31,14 @@ export interface EventPosition {
   seq: number;
 }
 
+/**
+ * The storage contract of the ledger: events, the projection and pending marks. `MemoryStore` and
+ * `MongoStore` implement it; a custom store must pass the same contract tests.
+ */
 export interface LedgerStore {
   /** Creates indexes and whatever else the store needs; safe to call on every start. */
   open(): Promise<void>;
+  /** Releases what the store holds (its MongoDB client, when it created one). */
   close(): Promise<void>;
 
   /** Appends one event; a `ConcurrencyError` when (stream, seq) is taken. */
@@ -43,6 +49,7 @@ export interface LedgerStore {
   queryEvents(query: EventQuery): Promise<LedgerEvent[]>;
   /** Every event, ordered by (stream, seq); for verification and rebuild. */
   scanEvents(): AsyncIterable<LedgerEvent>;
+  /** How many events the log holds. */
   countEvents(): Promise<number>;
 
   /**
@@ -52,7 +59,9 @@ export interface LedgerStore {
   markPending(stream: string, seq: number): Promise<void>;
   /** Streams with a pending mark and the highest seq marked, for repair. */
   pendingStreams(): Promise<{ stream: string; seq: number }[]>;
-  /** Removes a stream's pending mark if it is at most `uptoSeq` (a later mark is a live writer's). */
+  /**
+   * Removes a stream's pending mark if it is at most `uptoSeq` (a later mark is a live writer's).
+   */
   clearPending(stream: string, uptoSeq: number): Promise<void>;
 
   /** Projection documents by stream id (missing ones are simply absent). */

@@ -12,6 +12,7 @@ import type { RevocationView } from '../sessions/revocation-view.js';
 import { bearerToken } from './bearer.js';
 import { renderError, toPluginError } from './error-handler.js';
 
+/** Options of `auth.authenticate()`. */
 export interface AuthenticateOptions {
   /** A scope the token must carry; otherwise 403 `insufficient_scope`. */
   scope?: string;

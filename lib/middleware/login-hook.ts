@@ -11,9 +11,11 @@ import type { SessionDeps } from '../sessions/deps.js';
 import { issueSession } from '../sessions/issue.js';
 import { renderError, toPluginError } from './error-handler.js';
 
+/** Options of `auth.loginHook()`. */
 export interface LoginHookOptions {
   /** Kind of login: `saml`, `password`, `oidc`, ... Default `external`. */
   source?: string;
+  /** Finer detail of the login, recorded in the `issued` event (e.g. the IdP's entity id). */
   method?: string;
   /** Scope for the session, fixed or from the request (e.g. from the user's roles). */
   scope?: string | ((ctx: Context, user: UserRecord) => string | undefined);

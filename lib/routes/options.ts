@@ -9,8 +9,10 @@ import type { UserRecord } from '../tokens/claims.js';
 import { compileSchema, describeProblem } from '../validation.js';
 import type { ThrottleOptions } from './shared/throttle.js';
 
+/** The routes `auth.routes()` can serve; each path can be changed or turned off. */
 export type RouteName = 'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'login';
 
+/** Options of the optional password login route (`POST /token/login`). */
 export interface LoginRouteOptions {
   /**
    * Checks a password; returns the user, or null when the username or password is wrong. It should
@@ -30,6 +32,7 @@ export interface LoginRouteOptions {
   throttle?: ThrottleOptions;
 }
 
+/** Options of `auth.routes()`. */
 export interface RoutesOptions {
   /** Prefix for every path, e.g. `/auth`. Default none. */
   prefix?: string;

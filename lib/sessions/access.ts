@@ -16,7 +16,9 @@ import type { RevocationView } from './revocation-view.js';
 export const UNKNOWN_SESSION =
   'unknown session: the ledger has no record of this token (was the store reset?)';
 
+/** A verified, unrevoked access token (`ctx.state.token` after `authenticate()`). */
 export interface CheckedAccessToken extends VerifiedToken {
+  /** The token as presented. */
   token: string;
 }
 

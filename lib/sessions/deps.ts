@@ -27,11 +27,15 @@ export interface SessionDeps {
 
 /** The token pair answered to the client (RFC 6749 section 5.1). */
 export interface TokenResponse {
+  /** The access token (a JWS, `typ` `at+jwt`). */
   access_token: string;
+  /** The refresh token (a JWS, `typ` `rt+jwt`): works once. */
   refresh_token: string;
+  /** Always `Bearer` (RFC 6750). */
   token_type: 'Bearer';
   /** Lifetime of the access token in seconds. */
   expires_in: number;
+  /** Space-separated scopes of the session, when it has any (RFC 6749 section 5.1). */
   scope?: string;
 }
 

@@ -20,6 +20,7 @@ import { signToken } from '../tokens/sign.js';
 import { compact, keysFor, requestMeta, type SessionDeps, type TokenResponse } from './deps.js';
 import { revokeSession } from './revoke.js';
 
+/** Options of `auth.issue()`: what kind of login happened, and the request it came with. */
 export interface IssueOptions {
   /** The request, for the audit log's IP and user agent, and for `extraClaims`. */
   ctx?: Context;

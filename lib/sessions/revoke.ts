@@ -9,8 +9,13 @@ import { subjectStream, type EventMeta, type LedgerEvent } from '../ledger/index
 import { assertId } from '../ledger/validate.js';
 import { compact, requestMeta, type SessionDeps } from './deps.js';
 
+/**
+ * What `auth.revoke()` revokes: a token by `jti` (a refresh token's `jti` revokes its session), a
+ * session by `sid`, or every session of a subject up to now by `sub` ("logout everywhere").
+ */
 export type RevokeTarget = { jti: string } | { sid: string } | { sub: string };
 
+/** Options of `auth.revoke()`: recorded in the `revoked` event. */
 export interface RevokeOptions {
   /** Why, for the audit log (e.g. `logout`, `compromised`). */
   reason?: string;
@@ -20,9 +25,11 @@ export interface RevokeOptions {
   ctx?: Context;
 }
 
+/** What `auth.revoke()` did. */
 export interface RevokeResult {
   /** false when there was nothing (known and not yet revoked) to revoke. */
   revoked: boolean;
+  /** The `revoked` event recorded, when something was revoked. */
   event?: LedgerEvent;
 }
 
@@ -55,7 +62,9 @@ export async function revoke(
   throw new LedgerInputError('revoke exactly one of { jti }, { sid } or { sub }');
 }
 
-/** An access token alone; a refresh token takes its whole session with it (RFC 7009 section 2.1). */
+/**
+ * An access token alone; a refresh token takes its whole session with it (RFC 7009 section 2.1).
+ */
 export async function revokeToken(
   deps: SessionDeps,
   jti: string,

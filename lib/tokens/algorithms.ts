@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 
+/** The JWS algorithms the plugin signs and verifies with (RFC 7518, RFC 8037). */
 export const SIGNING_ALGORITHMS = [
   'RS256',
   'RS384',
@@ -20,6 +21,7 @@ export const SIGNING_ALGORITHMS = [
   'HS512',
 ] as const;
 
+/** A JWS algorithm the plugin supports, e.g. `ES256`, `RS256`, `EdDSA`, `HS256`. */
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 export type HmacAlgorithm = Extract<SigningAlgorithm, `HS${string}`>;
 

@@ -7,23 +7,40 @@ import { ConfigError } from '../errors.js';
 
 /** RFC 9068 section 2.1: the `typ` of JWT access tokens. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
-/** Our own `typ` for refresh tokens, so one can never pass for the other (RFC 8725 section 3.11). */
+/**
+ * Our own `typ` for refresh tokens, so one can never pass for the other (RFC 8725 section 3.11).
+ */
 export const REFRESH_TOKEN_TYP = 'rt+jwt';
+/** The JOSE `typ` header of a token: `at+jwt` (access) or `rt+jwt` (refresh). */
 export type TokenTyp = typeof ACCESS_TOKEN_TYP | typeof REFRESH_TOKEN_TYP;
 
 /** `ttype` as in django-jwtconnect-auth: `T` access, `R` refresh. */
 export type TokenType = 'T' | 'R';
 
+/**
+ * The claims of a verified token (`ctx.state.user` after `authenticate()`), plus mapped user
+ * claims.
+ */
 export interface TokenClaims {
+  /** Issuer: the `issuer` option. */
   iss: string;
+  /** Opaque, stable subject: HMAC-SHA256 of the user id under `subjectSecret`. */
   sub: string;
+  /** Audience, when one is configured or given at issue. */
   aud?: string | string[];
+  /** Issued at (epoch seconds). */
   iat: number;
+  /** Expires at (epoch seconds). */
   exp: number;
+  /** Not before (epoch seconds), when present. */
   nbf?: number;
+  /** Token id: 128 random bits, base64url. */
   jti: string;
+  /** Session id: the same for every token of one login and its refreshes. */
   sid: string;
+  /** `T` for an access token, `R` for a refresh token. */
   ttype: TokenType;
+  /** Space-separated scopes, when the session has any. */
   scope?: string;
   [claim: string]: unknown;
 }
@@ -55,7 +72,7 @@ export const REGISTERED_CLAIMS: ReadonlySet<string> = new Set([
 /** User field -> claim name. */
 export type ClaimsMap = Readonly<Record<string, string>>;
 
-/** The seed's map (django-jwtconnect-auth `JWTAUTH_CLAIMS_MAP`), with OIDC claim names. */
+/** The default claims map, django-jwtconnect-auth's `JWTAUTH_CLAIMS_MAP`: OIDC claim names. */
 export const DEFAULT_CLAIMS_MAP: ClaimsMap = Object.freeze({
   username: 'username',
   first_name: 'given_name',
@@ -63,7 +80,13 @@ export const DEFAULT_CLAIMS_MAP: ClaimsMap = Object.freeze({
   email: 'email',
 });
 
-export type UserRecord = Readonly<Record<string, unknown>>;
+/**
+ * The authenticated user as the host app knows it: any object. `id` (or `username`, or the `userId`
+ * option) gives the stable id; `claimsMap` picks the fields that become claims. Its values are `any`
+ * because only then does TypeScript let an interface or class instance stand for an index signature.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above; fields are checked where read
+export type UserRecord = Readonly<Record<string, any>>;
 
 export interface ClaimsOptions {
   readonly issuer: string;

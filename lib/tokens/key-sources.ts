@@ -11,14 +11,28 @@ import { base64url, type JWK } from 'jose';
 import { KeyError } from '../errors.js';
 import type { SigningAlgorithm } from './algorithms.js';
 
-interface SourceOptions {
+export interface SourceOptions {
   /** Set by the operator; otherwise the JWK's own `kid`, otherwise its RFC 7638 thumbprint. */
   kid?: string;
+  /**
+   * The key's algorithm. Default the `algorithm` option (RS256): a `secret` in `keys` needs an HS
+   * one.
+   */
   alg?: SigningAlgorithm;
   /** Exactly one key signs: this one, or else the first with a private key or secret. */
   active?: boolean;
 }
 
+/**
+ * One key source of the `keys` or `refreshKeys` option: a PEM private key file (optionally with
+ * its certificate), PEM text, a verify-only public key, a JWK, a JWKS, or a shared secret (HS*,
+ * >= 32 bytes, `alg` required). Each may set `kid`, `alg` and `active`.
+ *
+ * @example
+ * keys: { privateKeyFile: 'certs/private.key', alg: 'ES256' }
+ * keys: { privateKeyFile: 'certs/private.key', certificateFile: 'certs/public.cert' } // RS256
+ * keys: { secret: process.env.JWT_SECRET!, alg: 'HS256' }
+ */
 export type KeySource = SourceOptions &
   (
     | { privateKeyFile: string; certificateFile?: string }

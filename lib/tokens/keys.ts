@@ -40,7 +40,9 @@ export interface PublicJwk {
   readonly e?: string;
 }
 
+/** The published key set (`GET /.well-known/jwks.json`): public members only. */
 export interface PublicJwks {
+  /** Every configured public key, the signing key's and those kept for verification. */
   readonly keys: readonly PublicJwk[];
 }
 

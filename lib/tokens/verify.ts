@@ -21,8 +21,11 @@ export interface VerifyOptions {
   maxTokenLength?: number;
 }
 
+/** A token whose signature and claims verified (RFC 8725): its protected header and claims. */
 export interface VerifiedToken {
+  /** The protected header: algorithm, key id and type. */
   header: { alg: SigningAlgorithm; kid: string; typ: TokenTyp };
+  /** The verified claims. */
   claims: TokenClaims;
 }
 

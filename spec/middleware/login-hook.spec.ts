@@ -29,7 +29,7 @@ function newUser() {
 /** Stands in for a SAML assertion consumer: the user comes from a test header, when there is one. */
 const fakeSamlMiddleware: Koa.Middleware = async (ctx, next) => {
   const header = ctx.get('x-test-user');
-  if (header !== '') ctx.state['user'] = JSON.parse(header) as unknown;
+  if (header !== '') ctx.state['user'] = JSON.parse(header) as Koa.DefaultState['user'];
   await next();
 };
 
