@@ -1,9 +1,12 @@
 /**
  * The demo app: the whole wiring of koa-jwtconnect into a Koa app. This is the file to copy.
  * Two logins reach the same hook (a password form and a simulated SAML SSO), one API is protected,
- * and the plugin's routes (refresh, introspection, revocation, JWKS, audit) are mounted.
+ * and the plugin's routes (refresh, introspection, revocation, JWKS, audit, sessions) are mounted.
+ * The OpenTelemetry metrics SDK reads the plugin's metrics, served for Prometheus at /metrics.
  */
 import { Router } from '@koa/router';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { jwtconnect, type JwtConnect, type JwtConnectOptions } from '../lib/index.js';
@@ -18,7 +21,16 @@ export async function createDemoApp(
   options: DemoAppOptions,
 ): Promise<{ app: Koa; auth: JwtConnect }> {
   const issuer = options.issuer ?? 'http://127.0.0.1:3000';
-  const auth = await jwtconnect({ issuer, algorithm: 'ES256', ...options });
+  // The SDK, as a host installs it: a Prometheus reader that answers scrapes from this app's own
+  // server (no server of its own). Passed in rather than set globally, so tests can run several.
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [prometheus] });
+  const auth = await jwtconnect({
+    issuer,
+    algorithm: 'ES256',
+    telemetry: { meterProvider },
+    ...options,
+  });
   const sso = await createDemoSso({ audience: `${issuer}/sso/acs`, clock: auth.config.clock });
   // The plugin's routes parse their own bodies; these parse only the demo's forms.
   const form = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '16kb', formLimit: '16kb' });
@@ -83,10 +95,19 @@ export async function createDemoApp(
     ctx.body = await auth.audit.verify();
   });
 
+  // 5. Prometheus text exposition of the plugin's metrics. Open here, as the demo listens on
+  // 127.0.0.1 only; a real deployment keeps /metrics off the public network.
+  router.get('/metrics', (ctx) => {
+    ctx.respond = false;
+    prometheus.getMetricsRequestHandler(ctx.req, ctx.res);
+  });
+
   const app = new Koa();
   app.use(securityHeaders());
   app.use(auth.routes());
   app.use(router.routes()).use(router.allowedMethods());
-  app.use(await publicFiles({ '/': 'index.html', '/audit': 'audit.html' }));
+  app.use(
+    await publicFiles({ '/': 'index.html', '/audit': 'audit.html', '/sessions': 'sessions.html' }),
+  );
   return { app, auth };
 }

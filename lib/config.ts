@@ -15,6 +15,7 @@ import {
   type UserRecord,
 } from './tokens/claims.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './tokens/algorithms.js';
+import type { TelemetryOptions } from './telemetry/telemetry.js';
 import type { KeySource } from './tokens/key-sources.js';
 import { DEFAULT_VERIFY_CACHE_ENTRIES } from './tokens/verified-cache.js';
 import { compileSchema, describeProblem } from './validation.js';
@@ -61,8 +62,17 @@ export interface JwtConnectOptions {
   store: StoreOption;
   /** Lifetime of access tokens in seconds. Default 1800. */
   accessTokenTtl?: number;
-  /** Lifetime of refresh tokens in seconds; each refresh starts a new one. Default 3600. */
+  /**
+   * Lifetime of refresh tokens in seconds; each refresh starts a new one. Default 3600. The idle
+   * timeout: a session not refreshed within it ends.
+   */
   refreshTokenTtl?: number;
+  /**
+   * Absolute lifetime of a session in seconds, however often it is refreshed (RFC 9700 section
+   * 4.14.2): no token of a session expires after its login plus this. Recorded in each session's
+   * `issued` event, so changing it affects new logins only. Default 2592000 (30 days).
+   */
+  sessionMaxAge?: number;
   /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. Default 5. */
   clockTolerance?: number;
   /** User field -> access-token claim. Default {@link DEFAULT_CLAIMS_MAP}. */
@@ -71,8 +81,21 @@ export interface JwtConnectOptions {
    * The stable id of a user, from which `sub` is derived. Default: `user.id`, else `user.username`.
    */
   userId?: (user: UserRecord) => string | number;
+  /**
+   * Turns a user id into `sub`, instead of HMAC-SHA256 under `subjectSecret`. For keeping the
+   * `sub` values of another system, e.g. django-jwtconnect-auth's unkeyed SHA-256 of the username:
+   * weaker, as anyone who can guess an id can compute its `sub`. It must return a non-empty string
+   * of at most 504 characters, the same for the same id on every instance.
+   */
+  subject?: (userId: string) => string;
   /** Extra access-token claims; may not override claims the plugin sets. */
   extraClaims?: (user: UserRecord, ctx: Context | undefined) => Record<string, unknown>;
+  /**
+   * Called on every refresh that would succeed: returns the user claims for the new access token,
+   * or `null` to end the session (the user is gone or deactivated; recorded as a revocation with
+   * reason `user_inactive`). Default: the claims recorded at login are re-issued.
+   */
+  refreshClaims?: RefreshClaimsHook;
   /** false: a new login revokes the user's other sessions (`single_session`). Default true. */
   multipleTokens?: boolean;
   /**
@@ -94,11 +117,33 @@ export interface JwtConnectOptions {
   verifyCache?: { maxEntries?: number };
   /** Scope names granting introspection of any token, audit reading, revoking any token. */
   scopes?: Partial<ScopeNames>;
+  /**
+   * OpenTelemetry providers for the plugin's metrics and spans. Default: the global ones, which
+   * are no-ops until the host installs an SDK (before calling `jwtconnect()`).
+   */
+  telemetry?: TelemetryOptions;
   /** The current time in epoch milliseconds. Default `Date.now`; tests inject their own. */
   clock?: Clock;
   /** Where warnings and 5xx details go. Default: `console`, prefixed `koa-jwtconnect:`. */
   logger?: Logger;
 }
+
+/** What `refreshClaims` is told about the session being refreshed. */
+export interface RefreshClaimsInput {
+  /** The session's opaque subject. */
+  sub: string;
+  /** The session id. */
+  sid: string;
+  /** The user claims recorded at login (claims map and extra claims); a copy. */
+  claims: Record<string, unknown>;
+  /** The refresh request, when there is one. */
+  ctx: Context | undefined;
+}
+
+/** The user claims for a refreshed access token, or `null` to end the session. */
+export type RefreshClaimsHook = (
+  input: RefreshClaimsInput,
+) => Record<string, unknown> | null | Promise<Record<string, unknown> | null>;
 
 /** Receives the plugin's warnings and the details of 5xx errors (which clients never see). */
 export interface Logger {
@@ -119,19 +164,26 @@ export interface ResolvedConfig {
   readonly store: StoreOption;
   readonly accessTokenTtl: number;
   readonly refreshTokenTtl: number;
+  readonly sessionMaxAge: number;
   readonly clockTolerance: number;
   readonly claimsMap: ClaimsMap;
   readonly userId: (user: UserRecord) => string | number;
+  readonly subject: ((userId: string) => string) | undefined;
   readonly extraClaims:
     ((user: UserRecord, ctx: Context | undefined) => Record<string, unknown>) | undefined;
+  readonly refreshClaims: RefreshClaimsHook | undefined;
   readonly multipleTokens: boolean;
   readonly refreshReuseGrace: number;
   readonly revocation: { readonly maxStalenessMs: number };
   readonly verifyCache: { readonly maxEntries: number };
   readonly scopes: Readonly<ScopeNames>;
+  readonly telemetry: Readonly<TelemetryOptions>;
   readonly clock: Clock;
   readonly logger: Logger;
 }
+
+/** 30 days: however often a client refreshes, its user logs in again at least once a month. */
+export const DEFAULT_SESSION_MAX_AGE = 2_592_000;
 
 const positiveSeconds = { type: 'integer', minimum: 1, maximum: 31_536_000 };
 const nonEmpty = { type: 'string', minLength: 1 };
@@ -199,10 +251,13 @@ export const optionsSchema = {
     },
     accessTokenTtl: positiveSeconds,
     refreshTokenTtl: positiveSeconds,
+    sessionMaxAge: positiveSeconds,
     clockTolerance: { type: 'integer', minimum: 0, maximum: 300 },
     claimsMap: { type: 'object', additionalProperties: nonEmpty },
     userId: fn,
+    subject: fn,
     extraClaims: fn,
+    refreshClaims: fn,
     multipleTokens: { type: 'boolean' },
     refreshReuseGrace: { type: 'integer', minimum: 0, maximum: 300 },
     revocation: {
@@ -219,6 +274,14 @@ export const optionsSchema = {
       type: 'object',
       additionalProperties: false,
       properties: { introspection: nonEmpty, audit: nonEmpty, admin: nonEmpty },
+    },
+    telemetry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        meterProvider: { type: 'object', required: ['getMeter'], properties: { getMeter: fn } },
+        tracerProvider: { type: 'object', required: ['getTracer'], properties: { getTracer: fn } },
+      },
     },
     clock: fn,
     logger: { type: 'object', required: ['warn', 'error'], properties: { warn: fn, error: fn } },
@@ -283,10 +346,13 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
     store: options.store,
     accessTokenTtl,
     refreshTokenTtl,
+    sessionMaxAge: options.sessionMaxAge ?? DEFAULT_SESSION_MAX_AGE,
     clockTolerance: options.clockTolerance ?? 5,
     claimsMap: Object.freeze({ ...claimsMap }),
     userId: options.userId ?? defaultUserId,
+    subject: options.subject,
     extraClaims: options.extraClaims,
+    refreshClaims: options.refreshClaims,
     multipleTokens: options.multipleTokens ?? true,
     refreshReuseGrace: options.refreshReuseGrace ?? 2,
     revocation: Object.freeze({ maxStalenessMs: options.revocation?.maxStalenessMs ?? 0 }),
@@ -298,6 +364,7 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
       audit: options.scopes?.audit ?? 'audit',
       admin: options.scopes?.admin ?? 'admin',
     }),
+    telemetry: Object.freeze({ ...options.telemetry }),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? consoleLogger,
   });

@@ -140,6 +140,8 @@ export type InvalidTokenReason =
   | 'not_yet_valid'
   | 'wrong_type'
   | 'revoked'
+  /** The session reached its absolute end (`sessionMaxAge`). */
+  | 'session_expired'
   | 'unknown';
 
 /** A bearer token that must not be accepted: 401 `invalid_token`; `reason` says why. */
@@ -180,6 +182,17 @@ export class InsufficientScopeError extends JwtConnectError {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * No session the caller may see by that id: unknown, or another subject's (the same answer, so a
+ * caller learns nothing about sessions not its own).
+ */
+export class SessionNotFoundError extends JwtConnectError {
+  static readonly code = 'ERR_SESSION_NOT_FOUND';
+  readonly code = SessionNotFoundError.code;
+  readonly status = 404;
+  readonly error = 'not_found';
 }
 
 /** Another writer appended to the same stream at the same sequence number first. */
@@ -227,6 +240,18 @@ export class LedgerNotFoundError extends JwtConnectError {
   }
 }
 
+/**
+ * A function the host gave as an option (such as `refreshClaims`) threw, or returned something
+ * unusable: a bug in the host, answered 500 and logged with the original as `cause`. Nothing was
+ * recorded, so the request can be repeated once the host is fixed.
+ */
+export class HookError extends JwtConnectError {
+  static readonly code = 'ERR_HOOK';
+  readonly code = HookError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
+}
+
 /** A value that reached the ledger with the wrong shape (e.g. an operator object as an id). */
 export class LedgerInputError extends JwtConnectError {
   static readonly code = 'ERR_LEDGER_INPUT';
@@ -248,7 +273,9 @@ export type AnyJwtConnectError =
   | InvalidTokenError
   | MissingTokenError
   | InsufficientScopeError
+  | SessionNotFoundError
   | ConcurrencyError
   | StoreUnavailableError
   | LedgerNotFoundError
+  | HookError
   | LedgerInputError;

@@ -6,6 +6,8 @@ export {
   optionsSchema,
   type JwtConnectOptions,
   type Logger,
+  type RefreshClaimsHook,
+  type RefreshClaimsInput,
   type ScopeNames,
   type StoreOption,
 } from './config.js';
@@ -17,7 +19,14 @@ export type { IssueOptions } from './sessions/issue.js';
 export type { IntrospectionResponse } from './sessions/introspect.js';
 export type { RevokeOptions, RevokeResult, RevokeTarget } from './sessions/revoke.js';
 export type { CheckedAccessToken } from './sessions/access.js';
+export type { LiveSession, RevokeOthersOptions } from './sessions/list.js';
+export type { UserHistoryQuery, UserOrSubject } from './sessions/user.js';
 export * from './errors.js';
+export {
+  INSTRUMENTATION_NAME,
+  type BearerRejection,
+  type TelemetryOptions,
+} from './telemetry/index.js';
 export type { Clock } from './clock.js';
 export {
   Ledger,

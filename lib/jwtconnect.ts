@@ -17,7 +17,6 @@ import {
   verifyLedger,
   type Appended,
   type HistoryPage,
-  type HistoryQuery,
   type LedgerEvent,
   type LedgerStore,
   type LineageLink,
@@ -34,6 +33,12 @@ import { createRouter, type RoutesOptions } from './routes/index.js';
 import { checkAccessToken, type CheckedAccessToken } from './sessions/access.js';
 import type { SessionDeps, TokenResponse } from './sessions/deps.js';
 import { issueSession, previewClaims, subjectOf, type IssueOptions } from './sessions/issue.js';
+import {
+  listSessions,
+  revokeOtherSessions,
+  type LiveSession,
+  type RevokeOthersOptions,
+} from './sessions/list.js';
 import { refreshSession } from './sessions/refresh.js';
 import { RevocationView } from './sessions/revocation-view.js';
 import {
@@ -42,6 +47,13 @@ import {
   type RevokeResult,
   type RevokeTarget,
 } from './sessions/revoke.js';
+import {
+  historyQuery,
+  subjectOf as subjectOfOwner,
+  type UserHistoryQuery,
+  type UserOrSubject,
+} from './sessions/user.js';
+import { Telemetry, timedStore, traced } from './telemetry/index.js';
 import type { TokenClaims, UserRecord } from './tokens/claims.js';
 import { joinKeySets, loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
 import { VerifiedTokenCache } from './tokens/verified-cache.js';
@@ -133,17 +145,28 @@ export interface JwtConnect {
     /** The public verification keys, as `GET /.well-known/jwks.json` serves them. */
     jwks(): PublicJwks;
   };
+  /** A user's live sessions: list them, end all but one. */
+  readonly sessions: {
+    /** Live sessions (not revoked, not expired) of a user (by the host's id) or `{ sub }`, newest first. */
+    list(owner: UserOrSubject): Promise<LiveSession[]>;
+    /**
+     * Ends every live session of the user but `keep` ("sign out my other devices"); without `keep`,
+     * all of them. Answers the session ids ended.
+     */
+    revokeOthers(owner: UserOrSubject, options?: RevokeOthersOptions): Promise<string[]>;
+  };
   /** Reading and checking the ledger: who got which token, when, and what happened to it. */
   readonly audit: {
     /**
-     * Events matching a filter, oldest first, one page at a time.
+     * Events matching a filter (`sub`, `sid`, `jti`, or `user`: the host's user id), oldest first,
+     * one page at a time.
      *
      * @example
      * const sub = auth.subjectOf(user);
      * let page = await auth.audit.history({ sub, limit: 100 });
      * while (page.nextCursor) page = await auth.audit.history({ sub, cursor: page.nextCursor });
      */
-    history(query: HistoryQuery): Promise<HistoryPage>;
+    history(query: UserHistoryQuery): Promise<HistoryPage>;
     /**
      * Checks every stream's hash chain: `ok` is false if an event was altered, removed or moved.
      */
@@ -237,7 +260,11 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     warn: (message) => config.logger.warn(message),
   });
   const refreshKeys = await loadRefreshKeys(config, keys);
-  const ledger = new Ledger({ store: createStore(config), clock: config.clock });
+  const telemetry = new Telemetry(config.telemetry);
+  const ledger = new Ledger({
+    store: timedStore(createStore(config), telemetry.storeDuration),
+    clock: config.clock,
+  });
   let view: RevocationView | undefined;
   try {
     await ledger.open();
@@ -246,6 +273,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
         maxStalenessMs: config.revocation.maxStalenessMs,
         lookbackMs: Math.max(config.accessTokenTtl, config.refreshTokenTtl) * 1000,
         skewMs: config.clockTolerance * 1000,
+        sessionMaxAge: config.sessionMaxAge,
         clock: config.clock,
         onError: (error) => config.logger.warn('revocation view refresh failed', error),
       });
@@ -265,7 +293,17 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     ledger,
     ...(refreshKeys && { refreshKeys }),
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
+    telemetry,
   };
+
+  ledger.onAppend(({ event }: Appended) => {
+    try {
+      telemetry.recorded(event);
+    } catch (error) {
+      // Metrics must not turn a recorded operation into an error (an SDK's exporter may throw).
+      config.logger.error('recording metrics failed', error);
+    }
+  });
 
   const emitter = new EventEmitter();
   ledger.onAppend(({ event }: Appended) => {
@@ -281,7 +319,8 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
 
   const auth: JwtConnect = {
     config,
-    issue: (user, issueOptions) => issueSession(deps, user, issueOptions),
+    issue: (user, issueOptions) =>
+      traced(telemetry, 'issue', () => issueSession(deps, user, issueOptions)),
     loginHook: (hookOptions, ...rest: unknown[]) => {
       assertCalledAsFactory('loginHook', [hookOptions, ...rest]);
       return loginHook(deps, hookOptions);
@@ -294,8 +333,10 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       assertCalledAsFactory('routes', [routeOptions, ...rest]);
       return createRouter(deps, view, routeOptions);
     },
-    refresh: (refreshToken, ctx) => refreshSession(deps, refreshToken, ctx),
-    revoke: (target, revokeOptions) => revoke(deps, target, revokeOptions),
+    refresh: (refreshToken, ctx) =>
+      traced(telemetry, 'refresh', () => refreshSession(deps, refreshToken, ctx)),
+    revoke: (target, revokeOptions) =>
+      traced(telemetry, 'revoke', () => revoke(deps, target, revokeOptions)),
     subjectOf: (user) => subjectOf(deps, user),
     on(event, listener) {
       emitter.on(event, listener);
@@ -310,8 +351,15 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       previewClaims: (user, previewOptions) => previewClaims(deps, user, previewOptions),
       jwks: () => keys.jwks(),
     },
+    sessions: {
+      list: async (owner) => listSessions(deps, subjectOfOwner(deps, owner)),
+      revokeOthers: async (owner, revokeOptions) =>
+        traced(telemetry, 'revoke', () =>
+          revokeOtherSessions(deps, subjectOfOwner(deps, owner), revokeOptions),
+        ),
+    },
     audit: {
-      history: (query) => history(ledger, query),
+      history: async (query) => history(ledger, historyQuery(deps, query)),
       verify: (verifyOptions) => verifyLedger(ledger.store, verifyOptions?.onProgress),
       rebuild: (rebuildOptions) => rebuildProjection(ledger.store, rebuildOptions),
       tokenAt: (jti, at) => tokenAt(ledger, jti, at),

@@ -11,10 +11,12 @@ import { withStore, type ConnectionOptions } from './connection.js';
 import { CliError } from './errors.js';
 import type { CliContext } from './context.js';
 import { parseIsoDate, parsePositiveInteger } from './parse.js';
+import { SUBJECT_SECRET_VARIABLE, subjectOfUser } from './subject.js';
 import { formatTable, shorten } from './table.js';
 
 interface HistoryOptions extends ConnectionOptions {
   sub?: string;
+  user?: string;
   sid?: string;
   jti?: string;
   type?: HistoryQuery['type'];
@@ -68,10 +70,15 @@ function row(event: LedgerEvent): string[] {
 }
 
 async function run(options: HistoryOptions, context: CliContext): Promise<void> {
-  const chosen = [options.sub, options.sid, options.jti].filter((value) => value !== undefined);
-  if (chosen.length !== 1) throw new CliError('audit history needs one of --sub, --sid or --jti');
+  const chosen = [options.sub, options.user, options.sid, options.jti].filter(
+    (value) => value !== undefined,
+  );
+  if (chosen.length !== 1) {
+    throw new CliError('audit history needs one of --sub, --user, --sid or --jti');
+  }
+  const sub = options.user !== undefined ? subjectOfUser(options.user, context.env) : options.sub;
   const query: Omit<HistoryQuery, 'cursor' | 'limit'> = {
-    ...(options.sub !== undefined && { sub: options.sub }),
+    ...(sub !== undefined && { sub }),
     ...(options.sid !== undefined && { sid: options.sid }),
     ...(options.jti !== undefined && { jti: options.jti }),
     ...(options.type !== undefined && { type: options.type }),
@@ -99,11 +106,22 @@ export function registerHistory(audit: Command, context: CliContext): void {
     .command('history')
     .summary('list the events of a subject, session or token')
     .description(
-      'List the issued, refreshed and revoked events of one subject (--sub), session (--sid) ' +
-        'or token (--jti), oldest first, as a table or as JSON.',
+      'List the issued, refreshed and revoked events of one subject (--sub, or --user with ' +
+        `the subject secret in $${SUBJECT_SECRET_VARIABLE}), session (--sid) or token (--jti), ` +
+        'oldest first, as a table or as JSON.',
     )
     .addOption(
-      new Option('--sub <sub>', 'the subject: the opaque "sub" claim').conflicts(['sid', 'jti']),
+      new Option('--sub <sub>', 'the subject: the opaque "sub" claim').conflicts([
+        'user',
+        'sid',
+        'jti',
+      ]),
+    )
+    .addOption(
+      new Option(
+        '--user <id>',
+        `the subject of your app's user id (needs $${SUBJECT_SECRET_VARIABLE}, the plugin's subjectSecret)`,
+      ).conflicts(['sid', 'jti']),
     )
     .addOption(new Option('--sid <sid>', 'one session (the "sid" claim)').conflicts('jti'))
     .option('--jti <jti>', 'one token (its "jti" claim): the events that concern it')
@@ -127,6 +145,7 @@ export function registerHistory(audit: Command, context: CliContext): void {
         'Examples:',
         '  $ koa-jwtconnect audit history --sid 3q2-7wEjRJm8mZ0wq1Y8dA',
         '  $ koa-jwtconnect audit history --sub <sub> --type revoked --from 2026-01-01',
+        `  $ ${SUBJECT_SECRET_VARIABLE}=... koa-jwtconnect audit history --user 1234`,
         '  $ koa-jwtconnect audit history --jti <jti> --json | jq .',
       ].join('\n'),
     )

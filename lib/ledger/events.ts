@@ -77,6 +77,12 @@ export interface IssuedEvent extends EventHeader {
   /** Audience of the session's tokens. */
   aud?: string | string[];
   /**
+   * When the session ends however often it is refreshed (NumericDate, seconds): the login plus the
+   * `sessionMaxAge` in force then. No token of the session expires later. Absent in sessions
+   * recorded by versions without the option.
+   */
+  sessionExp?: number;
+  /**
    * The user claims put in the session's access tokens (claims map and extra claims), so a refresh
    * re-issues them without the user record. Never credentials or tokens.
    */
@@ -137,7 +143,7 @@ export function eventBody(draft: EventDraft): EventDraft {
   }
   switch (draft.type) {
     case 'issued': {
-      const { sub, access, refresh, scope, aud, claims } = draft;
+      const { sub, access, refresh, scope, aud, sessionExp, claims } = draft;
       const body: Extract<EventDraft, { type: 'issued' }> = {
         type: 'issued',
         sub,
@@ -147,6 +153,7 @@ export function eventBody(draft: EventDraft): EventDraft {
       };
       if (scope !== undefined) body.scope = scope;
       if (aud !== undefined) body.aud = Array.isArray(aud) ? [...aud] : aud;
+      if (sessionExp !== undefined) body.sessionExp = sessionExp;
       if (claims !== undefined) {
         body.claims = Object.fromEntries(
           Object.entries(claims).filter(([, value]) => value !== undefined),

@@ -6,9 +6,9 @@
  * setters throw), and reads cost no copy.
  */
 import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
-import type { LedgerEvent } from './events.js';
+import { subjectStream, type LedgerEvent } from './events.js';
 import { frozenCopy } from './frozen.js';
-import type { SessionState, StreamState } from './projection.js';
+import type { SessionState, StreamState, SubjectState } from './projection.js';
 import type { EventPosition, EventQuery, LedgerStore } from './store.js';
 
 /**
@@ -161,6 +161,25 @@ export class MemoryStore implements LedgerStore {
       (state): state is SessionState =>
         state.kind === 'session' && state.sub === sub && !state.revoked,
     );
+  }
+
+  async findLiveSessions(
+    sub: string,
+    after: number,
+  ): Promise<{ sessions: SessionState[]; subject: SubjectState | null }> {
+    const sessions = (await this.findOpenSessions(sub))
+      .filter((state) => state.refreshExp > after)
+      .sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+    const subject = this.#states.get(subjectStream(sub));
+    return { sessions, subject: subject?.kind === 'subject' ? subject : null };
+  }
+
+  async firstEvents(streams: readonly string[]): Promise<LedgerEvent[]> {
+    this.#assertOpen();
+    return streams.flatMap((stream) => {
+      const first = this.#streams.get(stream)?.[0];
+      return first?.seq === 1 ? [first] : [];
+    });
   }
 
   async *scanStates(): AsyncIterable<StreamState> {

@@ -20,7 +20,7 @@ import {
   type WriteConcernSettings,
 } from 'mongodb';
 import { ConfigError, LedgerNotFoundError, StoreUnavailableError } from '../errors.js';
-import type { LedgerEvent } from './events.js';
+import { subjectStream, type LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
   SCAN_BATCH,
@@ -29,7 +29,7 @@ import {
   type StateDocument,
 } from './mongo-documents.js';
 import { replaceAllSnapshots } from './mongo-rebuild.js';
-import type { SessionState, StreamState } from './projection.js';
+import type { SessionState, StreamState, SubjectState } from './projection.js';
 import type { EventQuery, LedgerStore } from './store.js';
 
 /** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
@@ -66,6 +66,8 @@ const STATE_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { 'tokens.jti': 1 }, name: 'tokens_jti' },
   { key: { sub: 1, kind: 1 }, name: 'sub_kind' },
+  // Live sessions of a subject (`findLiveSessions`) without reading its expired ones.
+  { key: { sub: 1, kind: 1, refreshExp: 1 }, name: 'sub_kind_refreshExp' },
 ];
 
 const PENDING_INDEXES: IndexDescription[] = [
@@ -324,6 +326,43 @@ export class MongoStore implements LedgerStore {
       return latestPerStream(docs).filter(
         (state): state is SessionState => state.kind === 'session' && !state.revoked,
       );
+    });
+  }
+
+  /**
+   * One query on (sub, kind, refreshExp). Older snapshots of a stream, not yet dropped, may match
+   * too; the latest one of each stream is kept. A refresh never moves `refreshExp` back and a
+   * revocation keeps it, so when an older snapshot matches, the latest one matches as well.
+   */
+  async findLiveSessions(
+    sub: string,
+    after: number,
+  ): Promise<{ sessions: SessionState[]; subject: SubjectState | null }> {
+    return guard(async () => {
+      const docs = await this.#stateCollection()
+        .find(
+          { sub, $or: [{ kind: 'session', refreshExp: { $gt: after } }, { kind: 'subject' }] },
+          { projection: { _id: 0 } },
+        )
+        .sort({ stream: 1, seq: -1 })
+        .toArray();
+      const latest = latestPerStream(docs);
+      const subject = latest.find((state) => state.stream === subjectStream(sub));
+      return {
+        sessions: latest.filter(
+          (state): state is SessionState => state.kind === 'session' && !state.revoked,
+        ),
+        subject: subject?.kind === 'subject' ? subject : null,
+      };
+    });
+  }
+
+  async firstEvents(streams: readonly string[]): Promise<LedgerEvent[]> {
+    return guard(async () => {
+      const docs = await this.#eventsCollection()
+        .find({ stream: { $in: [...streams] }, seq: 1 }, { projection: { _id: 0 } })
+        .toArray();
+      return docs as unknown as LedgerEvent[];
     });
   }
 

@@ -49,6 +49,8 @@ export interface SessionState extends StateHeader {
   login: Pick<EventMeta, 'source' | 'method'>;
   scope?: string;
   aud?: string | string[];
+  /** When the session ends however often it is refreshed (from the `issued` event; seconds). */
+  sessionExp?: number;
   /** User claims for the session's access tokens (from the `issued` event). */
   claims?: Record<string, unknown>;
   /** The refresh token that may be used next. */
@@ -139,6 +141,7 @@ function step(state: StreamState | null, event: LedgerEvent, retentionMs: number
     };
     if (event.scope !== undefined) session.scope = event.scope;
     if (event.aud !== undefined) session.aud = event.aud;
+    if (event.sessionExp !== undefined) session.sessionExp = event.sessionExp;
     if (event.claims !== undefined) session.claims = event.claims;
     return session;
   }

@@ -6,7 +6,7 @@
  * from answering is a `StoreUnavailableError`, so callers fail closed.
  */
 import type { EventType, LedgerEvent } from './events.js';
-import type { SessionState, StreamState } from './projection.js';
+import type { SessionState, StreamState, SubjectState } from './projection.js';
 
 /** A filter over the event log, as the store answers it (`auth.audit.history()` builds it). */
 export interface EventQuery {
@@ -75,6 +75,17 @@ export interface LedgerStore {
   findSessionByToken(jti: string): Promise<SessionState | null>;
   /** Sessions of `sub` not revoked by a session revocation (for single-session policy). */
   findOpenSessions(sub: string): Promise<SessionState[]>;
+  /**
+   * The sessions of `sub` not revoked by a session revocation whose refresh token expires after
+   * `after` (NumericDate seconds), ordered by stream, with the subject's own state (its "logout
+   * everywhere" cut-off), for listing live sessions. The caller applies the cut-off.
+   */
+  findLiveSessions(
+    sub: string,
+    after: number,
+  ): Promise<{ sessions: SessionState[]; subject: SubjectState | null }>;
+  /** The first event (seq 1) of each of `streams` that has one, in no particular order. */
+  firstEvents(streams: readonly string[]): Promise<LedgerEvent[]>;
   /** Every projection document, ordered by stream; for verification and rebuild comparison. */
   scanStates(): AsyncIterable<StreamState>;
   /**

@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import type { UserRecord } from '../tokens/claims.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { issueSession } from '../sessions/issue.js';
+import { traced } from '../telemetry/telemetry.js';
 import { renderError, toPluginError } from './error-handler.js';
 
 /** Options of `auth.loginHook()`. */
@@ -41,12 +42,15 @@ export function loginHook(deps: SessionDeps, options: LoginHookOptions = {}): Mi
         throw new TypeError('loginHook: no authenticated user on ctx.state.user');
       }
       const scope = typeof options.scope === 'function' ? options.scope(ctx, user) : options.scope;
-      ctx.state['tokens'] = await issueSession(deps, user, {
+      const how = {
         ctx,
         source,
         ...(options.method !== undefined && { method: options.method }),
         ...(scope !== undefined && { scope }),
-      });
+      };
+      ctx.state['tokens'] = await traced(deps.telemetry, 'issue', () =>
+        issueSession(deps, user, how),
+      );
     } catch (caught) {
       renderError(ctx, toPluginError(caught), deps.config.logger, caught);
       return;

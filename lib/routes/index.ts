@@ -15,6 +15,7 @@ import { loginRoute } from './login.js';
 import { resolveRoutesOptions, type RoutesOptions } from './options.js';
 import { refreshRoute } from './refresh.js';
 import { revocationRoute } from './revocation.js';
+import { sessionsRoutes } from './sessions.js';
 
 export {
   DEFAULT_BODY_LIMIT,
@@ -29,6 +30,7 @@ export { introspectionSchema } from './introspection.js';
 export { loginSchema } from './login.js';
 export { refreshSchema } from './refresh.js';
 export { revocationSchema } from './revocation.js';
+export { sessionsSchema } from './sessions.js';
 export type { ThrottleOptions } from './shared/throttle.js';
 
 /**
@@ -51,6 +53,12 @@ export function createRouter(
   if (paths.revocation) router.post(paths.revocation, ...revocationRoute(deps, view, body));
   if (paths.jwks) router.get(paths.jwks, ...jwksRoute(deps));
   if (paths.audit) router.get(paths.audit, ...auditRoute(deps, view));
+  if (paths.sessions) {
+    const sessions = sessionsRoutes(deps, view);
+    router.get(paths.sessions, ...sessions.list);
+    router.delete(paths.sessions, ...sessions.revokeOthers);
+    router.delete(`${paths.sessions}/:sid`, ...sessions.revokeOne);
+  }
   if (login && paths.login) router.post(paths.login, ...loginRoute(deps, body, login));
 
   const routes = router.routes() as Middleware;

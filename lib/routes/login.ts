@@ -10,6 +10,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { InvalidCredentialsError, InvalidRequestError } from '../errors.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { issueSession } from '../sessions/issue.js';
+import { traced } from '../telemetry/telemetry.js';
 import type { UserRecord } from '../tokens/claims.js';
 import type { LoginRouteOptions } from './options.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
@@ -44,6 +45,7 @@ export function loginRoute(
     parseBody(body),
     validateParams(loginSchema, 'body'),
     validateCredentialsPresence,
+    countFailures(deps),
     throttleFailures(throttle),
     checkPassword(options),
     issueTokens(deps, options),
@@ -56,6 +58,18 @@ async function validateCredentialsPresence(ctx: Context, next: Next): Promise<vo
     throw new InvalidRequestError('"username" and "password" are required');
   }
   await next();
+}
+
+/** Login failures for the metrics: wrong credentials and throttled attempts. */
+function countFailures(deps: SessionDeps): Middleware {
+  return async function countFailures(ctx: Context, next: Next) {
+    try {
+      await next();
+    } catch (error) {
+      deps.telemetry?.loginFailed(error);
+      throw error;
+    }
+  };
 }
 
 /**
@@ -95,11 +109,12 @@ function issueTokens(deps: SessionDeps, options: LoginRouteOptions): Middleware 
   return async function issueTokens(ctx: Context) {
     const user = ctx.state['loginUser'] as UserRecord;
     const scope = typeof options.scope === 'function' ? options.scope(ctx, user) : options.scope;
-    ctx.body = await issueSession(deps, user, {
+    const how = {
       ctx,
       source: options.source ?? 'password',
       ...(options.method !== undefined && { method: options.method }),
       ...(scope !== undefined && { scope }),
-    });
+    };
+    ctx.body = await traced(deps.telemetry, 'issue', () => issueSession(deps, user, how));
   };
 }

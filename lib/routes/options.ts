@@ -10,7 +10,8 @@ import { compileSchema, describeProblem } from '../validation.js';
 import type { ThrottleOptions } from './shared/throttle.js';
 
 /** The routes `auth.routes()` can serve; each path can be changed or turned off. */
-export type RouteName = 'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'login';
+export type RouteName =
+  'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'sessions' | 'login';
 
 /** Options of the optional password login route (`POST /token/login`). */
 export interface LoginRouteOptions {
@@ -57,6 +58,7 @@ export const DEFAULT_PATHS: Readonly<Record<RouteName, string>> = Object.freeze(
   revocation: '/token/revocation',
   jwks: '/.well-known/jwks.json',
   audit: '/token/audit',
+  sessions: '/token/sessions',
   login: '/token/login',
 });
 

@@ -11,6 +11,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { InvalidRequestError, UnsupportedGrantTypeError } from '../errors.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { refreshSession } from '../sessions/refresh.js';
+import { traced } from '../telemetry/telemetry.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
 import { noStore } from './shared/headers.js';
 import { KEYWORD_PARAM, TOKEN_PARAM, paramsOf, validateParams } from './shared/params.js';
@@ -65,6 +66,7 @@ function rotateRefreshToken(deps: SessionDeps): Middleware {
   // refreshSession throws InvalidGrantError (400) for any token problem, reuse included, and
   // StoreUnavailableError (503) when nothing could be recorded; either way nothing is issued.
   return async function rotateRefreshToken(ctx: Context) {
-    ctx.body = await refreshSession(deps, ctx.state['refreshToken'] as string, ctx);
+    const token = ctx.state['refreshToken'] as string;
+    ctx.body = await traced(deps.telemetry, 'refresh', () => refreshSession(deps, token, ctx));
   };
 }

@@ -10,6 +10,7 @@ import { tokenStatus, type SessionState } from '../ledger/projection.js';
 import { ACCESS_TOKEN_TYP, type TokenClaims } from '../tokens/claims.js';
 import type { VerifiedToken } from '../tokens/verify.js';
 import { verifyAs, type SessionDeps } from './deps.js';
+import { hasSessionEnded } from './lifetime.js';
 import type { RevocationView } from './revocation-view.js';
 
 /** The answer for a validly signed token whose session the ledger has never recorded. */
@@ -29,7 +30,15 @@ export async function checkAccessToken(
 ): Promise<CheckedAccessToken> {
   const verified = await verifyAccessToken(deps, token);
   if (view) await view.assertNotRevoked(verified.claims);
-  else await assertRecordedAndNotRevoked(deps.ledger, verified.claims, deps.config.clock());
+  else {
+    const { ledger, config } = deps;
+    await assertRecordedAndNotRevoked(
+      ledger,
+      verified.claims,
+      config.clock(),
+      config.sessionMaxAge,
+    );
+  }
   return { ...verified, token };
 }
 
@@ -40,12 +49,13 @@ export function verifyAccessToken(deps: SessionDeps, token: string): Promise<Ver
 /**
  * Reads the session and subject state and returns the session. A token the ledger does not know
  * as an access token of that session and subject was never issued here, whoever signed it, and is
- * refused (fail closed).
+ * refused (fail closed); so is one of a session past its absolute end (`sessionMaxAge`, seconds).
  */
 export async function assertRecordedAndNotRevoked(
   ledger: Ledger,
   claims: TokenClaims,
   now: number,
+  sessionMaxAge: number,
 ): Promise<SessionState> {
   const { session, subject } = await ledger.loadSession(claims.sid, claims.sub);
   // Said plainly: after a restart on the in-memory store (or a reset database) every token the
@@ -57,5 +67,10 @@ export async function assertRecordedAndNotRevoked(
     throw new InvalidTokenError('unknown token: its session has no record of it', 'unknown');
   }
   if (view.status === 'revoked') throw new InvalidTokenError('the token is revoked', 'revoked');
+  if (hasSessionEnded(session, sessionMaxAge, now)) throw sessionExpired();
   return session;
+}
+
+export function sessionExpired(): InvalidTokenError {
+  return new InvalidTokenError('the session has expired', 'session_expired');
 }

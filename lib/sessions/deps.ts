@@ -3,6 +3,7 @@
  */
 import type { Context } from 'koa';
 import type { ResolvedConfig } from '../config.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { EventMeta, Ledger } from '../ledger/index.js';
 import { InvalidTokenError } from '../errors.js';
 import {
@@ -23,6 +24,8 @@ export interface SessionDeps {
   readonly refreshKeys?: KeySet;
   /** Access tokens verified before (option `verifyCache`); absent when the cache is off. */
   readonly verified?: VerifiedTokenCache;
+  /** Metrics and spans (OpenTelemetry); absent in code that builds its own deps. */
+  readonly telemetry?: Telemetry;
 }
 
 /** The token pair answered to the client (RFC 6749 section 5.1). */
@@ -35,6 +38,11 @@ export interface TokenResponse {
   token_type: 'Bearer';
   /** Lifetime of the access token in seconds. */
   expires_in: number;
+  /**
+   * Lifetime of the refresh token in seconds: the idle timeout, or less when the session's absolute
+   * end (`sessionMaxAge`) comes first. After it, the user logs in again.
+   */
+  refresh_expires_in: number;
   /** Space-separated scopes of the session, when it has any (RFC 6749 section 5.1). */
   scope?: string;
 }

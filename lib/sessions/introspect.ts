@@ -14,7 +14,9 @@ import {
 } from '../ledger/projection.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
+import { hasSessionEnded } from './lifetime.js';
 import { hasScope } from './scope.js';
+import { sessionClaims } from './user-claims.js';
 
 export interface IntrospectionRequest {
   token?: string;
@@ -59,8 +61,10 @@ export async function introspect(
   const { session, subject, jti } = found;
   if (caller.sub !== session.sub && !hasScope(caller, deps.config.scopes.introspection))
     return { ...INACTIVE };
-  const view = tokenStatus(session, jti, subject, deps.config.clock());
+  const now = deps.config.clock();
+  const view = tokenStatus(session, jti, subject, now);
   if (view?.status !== 'active') return { ...INACTIVE };
+  if (hasSessionEnded(session, deps.config.sessionMaxAge, now)) return { ...INACTIVE };
   return describeToken(deps, session, view.token);
 }
 
@@ -82,7 +86,7 @@ function describeToken(
   };
   if (session.aud !== undefined) response.aud = session.aud;
   if (session.scope !== undefined) response.scope = session.scope;
-  const username = session.claims?.['username'];
+  const username = sessionClaims(session)['username'];
   if (typeof username === 'string') response.username = username;
   return response;
 }

@@ -3,8 +3,9 @@
  * appended durably first; only then are the tokens signed and returned (SPEC guarantee 1).
  */
 import type { Context } from 'koa';
-import { InvalidRequestError } from '../errors.js';
-import type { EventMeta } from '../ledger/index.js';
+import { HookError, InvalidRequestError } from '../errors.js';
+import { subjectStream, type EventMeta } from '../ledger/index.js';
+import { MAX_ID_LENGTH } from '../ledger/validate.js';
 import {
   ACCESS_TOKEN_TYP,
   REFRESH_TOKEN_TYP,
@@ -37,13 +38,33 @@ export interface IssueOptions {
   aud?: string | string[];
 }
 
-/** The opaque `sub` of a user under the configured secret. */
+/** The opaque `sub` of a user: HMAC-SHA256 of its id under the configured secret, or `subject`. */
 export function subjectOf(deps: SessionDeps, user: UserRecord): string {
   const id = deps.config.userId(user);
   if ((typeof id !== 'string' || id === '') && typeof id !== 'number') {
     throw new TypeError('the user id must be a non-empty string or a number');
   }
-  return subjectFor(String(id), deps.config.subjectSecret);
+  const { subject, subjectSecret } = deps.config;
+  return subject ? hostSubject(subject, String(id)) : subjectFor(String(id), subjectSecret);
+}
+
+/** Longest `sub` whose subject stream (`subject:<sub>`) is still a valid ledger id. */
+const MAX_SUBJECT_LENGTH = MAX_ID_LENGTH - subjectStream('').length;
+
+/** The host's `subject` for `id`, held to the ledger's id rules before it can reach a store. */
+function hostSubject(subject: (userId: string) => string, id: string): string {
+  let sub: unknown;
+  try {
+    sub = subject(id);
+  } catch (error) {
+    throw new HookError('subject threw', { cause: error });
+  }
+  if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUBJECT_LENGTH) {
+    throw new HookError(
+      `subject must return a non-empty string of at most ${MAX_SUBJECT_LENGTH} characters`,
+    );
+  }
+  return sub;
 }
 
 /** The claims a user's access token would carry, without issuing anything (a preview). */
@@ -74,7 +95,8 @@ function accessClaimsFor(
     {
       issuer: config.issuer,
       audience: audienceOf(deps, options),
-      ttlSeconds: config.accessTokenTtl,
+      // A new session: its end is `sessionMaxAge` away, and no token outlives it.
+      ttlSeconds: Math.min(config.accessTokenTtl, config.sessionMaxAge),
       claimsMap: config.claimsMap,
     },
     { ...context, ...(options.scope !== undefined && { scope: options.scope }) },
@@ -151,7 +173,11 @@ export async function issueSession(
     accessClaims = accessClaimsFor(deps, user, options, { sub, sid, jti: accessJti, now: seconds });
     accessClaims['auth_time'] = seconds;
     refreshClaims = buildRefreshClaims(
-      { issuer: config.issuer, audience, ttlSeconds: config.refreshTokenTtl },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: Math.min(config.refreshTokenTtl, config.sessionMaxAge),
+      },
       {
         sub,
         sid,
@@ -169,6 +195,7 @@ export async function issueSession(
       refresh: { jti: refreshJti, exp: refreshClaims.exp },
       scope: options.scope,
       aud: audience === undefined || typeof audience === 'string' ? audience : [...audience],
+      sessionExp: seconds + config.sessionMaxAge,
       claims: userClaimsOf(accessClaims),
     });
   });
@@ -198,6 +225,7 @@ export async function tokenResponse(
     refresh_token: refreshToken,
     token_type: 'Bearer',
     expires_in: accessClaims.exp - accessClaims.iat,
+    refresh_expires_in: refreshClaims.exp - refreshClaims.iat,
   };
   if (accessClaims.scope !== undefined) response.scope = accessClaims.scope;
   return response;

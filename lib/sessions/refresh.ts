@@ -9,12 +9,7 @@
  */
 import type { Context } from 'koa';
 import { InvalidGrantError, InvalidTokenError } from '../errors.js';
-import {
-  subjectStream,
-  type EventDraft,
-  type SessionState,
-  type SubjectState,
-} from '../ledger/index.js';
+import type { EventDraft, SessionState, SubjectState } from '../ledger/index.js';
 import { isSessionRevoked } from '../ledger/projection.js';
 import {
   REFRESH_TOKEN_TYP,
@@ -26,6 +21,9 @@ import {
 import { UNKNOWN_SESSION } from './access.js';
 import { compact, requestMeta, verifyAs, type SessionDeps, type TokenResponse } from './deps.js';
 import { tokenResponse } from './issue.js';
+import { hasSessionEnded, lifetimeWithin, sessionEnd } from './lifetime.js';
+import { revokeSession } from './revoke.js';
+import { refreshedUserClaims, sessionClaims, type UserClaims } from './user-claims.js';
 
 type Outcome = { kind: 'rotated'; access: TokenClaims; refresh: TokenClaims } | { kind: 'reuse' };
 
@@ -36,15 +34,18 @@ export async function refreshSession(
 ): Promise<TokenResponse> {
   const { config, ledger } = deps;
   const claims = await verifyRefreshToken(deps, refreshToken);
-  const [subject = null] = await ledger.store.loadStates([subjectStream(claims.sub)]);
+  const { session: current, subject } = await ledger.loadSession(claims.sid, claims.sub);
   const meta = requestMeta(ctx);
+  const userClaims = await askHostForClaims(deps, current, subject, claims, ctx);
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
 
   let outcome: Outcome | undefined;
   await ledger.execute(claims.sid, (state, { now }): EventDraft | null => {
     outcome = undefined;
-    const session = usableSession(state, claims, subject?.kind === 'subject' ? subject : null);
+    const session = usableSession(state, claims, subject);
+    const end = sessionEnd(session, config.sessionMaxAge);
+    if (end * 1000 <= now) throw new InvalidGrantError('the session has expired');
     if (claims.jti !== session.refreshJti) {
       const spent = session.tokens.find(
         (token) => token.jti === claims.jti && token.type === 'refresh',
@@ -72,12 +73,21 @@ export async function refreshSession(
     const authTime = Math.floor(session.createdAt.getTime() / 1000);
     const access = buildAccessClaims(
       {},
-      { issuer: config.issuer, audience, ttlSeconds: config.accessTokenTtl, claimsMap: {} },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: lifetimeWithin(config.accessTokenTtl, seconds, end),
+        claimsMap: {},
+      },
       { ...context, jti: accessJti },
-      session.claims ?? {},
+      userClaims ?? sessionClaims(session),
     );
     const refresh = buildRefreshClaims(
-      { issuer: config.issuer, audience, ttlSeconds: config.refreshTokenTtl },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: lifetimeWithin(config.refreshTokenTtl, seconds, end),
+      },
       { ...context, jti: refreshJti },
     );
     access['auth_time'] = authTime;
@@ -97,6 +107,33 @@ export async function refreshSession(
     throw new InvalidGrantError('the refresh token was already used; the session is revoked');
   }
   return tokenResponse(deps, outcome.access, outcome.refresh);
+}
+
+/**
+ * With `refreshClaims`, the host's claims for a refresh that would rotate (a current refresh token
+ * of a live session; the host is not asked about reuse or dead sessions). When the host ends the
+ * session, it is revoked (reason `user_inactive`) and the refresh refused. Asked before anything is
+ * appended, so a hook that fails leaves the refresh token usable. Undefined: use the recorded ones.
+ */
+async function askHostForClaims(
+  deps: SessionDeps,
+  current: SessionState | null,
+  subject: SubjectState | null,
+  claims: TokenClaims,
+  ctx: Context | undefined,
+): Promise<Readonly<UserClaims> | undefined> {
+  const { config } = deps;
+  if (!config.refreshClaims || current?.refreshJti !== claims.jti) return undefined;
+  const session = usableSession(current, claims, subject);
+  if (hasSessionEnded(session, config.sessionMaxAge, config.clock())) return undefined;
+  const answer = await refreshedUserClaims(deps, session, ctx);
+  if (answer !== null) return answer;
+  await revokeSession(deps, session.stream, {
+    ...requestMeta(ctx),
+    reason: 'user_inactive',
+    actor: 'system',
+  });
+  throw new InvalidGrantError('the session has ended');
 }
 
 /** A refresh token's claims, or `invalid_grant` (RFC 6749 section 5.2) for any token problem. */

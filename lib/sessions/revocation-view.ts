@@ -17,7 +17,8 @@ import { InvalidTokenError, StoreUnavailableError } from '../errors.js';
 import { history, type LedgerEvent, type Ledger } from '../ledger/index.js';
 import { coveredByCutOff } from '../ledger/projection.js';
 import type { TokenClaims } from '../tokens/claims.js';
-import { assertRecordedAndNotRevoked } from './access.js';
+import { assertRecordedAndNotRevoked, sessionExpired } from './access.js';
+import { sessionEnd } from './lifetime.js';
 
 /** An access token confirmed as recorded: its session, subject and when they began. */
 interface Recorded {
@@ -27,6 +28,8 @@ interface Recorded {
   authTime: number;
   /** The token's expiry, epoch ms (for pruning). */
   expMs: number;
+  /** The session's absolute end, epoch ms (`sessionMaxAge`). */
+  sessionEndMs: number;
 }
 
 export interface RevocationViewOptions {
@@ -35,6 +38,8 @@ export interface RevocationViewOptions {
   lookbackMs: number;
   /** Allowed clock difference between instances, in ms. */
   skewMs: number;
+  /** The configured absolute session lifetime, seconds, for sessions recorded without their end. */
+  sessionMaxAge: number;
   clock: Clock;
   onError?: (error: unknown) => void;
 }
@@ -99,18 +104,21 @@ export class RevocationView {
     ) {
       throw new InvalidTokenError('the token is revoked', 'revoked');
     }
+    if (recorded.sessionEndMs <= this.#options.clock()) throw sessionExpired();
   }
 
   /** One store read per token and instance: a token the ledger never issued is refused. */
   async #confirmRecorded(claims: TokenClaims): Promise<Recorded> {
     const known = this.#recorded.get(claims.jti);
     if (known && known.sid === claims.sid && known.sub === claims.sub) return known;
-    const session = await assertRecordedAndNotRevoked(this.#ledger, claims, this.#options.clock());
+    const { clock, sessionMaxAge } = this.#options;
+    const session = await assertRecordedAndNotRevoked(this.#ledger, claims, clock(), sessionMaxAge);
     const recorded: Recorded = {
       sid: session.stream,
       sub: session.sub,
       authTime: Math.floor(session.createdAt.getTime() / 1000),
       expMs: claims.exp * 1000,
+      sessionEndMs: sessionEnd(session, sessionMaxAge) * 1000,
     };
     this.#recorded.set(claims.jti, recorded);
     return recorded;

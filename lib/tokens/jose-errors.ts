@@ -15,6 +15,7 @@ const MESSAGES: Readonly<Record<InvalidTokenReason, string>> = {
   not_yet_valid: 'The token is not yet valid',
   wrong_type: 'The token is not of the expected type',
   revoked: 'The token has been revoked',
+  session_expired: 'The session has expired',
   unknown: 'The token is not valid',
 };
 

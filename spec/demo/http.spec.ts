@@ -216,4 +216,31 @@ describe('demo app over HTTP [MongoDB]', () => {
       expect((await get('/demo/subject?username=eve', admin)).status).to.equal(404);
     });
   });
+  describe('GET /metrics', () => {
+    it("serves the plugin's metrics as Prometheus text, moving with logins and refusals", async () => {
+      const scrape = async () => {
+        const response = await fetch(`${demo.url}/metrics`);
+        expect(response.status).to.equal(200);
+        expect(response.headers.get('content-type')).to.match(/^text\/plain/);
+        return response.text();
+      };
+      const value = (text: string, pattern: RegExp) =>
+        Number(new RegExp(`^${pattern.source} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      const issued =
+        /jwtconnect_tokens_issued(?:_total)?\{[^}]*jwtconnect_login_source="password"[^}]*\}/;
+      const missing =
+        /jwtconnect_bearer_rejections(?:_total)?\{[^}]*jwtconnect_rejection_reason="missing"[^}]*\}/;
+      const before = await scrape();
+      expect((await login({ username: 'alice', password: 'alice' })).status).to.equal(200);
+      expect((await me()).status).to.equal(401);
+      const after = await scrape();
+      expect(value(after, issued)).to.equal(value(before, issued) + 1);
+      expect(value(after, missing)).to.equal(value(before, missing) + 1);
+      expect(after).to.match(/^# TYPE jwtconnect_store_duration histogram$/m);
+      expect(after).to.match(
+        /^jwtconnect_store_duration_count\{[^}]*db_operation_name="appendEvent"/m,
+      );
+      expect(after).to.not.include('eyJ');
+    });
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * The one contract suite every `LedgerStore` passes (STYLE.md 5), in parts: events
  * (contract-events.ts), projection documents (contract-states.ts), the `Ledger` on top of the store
- * (contract-ledger.ts), audit and integrity (contract-audit.ts).
+ * (contract-ledger.ts), audit and integrity (contract-audit.ts), user-level views
+ * (contract-sessions.ts).
  *
  * `makeStore` returns a new, empty, unopened store; the suite opens it. Most tests share one store
  * and keep apart by using fresh random stream ids; tests that read the whole store get their own.
@@ -9,6 +10,7 @@
 import { auditContract } from './contract-audit.js';
 import { eventsContract } from './contract-events.js';
 import { ledgerContract } from './contract-ledger.js';
+import { sessionsContract } from './contract-sessions.js';
 import { statesContract } from './contract-states.js';
 import type { DisposableStore, ContractContext } from './support.js';
 
@@ -47,5 +49,6 @@ export function storeContract(name: string, makeStore: () => Promise<DisposableS
     statesContract(context);
     ledgerContract(context);
     auditContract(context);
+    sessionsContract(context);
   });
 }

@@ -55,7 +55,11 @@ describe('MongoStore', () => {
       key: { stream: 1, seq: 1 },
       unique: true,
     });
-    expect(state.map((index) => index.name)).to.include.members(['tokens_jti', 'sub_kind']);
+    expect(state.map((index) => index.name)).to.include.members([
+      'tokens_jti',
+      'sub_kind',
+      'sub_kind_refreshExp',
+    ]);
     const pending = await t.db.collection('jwtconnect_pending').indexes();
     expect(pending.find((index) => index.name === 'stream_seq')).to.deep.include({ unique: true });
   });

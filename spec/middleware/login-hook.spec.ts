@@ -100,8 +100,14 @@ describe('auth.loginHook() [MongoDB, HTTP]', () => {
     expect(answer.headers.get('content-type')).to.match(/^application\/json/);
     expect(answer.headers.get('cache-control')).to.equal('no-store');
     const pair = answer.body as TokenResponse;
-    expect(pair).to.have.all.keys('access_token', 'refresh_token', 'token_type', 'expires_in');
-    expect(pair).to.include({ token_type: 'Bearer', expires_in: 1800 });
+    expect(pair).to.have.all.keys(
+      'access_token',
+      'refresh_token',
+      'token_type',
+      'expires_in',
+      'refresh_expires_in',
+    );
+    expect(pair).to.include({ token_type: 'Bearer', expires_in: 1800, refresh_expires_in: 3600 });
     expect((await me(served.url, pair.access_token)).body).to.include({
       username: `hooked${users}`,
       given_name: 'Hook',

@@ -72,6 +72,7 @@ describe('routes with the store unreachable [MongoDB, HTTP]', () => {
         ),
       ],
       ['audit', await get(`${app.url}/token/audit?sub=x`, bearer(admin.access_token))],
+      ['sessions', await get(`${app.url}/token/sessions`, bearer(admin.access_token))],
       ['login', await postJson(`${app.url}/token/login`, { username: 'carol', password: 'pw' })],
       ['/api/me', await get(`${app.url}/api/me`, bearer(pair.access_token))],
     ];

@@ -17,7 +17,13 @@ export function authenticateCaller(
   view: RevocationView | undefined,
 ): Middleware {
   return async function authenticateCaller(ctx: Context, next: Next) {
-    const checked = await checkAccessToken(deps, bearerToken(ctx), view);
+    let checked;
+    try {
+      checked = await checkAccessToken(deps, bearerToken(ctx), view);
+    } catch (error) {
+      deps.telemetry?.bearerRejected(error);
+      throw error;
+    }
     ctx.state['caller'] = checked.claims;
     await next();
   };
