@@ -204,7 +204,7 @@ const mongoStore = {
     collections: {
       type: 'object',
       additionalProperties: false,
-      properties: { events: nonEmpty, state: nonEmpty, pending: nonEmpty },
+      properties: { events: nonEmpty, state: nonEmpty },
     },
     writeConcern: {
       type: 'object',

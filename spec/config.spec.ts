@@ -210,8 +210,10 @@ describe('config', () => {
       [
         'an unknown mongo collection',
         () =>
-          options({ store: { mongo: { uri: 'mongodb://127.0.0.1', collections: { log: 'x' } } } }),
-        /^options\.store\.mongo\.collections\.log is not an option$/,
+          options({
+            store: { mongo: { uri: 'mongodb://127.0.0.1', collections: { pending: 'x' } } },
+          }),
+        /^options\.store\.mongo\.collections\.pending is not an option$/,
       ],
       [
         'an empty mongo collection name',

@@ -14,7 +14,6 @@ import { CliError, describeError } from './errors.js';
 export { DEFAULT_DATABASE as DEFAULT_DB } from '../ledger/mongo-store.js';
 export const DEFAULT_EVENTS_COLLECTION = 'jwtconnect_events';
 export const DEFAULT_STATE_COLLECTION = 'jwtconnect_state';
-export const DEFAULT_PENDING_COLLECTION = 'jwtconnect_pending';
 
 /** The global options every ledger command reads (commander's `optsWithGlobals()`). */
 export interface ConnectionOptions {
@@ -22,7 +21,6 @@ export interface ConnectionOptions {
   db?: string;
   eventsCollection: string;
   stateCollection: string;
-  pendingCollection: string;
   connectTimeout: number;
 }
 
@@ -96,7 +94,6 @@ function openable(uri: string, options: ConnectionOptions): MongoStore {
       collections: {
         events: options.eventsCollection,
         state: options.stateCollection,
-        pending: options.pendingCollection,
       },
       serverSelectionTimeoutMS: options.connectTimeout,
     });

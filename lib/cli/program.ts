@@ -6,12 +6,7 @@ import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { registerHistory } from './audit-history.js';
 import { registerVerify } from './audit-verify.js';
-import {
-  DEFAULT_DB,
-  DEFAULT_EVENTS_COLLECTION,
-  DEFAULT_PENDING_COLLECTION,
-  DEFAULT_STATE_COLLECTION,
-} from './connection.js';
+import { DEFAULT_DB, DEFAULT_EVENTS_COLLECTION, DEFAULT_STATE_COLLECTION } from './connection.js';
 import type { CliContext } from './context.js';
 import { registerGenerate } from './keys-generate.js';
 import { parsePositiveInteger } from './parse.js';
@@ -34,7 +29,6 @@ export function buildProgram(context: CliContext): Command {
     .option('--db <name>', `database (default: the one in the URI, else ${DEFAULT_DB})`)
     .option('--events-collection <name>', 'events collection', DEFAULT_EVENTS_COLLECTION)
     .option('--state-collection <name>', 'projection collection', DEFAULT_STATE_COLLECTION)
-    .option('--pending-collection <name>', 'pending-marks collection', DEFAULT_PENDING_COLLECTION)
     .option('--connect-timeout <ms>', 'how long to wait for the server', parsePositiveInteger, 5000)
     .option('--debug', 'print stack traces of errors');
 

@@ -136,13 +136,16 @@ export interface SessionAt {
   session: SessionState | null;
 }
 
-/** The state of session `sid` at time `at`. */
+/**
+ * The state of session `sid` at time `at`, from the log alone (like `tokenAt`): the subject is the
+ * one its events name, whatever the projection holds or lacks.
+ */
 export async function sessionAt(ledger: Ledger, sid: string, at: Date): Promise<SessionAt> {
   assertId(sid, 'sid');
   assertDate(at, 'at');
-  const [current] = await ledger.store.loadStates([sid]);
-  if (current?.kind !== 'session') return { sid, at, status: 'unknown', session: null };
-  const { session, subject } = await foldAt(ledger, sid, current.sub, at);
+  const [first] = await ledger.store.queryEvents({ stream: sid, limit: 1 });
+  if (first?.type !== 'issued') return { sid, at, status: 'unknown', session: null };
+  const { session, subject } = await foldAt(ledger, sid, first.sub, at);
   if (!session) return { sid, at, status: 'unknown', session: null };
   const status = isSessionRevoked(session, subject)
     ? 'revoked'

@@ -43,6 +43,7 @@ export {
   type Appended,
   type AppendListener,
   type Decide,
+  type ExecuteTarget,
   type LedgerOptions,
 } from './ledger.js';
 export {

@@ -9,7 +9,7 @@ import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
 import { subjectStream, type LedgerEvent } from './events.js';
 import { frozenCopy } from './frozen.js';
 import type { SessionState, StreamState, SubjectState } from './projection.js';
-import type { EventPosition, EventQuery, LedgerStore } from './store.js';
+import type { EventPosition, EventQuery, LedgerStore, PendingMark } from './store.js';
 
 /**
  * The in-memory store (`store: { memory: true }`): for tests and demos. Everything is lost when
@@ -119,7 +119,7 @@ export class MemoryStore implements LedgerStore {
     this.#pending.set(stream, Math.max(seq, this.#pending.get(stream) ?? 0));
   }
 
-  async pendingStreams(): Promise<{ stream: string; seq: number }[]> {
+  async pendingStreams(): Promise<PendingMark[]> {
     this.#assertOpen();
     return [...this.#pending].map(([stream, seq]) => ({ stream, seq }));
   }
@@ -137,12 +137,27 @@ export class MemoryStore implements LedgerStore {
     });
   }
 
+  async readStates(
+    streams: readonly string[],
+  ): Promise<{ states: StreamState[]; pending: PendingMark[] }> {
+    const states = await this.loadStates(streams);
+    const pending: PendingMark[] = [];
+    for (const stream of new Set(streams)) {
+      const seq = this.#pending.get(stream);
+      if (seq !== undefined) pending.push({ stream, seq });
+    }
+    return { states, pending };
+  }
+
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
     this.#assertOpen();
     const current = this.#states.get(state.stream)?.seq ?? 0;
     if (current !== expectedSeq) return false;
     this.#setState(state);
-    this.#pending.delete(state.stream);
+    // Only marks this state covers: a later one is another writer's announced append.
+    if ((this.#pending.get(state.stream) ?? Infinity) <= state.seq) {
+      this.#pending.delete(state.stream);
+    }
     return true;
   }
 

@@ -9,7 +9,9 @@
  *   so the unique insert decides and a projection can never move backwards, even on servers whose
  *   single-document updates are not atomic (FerretDB v1 with SQLite: concurrent compare-and-set
  *   replaces were seen to both win, and an update to undo a newer replace);
- * - pending: marks written before each append, so a crash before the projection write is repaired.
+ *   The state collection also holds the pending marks written before each append (see
+ *   `MarkDocument`), so the one query that reads a stream's state also shows whether the log may
+ *   be ahead of it: a failed projection write is completed by the next reader, not at a restart.
  */
 import {
   MongoClient,
@@ -24,13 +26,15 @@ import { subjectStream, type LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
   SCAN_BATCH,
+  isMark,
   type EventDocument,
-  type PendingMark,
+  type MarkDocument,
+  type SnapshotDocument,
   type StateDocument,
 } from './mongo-documents.js';
 import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState, SubjectState } from './projection.js';
-import type { EventQuery, LedgerStore } from './store.js';
+import type { EventQuery, LedgerStore, PendingMark } from './store.js';
 
 /** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
 export interface MongoStoreOptions {
@@ -40,8 +44,8 @@ export interface MongoStoreOptions {
   dbName?: string;
   /** A host-provided database; the host owns its client. */
   db?: Db;
-  /** Collection names. Default `jwtconnect_events`, `jwtconnect_state`, `jwtconnect_pending`. */
-  collections?: { events?: string; state?: string; pending?: string };
+  /** Collection names. Default `jwtconnect_events`, `jwtconnect_state` (which also keeps the pending marks). */
+  collections?: { events?: string; state?: string };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
    * default otherwise (decided at `open()` from the `hello` reply).
@@ -68,10 +72,7 @@ const STATE_INDEXES: IndexDescription[] = [
   { key: { sub: 1, kind: 1 }, name: 'sub_kind' },
   // Live sessions of a subject (`findLiveSessions`) without reading its expired ones.
   { key: { sub: 1, kind: 1, refreshExp: 1 }, name: 'sub_kind_refreshExp' },
-];
-
-const PENDING_INDEXES: IndexDescription[] = [
-  { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
+  { key: { pending: 1 }, name: 'pending' },
 ];
 
 /**
@@ -82,8 +83,7 @@ export class MongoStore implements LedgerStore {
   readonly #options: MongoStoreOptions;
   #client: MongoClient | undefined;
   #events: Collection<EventDocument> | undefined;
-  #state: Collection<StateDocument> | undefined;
-  #pending: Collection<PendingMark> | undefined;
+  #state: Collection<SnapshotDocument> | undefined;
 
   /** Throws `ConfigError` for a connection string the driver cannot parse (nothing is opened). */
   constructor(options: MongoStoreOptions) {
@@ -142,15 +142,13 @@ export class MongoStore implements LedgerStore {
     }
     const settings = writeConcern && { writeConcern };
     this.#events = db.collection<EventDocument>(events, settings);
-    this.#state = db.collection<StateDocument>(names.state ?? 'jwtconnect_state', settings);
-    this.#pending = db.collection<PendingMark>(names.pending ?? 'jwtconnect_pending', settings);
+    this.#state = db.collection<SnapshotDocument>(names.state ?? 'jwtconnect_state', settings);
     if (!create) return;
     await guard(async () => {
       // One index per command: FerretDB v1.24 drops the connection when one `createIndexes`
       // names several indexes that all exist already, i.e. on every start after the first.
       for (const index of EVENT_INDEXES) await this.#eventsCollection().createIndexes([index]);
       for (const index of STATE_INDEXES) await this.#stateCollection().createIndexes([index]);
-      for (const index of PENDING_INDEXES) await this.#pendingCollection().createIndexes([index]);
     });
   }
 
@@ -243,7 +241,8 @@ export class MongoStore implements LedgerStore {
   async markPending(stream: string, seq: number): Promise<void> {
     await guard(async () => {
       try {
-        await this.#pendingCollection().insertOne({ stream, seq });
+        const mark: MarkDocument = { stream, seq: -seq, pending: seq };
+        await this.#stateCollection().insertOne(mark);
       } catch (error) {
         // The same mark twice (a writer retrying at one seq) is one mark.
         if (!isDuplicateKey(error)) throw error;
@@ -251,39 +250,61 @@ export class MongoStore implements LedgerStore {
     });
   }
 
-  async pendingStreams(): Promise<{ stream: string; seq: number }[]> {
+  async pendingStreams(): Promise<PendingMark[]> {
     return guard(async () => {
       const highest = new Map<string, number>();
-      for await (const mark of this.#pendingCollection().find({}, { projection: { _id: 0 } })) {
-        highest.set(mark.stream, Math.max(mark.seq, highest.get(mark.stream) ?? 0));
+      const marks = this.#stateCollection().find(
+        { pending: { $gt: 0 } },
+        { projection: { _id: 0, stream: 1, pending: 1 } },
+      );
+      for await (const mark of marks) {
+        if (!isMark(mark)) continue;
+        highest.set(mark.stream, Math.max(mark.pending, highest.get(mark.stream) ?? 0));
       }
       return [...highest].map(([stream, seq]) => ({ stream, seq }));
     });
   }
 
   async clearPending(stream: string, uptoSeq: number): Promise<void> {
-    await guard(() => this.#pendingCollection().deleteMany({ stream, seq: { $lte: uptoSeq } }));
+    await guard(() =>
+      this.#stateCollection().deleteMany({ stream, seq: { $gte: -uptoSeq, $lt: 0 } }),
+    );
   }
 
   async loadStates(streams: readonly string[]): Promise<StreamState[]> {
+    return (await this.readStates(streams)).states;
+  }
+
+  async readStates(
+    streams: readonly string[],
+  ): Promise<{ states: StreamState[]; pending: PendingMark[] }> {
     return guard(async () => {
       const docs = await this.#stateCollection()
         .find({ stream: { $in: [...streams] } }, { projection: { _id: 0 } })
         .sort({ stream: 1, seq: -1 })
         .toArray();
-      return latestPerStream(docs);
+      const snapshots: StateDocument[] = [];
+      const pending = new Map<string, number>();
+      for (const doc of docs) {
+        if (!isMark(doc)) snapshots.push(doc);
+        else pending.set(doc.stream, Math.max(doc.pending, pending.get(doc.stream) ?? 0));
+      }
+      return {
+        states: latestPerStream(snapshots),
+        pending: [...pending].map(([stream, seq]) => ({ stream, seq })),
+      };
     });
   }
 
   /**
    * Inserts the state as the snapshot at its seq, if the latest snapshot is at `expectedSeq`; then
-   * drops older snapshots and the stream's pending marks up to that seq.
+   * drops older snapshots and the stream's pending marks up to that seq, in one delete.
    */
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
     const collection = this.#stateCollection();
     return guard(async () => {
       const latest = await collection.findOne(
-        { stream: state.stream },
+        { stream: state.stream, seq: { $gt: 0 } },
         { sort: { seq: -1 }, projection: { _id: 0, seq: 1 } },
       );
       if ((latest?.seq ?? 0) !== expectedSeq) return false;
@@ -294,10 +315,11 @@ export class MongoStore implements LedgerStore {
         if (isDuplicateKey(error)) return false;
         throw error;
       }
-      await Promise.all([
-        collection.deleteMany({ stream: state.stream, seq: { $lt: state.seq } }),
-        this.#pendingCollection().deleteMany({ stream: state.stream, seq: { $lte: state.seq } }),
-      ]);
+      // Snapshots 1 .. seq-1 and marks of seqs 1 .. seq (stored at -1 .. -seq); see MarkDocument.
+      await collection.deleteMany({
+        stream: state.stream,
+        seq: { $gte: -state.seq, $lt: state.seq },
+      });
       return true;
     });
   }
@@ -323,7 +345,7 @@ export class MongoStore implements LedgerStore {
         .find({ sub, kind: 'session' }, { projection: { _id: 0 } })
         .sort({ stream: 1, seq: -1 })
         .toArray();
-      return latestPerStream(docs).filter(
+      return latestPerStream(docs.filter((doc) => !isMark(doc))).filter(
         (state): state is SessionState => state.kind === 'session' && !state.revoked,
       );
     });
@@ -368,7 +390,7 @@ export class MongoStore implements LedgerStore {
 
   async *scanStates(): AsyncIterable<StreamState> {
     const cursor = this.#stateCollection()
-      .find({}, { projection: { _id: 0 }, batchSize: SCAN_BATCH })
+      .find({ seq: { $gt: 0 } }, { projection: { _id: 0 }, batchSize: SCAN_BATCH })
       .sort({ stream: 1, seq: -1 });
     let previous: string | undefined;
     try {
@@ -387,11 +409,7 @@ export class MongoStore implements LedgerStore {
   ): Promise<void> {
     await guard(() =>
       replaceAllSnapshots(
-        {
-          events: this.#eventsCollection(),
-          state: this.#stateCollection(),
-          pending: this.#pendingCollection(),
-        },
+        { events: this.#eventsCollection(), state: this.#stateCollection() },
         states,
       ),
     );
@@ -402,19 +420,14 @@ export class MongoStore implements LedgerStore {
     return this.#events;
   }
 
-  #stateCollection(): Collection<StateDocument> {
+  #stateCollection(): Collection<SnapshotDocument> {
     if (!this.#state) throw new StoreUnavailableError('the MongoDB store is not open');
     return this.#state;
-  }
-
-  #pendingCollection(): Collection<PendingMark> {
-    if (!this.#pending) throw new StoreUnavailableError('the MongoDB store is not open');
-    return this.#pending;
   }
 }
 
 /** The first document of each stream from a list sorted by (stream, seq descending). */
-function latestPerStream(docs: readonly StateDocument[]): StreamState[] {
+function latestPerStream(docs: readonly SnapshotDocument[]): StreamState[] {
   const latest: StreamState[] = [];
   for (const doc of docs) {
     if (latest.at(-1)?.stream !== doc.stream) latest.push(doc as StreamState);

@@ -31,6 +31,12 @@ export interface EventPosition {
   seq: number;
 }
 
+/** An append announced at `seq` on `stream` (see `markPending`). */
+export interface PendingMark {
+  stream: string;
+  seq: number;
+}
+
 /**
  * The storage contract of the ledger: events, the projection and pending marks. `MemoryStore` and
  * `MongoStore` implement it; a custom store must pass the same contract tests.
@@ -53,12 +59,14 @@ export interface LedgerStore {
   countEvents(): Promise<number>;
 
   /**
-   * Records that an append at `seq` is about to happen on `stream`, so a crash between the append
-   * and the projection update is found and repaired on the next start (`pendingStreams`).
+   * Records that an append at `seq` is about to happen on `stream`. A mark above a stream's state
+   * tells every reader that the log may hold events the state lacks (an append whose projection
+   * write failed, or one in flight), so the reader completes the state before answering
+   * (`readStates`); marks are also what repair at start-up and the revocation view look for.
    */
   markPending(stream: string, seq: number): Promise<void>;
-  /** Streams with a pending mark and the highest seq marked, for repair. */
-  pendingStreams(): Promise<{ stream: string; seq: number }[]>;
+  /** Streams with a pending mark and the highest seq marked. */
+  pendingStreams(): Promise<PendingMark[]>;
   /**
    * Removes a stream's pending mark if it is at most `uptoSeq` (a later mark is a live writer's).
    */
@@ -66,6 +74,14 @@ export interface LedgerStore {
 
   /** Projection documents by stream id (missing ones are simply absent). */
   loadStates(streams: readonly string[]): Promise<StreamState[]>;
+  /**
+   * Projection documents by stream id with the highest pending mark of each of those streams, read
+   * together (one command on MongoDB): a reader learns in the same round trip whether a state may
+   * be behind the log.
+   */
+  readStates(
+    streams: readonly string[],
+  ): Promise<{ states: StreamState[]; pending: PendingMark[] }>;
   /**
    * Replaces a stream's state if the stored one is at `expectedSeq` (0: none yet). Clears the
    * pending mark. Returns false when another writer got there first.

@@ -13,6 +13,7 @@ import {
   type TokenState,
 } from '../ledger/projection.js';
 import type { TokenClaims } from '../tokens/claims.js';
+import { claimsAsRecorded } from './access.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
 import { hasSessionEnded } from './lifetime.js';
 import { hasScope } from './scope.js';
@@ -111,5 +112,8 @@ async function byToken(
   const claims = await verifyPresented(deps, token, hint);
   if (!claims) return null;
   const { session, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
-  return session ? { session, subject, jti: claims.jti } : null;
+  const recorded = session?.tokens.find((candidate) => candidate.jti === claims.jti);
+  // A token whose exp, scope or aud differ from the ledger's was not issued here: inactive.
+  if (!session || !recorded || !claimsAsRecorded(claims, session, recorded)) return null;
+  return { session, subject, jti: claims.jti };
 }

@@ -3,8 +3,8 @@
  * appended durably first; only then are the tokens signed and returned (SPEC guarantee 1).
  */
 import type { Context } from 'koa';
-import { HookError, InvalidRequestError } from '../errors.js';
-import { subjectStream, type EventMeta } from '../ledger/index.js';
+import { ConcurrencyError, HookError, InvalidRequestError } from '../errors.js';
+import { subjectStream, type EventMeta, type SessionState } from '../ledger/index.js';
 import { MAX_ID_LENGTH } from '../ledger/validate.js';
 import {
   ACCESS_TOKEN_TYP,
@@ -148,26 +148,12 @@ export async function issueSession(
     ...requestMeta(options.ctx),
   });
 
-  if (!config.multipleTokens) {
-    // Seed JWTAUTH_MULTIPLE_TOKENS = False: one session per subject; older ones end with this login.
-    const now = config.clock();
-    for (const session of await ledger.store.findOpenSessions(sub)) {
-      // A session whose refresh token has expired is over already; nothing to record.
-      if (session.refreshExp * 1000 <= now) continue;
-      await revokeSession(deps, session.stream, {
-        ...meta,
-        reason: 'single_session',
-        actor: 'system',
-      });
-    }
-  }
-
   const sid = newSessionId();
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
   let accessClaims: ReturnType<typeof accessClaimsFor> | undefined;
   let refreshClaims: ReturnType<typeof buildRefreshClaims> | undefined;
-  await ledger.execute(sid, (state, { now }) => {
+  const appended = await ledger.execute(sid, (state, { now }) => {
     if (state) throw new Error(`session id collision: ${sid}`);
     const seconds = Math.floor(now / 1000);
     accessClaims = accessClaimsFor(deps, user, options, { sub, sid, jti: accessJti, now: seconds });
@@ -199,8 +185,48 @@ export async function issueSession(
       claims: userClaimsOf(accessClaims),
     });
   });
-  if (!accessClaims || !refreshClaims) throw new Error('issue decided nothing');
+  if (!accessClaims || !refreshClaims || appended?.state.kind !== 'session') {
+    throw new Error('issue decided nothing');
+  }
+  if (!config.multipleTokens) await endOtherSessions(deps, appended.state, meta);
   return tokenResponse(deps, accessClaims, refreshClaims);
+}
+
+/**
+ * Single-session policy (seed JWTAUTH_MULTIPLE_TOKENS = False): a login ends the subject's other
+ * sessions. Decided once this session is recorded, so that concurrent logins see each other:
+ * sessions are ordered by (start, sid); a login revokes the older sessions it sees, and its own if
+ * it sees a newer one. Of two concurrent logins, the one that looks last sees the other, so the
+ * older of the two is revoked either way and exactly the newest session survives. A login that
+ * finds itself replaced answers `ConcurrencyError` instead of tokens that would not work.
+ */
+async function endOtherSessions(
+  deps: SessionDeps,
+  own: SessionState,
+  meta: EventMeta,
+): Promise<void> {
+  const now = deps.config.clock();
+  const ending = { ...meta, reason: 'single_session', actor: 'system' };
+  let replaced = false;
+  for (const session of await deps.ledger.store.findOpenSessions(own.sub)) {
+    // A session whose refresh token has expired is over already; nothing to record.
+    if (session.stream === own.stream || session.refreshExp * 1000 <= now) continue;
+    if (startedBefore(own, session)) replaced = true;
+    else await revokeSession(deps, session.stream, ending);
+  }
+  if (replaced) {
+    await revokeSession(deps, own.stream, ending);
+    throw new ConcurrencyError(
+      'a concurrent login of the same user replaced this one',
+      own.stream,
+      1,
+    );
+  }
+}
+
+function startedBefore(a: SessionState, b: SessionState): boolean {
+  const at = a.createdAt.getTime() - b.createdAt.getTime();
+  return at < 0 || (at === 0 && a.stream < b.stream);
 }
 
 /** The claims of an access token that came from the user (claims map and extra claims). */

@@ -9,7 +9,12 @@
  */
 import type { Context } from 'koa';
 import { InvalidGrantError, InvalidTokenError } from '../errors.js';
-import type { EventDraft, SessionState, SubjectState } from '../ledger/index.js';
+import {
+  subjectStream,
+  type EventDraft,
+  type SessionState,
+  type SubjectState,
+} from '../ledger/index.js';
 import { isSessionRevoked } from '../ledger/projection.js';
 import {
   REFRESH_TOKEN_TYP,
@@ -34,23 +39,28 @@ export async function refreshSession(
 ): Promise<TokenResponse> {
   const { config, ledger } = deps;
   const claims = await verifyRefreshToken(deps, refreshToken);
-  const { session: current, subject } = await ledger.loadSession(claims.sid, claims.sub);
+  // The subject's state is read with the session's on every attempt: a retried decision never
+  // works on a copy from before a "logout everywhere".
+  const target = { stream: claims.sid, related: [subjectStream(claims.sub)] };
   const meta = requestMeta(ctx);
-  const userClaims = await askHostForClaims(deps, current, subject, claims, ctx);
+  const userClaims = await askHostForClaims(deps, claims, ctx);
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
 
   let outcome: Outcome | undefined;
-  await ledger.execute(claims.sid, (state, { now }): EventDraft | null => {
+  await ledger.execute(target, (state, { now, related }): EventDraft | null => {
     outcome = undefined;
-    const session = usableSession(state, claims, subject);
+    const subject = related.get(subjectStream(claims.sub));
+    const session = usableSession(state, claims, subject?.kind === 'subject' ? subject : null);
     const end = sessionEnd(session, config.sessionMaxAge);
     if (end * 1000 <= now) throw new InvalidGrantError('the session has expired');
     if (claims.jti !== session.refreshJti) {
       const spent = session.tokens.find(
         (token) => token.jti === claims.jti && token.type === 'refresh',
       );
-      if (!spent?.rotatedAt) throw new InvalidGrantError('the refresh token is not valid');
+      if (!spent?.rotatedAt || spent.exp !== claims.exp) {
+        throw new InvalidGrantError('the refresh token is not valid');
+      }
       if (now - spent.rotatedAt.getTime() <= config.refreshReuseGrace * 1000) {
         throw new InvalidGrantError('the refresh token was already used');
       }
@@ -117,13 +127,15 @@ export async function refreshSession(
  */
 async function askHostForClaims(
   deps: SessionDeps,
-  current: SessionState | null,
-  subject: SubjectState | null,
   claims: TokenClaims,
   ctx: Context | undefined,
 ): Promise<Readonly<UserClaims> | undefined> {
   const { config } = deps;
-  if (!config.refreshClaims || current?.refreshJti !== claims.jti) return undefined;
+  // Read ahead of the decision only when a hook is configured: without one, a refresh costs no
+  // extra round trip.
+  if (!config.refreshClaims) return undefined;
+  const { session: current, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
+  if (current?.refreshJti !== claims.jti) return undefined;
   const session = usableSession(current, claims, subject);
   if (hasSessionEnded(session, config.sessionMaxAge, config.clock())) return undefined;
   const answer = await refreshedUserClaims(deps, session, ctx);
@@ -160,5 +172,9 @@ function usableSession(
     throw new InvalidGrantError('the refresh token is not valid');
   }
   if (isSessionRevoked(session, subject)) throw new InvalidGrantError('the session is revoked');
+  // A refresh token re-signed with a lifetime of its own was not issued here (defence in depth).
+  if (claims.jti === session.refreshJti && claims.exp !== session.refreshExp) {
+    throw new InvalidGrantError('the refresh token is not valid');
+  }
   return session;
 }

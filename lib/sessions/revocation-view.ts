@@ -10,26 +10,37 @@
  *
  * Only revocations that can still matter are kept: those younger than the longest token lifetime.
  * Event times come from each writer's clock; polls overlap by the clock tolerance plus a second so a
- * writer slightly behind, or an insert that took a moment, is not missed.
+ * writer slightly behind is not missed.
+ *
+ * An insert can become visible long after its time (a write retried across a failover, a paused
+ * process, replication lag), behind the time cursor. Such an insert never goes unseen: each sync
+ * first reads the pending marks, which writers put down before stamping and inserting an event and
+ * remove only once the event is projected, and reads again every stream that is marked, or was at
+ * the previous sync. An event is either visible to the time query of the first sync after its mark
+ * was removed, or its mark was seen by a sync and its stream is read until the mark is gone; and a
+ * mark that came and went between two syncs belongs to an event stamped after the earlier sync
+ * began, which the later sync's time query covers.
  */
 import type { Clock } from '../clock.js';
 import { InvalidTokenError, StoreUnavailableError } from '../errors.js';
 import { history, type LedgerEvent, type Ledger } from '../ledger/index.js';
 import { coveredByCutOff } from '../ledger/projection.js';
 import type { TokenClaims } from '../tokens/claims.js';
-import { assertRecordedAndNotRevoked, sessionExpired } from './access.js';
+import { assertRecordedAndNotRevoked, claimsAsRecorded, sessionExpired } from './access.js';
 import { sessionEnd } from './lifetime.js';
 
-/** An access token confirmed as recorded: its session, subject and when they began. */
+/** An access token confirmed as recorded: its session, subject, when they began, its claims. */
 interface Recorded {
   sid: string;
   sub: string;
   /** The session's start, epoch seconds (what a subject cut-off is compared with). */
   authTime: number;
-  /** The token's expiry, epoch ms (for pruning). */
-  expMs: number;
   /** The session's absolute end, epoch ms (`sessionMaxAge`). */
   sessionEndMs: number;
+  /** As recorded: the token's expiry (NumericDate) and the session's scope and audience. */
+  exp: number;
+  scope?: string;
+  aud?: string | string[];
 }
 
 export interface RevocationViewOptions {
@@ -55,6 +66,8 @@ export class RevocationView {
   readonly #cutOffs = new Map<string, Date>();
   readonly #seen = new Map<string, number>();
   readonly #recorded = new Map<string, Recorded>();
+  /** Streams marked pending at the last sync: read again until their mark is gone. */
+  #marked = new Set<string>();
   #syncedAt = Number.NEGATIVE_INFINITY;
   #from: number | undefined;
   #inFlight: Promise<void> | undefined;
@@ -110,16 +123,29 @@ export class RevocationView {
   /** One store read per token and instance: a token the ledger never issued is refused. */
   async #confirmRecorded(claims: TokenClaims): Promise<Recorded> {
     const known = this.#recorded.get(claims.jti);
-    if (known && known.sid === claims.sid && known.sub === claims.sub) return known;
+    if (known && known.sid === claims.sid && known.sub === claims.sub) {
+      // The same jti with other claims is a token the ledger never issued (re-signed).
+      if (!claimsAsRecorded(claims, known, known)) {
+        throw new InvalidTokenError('the token is not valid', 'unknown');
+      }
+      return known;
+    }
     const { clock, sessionMaxAge } = this.#options;
-    const session = await assertRecordedAndNotRevoked(this.#ledger, claims, clock(), sessionMaxAge);
+    const { session, token } = await assertRecordedAndNotRevoked(
+      this.#ledger,
+      claims,
+      clock(),
+      sessionMaxAge,
+    );
     const recorded: Recorded = {
       sid: session.stream,
       sub: session.sub,
       authTime: Math.floor(session.createdAt.getTime() / 1000),
-      expMs: claims.exp * 1000,
       sessionEndMs: sessionEnd(session, sessionMaxAge) * 1000,
+      exp: token.exp,
     };
+    if (session.scope !== undefined) recorded.scope = session.scope;
+    if (session.aud !== undefined) recorded.aud = session.aud;
     this.#recorded.set(claims.jti, recorded);
     return recorded;
   }
@@ -128,6 +154,11 @@ export class RevocationView {
     const { clock, lookbackMs, skewMs } = this.#options;
     const startedAt = clock();
     const from = new Date((this.#from ?? startedAt - lookbackMs) - skewMs - 1000);
+    // Marks first, then the streams, then the time query: see the header for why this order.
+    const marked = new Set((await this.#ledger.store.pendingStreams()).map((mark) => mark.stream));
+    for (const stream of new Set([...this.#marked, ...marked])) {
+      for (const event of await this.#ledger.store.readStream(stream)) this.#apply(event);
+    }
     let cursor: string | undefined;
     do {
       const page = await history(this.#ledger, {
@@ -139,11 +170,12 @@ export class RevocationView {
       for (const event of page.events) this.#apply(event);
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
+    this.#marked = marked;
     this.#from = startedAt;
     this.#syncedAt = startedAt;
     this.#prune(startedAt - lookbackMs - skewMs - 1000);
-    for (const [jti, { expMs }] of this.#recorded)
-      if (expMs < startedAt - skewMs) this.#recorded.delete(jti);
+    for (const [jti, { exp }] of this.#recorded)
+      if (exp * 1000 < startedAt - skewMs) this.#recorded.delete(jti);
   }
 
   #apply(event: LedgerEvent): void {

@@ -81,19 +81,23 @@ describe('koa-jwtconnect read-only commands [real binary, MongoDB]', () => {
     expect(await databaseNames(t.client)).to.deep.equal(before);
   });
 
-  it('reads an existing ledger without creating a collection or index that is missing', async () => {
-    await t.db.collection('jwtconnect_pending').drop();
-    await t.db.collection('jwtconnect_events').dropIndex('sub_time');
-    const before = await layout(t.db);
+  it('reads an existing ledger without creating an index or collection that is missing', async () => {
     const run = cliOn(testServerUri(), t.db.databaseName);
-    const history = await run(['audit', 'history', '--sid', sid]);
-    expect(history.code, history.stderr).to.equal(0);
-    expect(history.stderr).to.include('1 event');
-    for (const args of READ_ONLY.slice(1)) {
+    await t.db.collection('jwtconnect_events').dropIndex('sub_time');
+    const withoutIndex = await layout(t.db);
+    for (const args of [['audit', 'history', '--sid', sid], ...READ_ONLY.slice(1)]) {
       const { code, stderr } = await run(args);
       expect(code, stderr).to.equal(0);
     }
-    expect(await layout(t.db)).to.deep.equal(before);
-    expect(before).to.not.have.property('jwtconnect_pending');
+    expect(await layout(t.db)).to.deep.equal(withoutIndex);
+    expect(withoutIndex['jwtconnect_events']).to.not.include('sub_time');
+
+    await t.db.collection('jwtconnect_state').drop();
+    const withoutState = await layout(t.db);
+    const history = await run(['audit', 'history', '--sid', sid]);
+    expect(history.code, history.stderr).to.equal(0);
+    expect(history.stderr).to.include('1 event');
+    expect(await layout(t.db)).to.deep.equal(withoutState);
+    expect(withoutState).to.not.have.property('jwtconnect_state');
   });
 });

@@ -27,7 +27,6 @@ describe('MongoStore', () => {
       collections: {
         events: `events_${suffix}`,
         state: `state_${suffix}`,
-        pending: `pending_${suffix}`,
       },
     });
   }
@@ -60,8 +59,10 @@ describe('MongoStore', () => {
       'sub_kind',
       'sub_kind_refreshExp',
     ]);
-    const pending = await t.db.collection('jwtconnect_pending').indexes();
-    expect(pending.find((index) => index.name === 'stream_seq')).to.deep.include({ unique: true });
+    // Pending marks live beside the snapshots (found by `pending` for repair and the view).
+    expect(state.find((index) => index.name === 'pending')).to.deep.include({
+      key: { pending: 1 },
+    });
   });
 
   it('fails closed with a StoreUnavailableError when no server answers', async () => {
@@ -103,7 +104,6 @@ describe('MongoStore', () => {
     const names = {
       events: newId('my_events'),
       state: newId('my_state'),
-      pending: newId('my_pending'),
     };
     const store = new MongoStore({ db: t.db, collections: names });
     const ledger = new Ledger({ store, clock: fakeClock() });
@@ -112,12 +112,15 @@ describe('MongoStore', () => {
     await ledger.execute(sid, (_s, { now }) => issued(newId('sub'), now));
     expect(await t.db.collection(names.events).countDocuments({ stream: sid })).to.equal(1);
     expect(await t.db.collection(names.state).countDocuments({ stream: sid })).to.equal(1);
-    expect(await t.db.collection(names.pending).countDocuments({ stream: sid })).to.equal(0);
+    // The snapshot only: the pending mark written before the append is gone.
+    expect(
+      await t.db.collection(names.state).countDocuments({ stream: sid, seq: { $lt: 0 } }),
+    ).to.equal(0);
     expect(await t.db.collection('jwtconnect_events').countDocuments({ stream: sid })).to.equal(0);
   });
 
   it('lands racing executes from two stores on one database exactly once', async () => {
-    const names = { events: newId('events'), state: newId('state'), pending: newId('pending') };
+    const names = { events: newId('events'), state: newId('state') };
     const [a, b] = [1, 2].map(
       () =>
         new Ledger({
@@ -148,7 +151,7 @@ describe('MongoStore', () => {
   });
 
   it('leaves equal snapshots alone on rebuild and rewrites one that differs only in a type', async () => {
-    const names = { events: newId('events'), state: newId('state'), pending: newId('pending') };
+    const names = { events: newId('events'), state: newId('state') };
     const store = new MongoStore({ db: t.db, collections: names });
     const ledger = new Ledger({ store, clock: fakeClock() });
     await ledger.open();

@@ -309,7 +309,6 @@ describe('ledger properties', () => {
             collections: {
               events: `events_${suffix}`,
               state: `state_${suffix}`,
-              pending: `pending_${suffix}`,
             },
           });
           return scenario(store, steps, fractions);

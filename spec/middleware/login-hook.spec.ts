@@ -197,7 +197,12 @@ describe('auth.loginHook() [MongoDB, HTTP]', () => {
     it("revokes the user's older sessions with reason single_session, and not other users'", async () => {
       const carol = newUser();
       const dave = newUser();
-      const login = async (user: object) => (await acs(singleApp.url, user)).body as TokenResponse;
+      // Sessions are ordered by start time, then session id (see SECURITY.md "Revocations that
+      // always land"): one login after another, a millisecond apart as real logins are at least.
+      const login = async (user: object) => {
+        single.clock.advance(1);
+        return (await acs(singleApp.url, user)).body as TokenResponse;
+      };
       const first = await login(carol);
       const second = await login(carol);
       const other = await login(dave);

@@ -181,17 +181,17 @@ describe('metrics and spans [memory, OpenTelemetry SDK in memory]', () => {
     const pair = await p.auth.issue(ALICE, { source: 'saml' });
     await p.auth.tokens.verify(pair.access_token);
     const ops = (await h.points(STORE)).map((point) => point.attributes['db.operation.name']);
-    expect(ops).to.include.members(['appendEvent', 'loadStates', 'saveState', 'markPending']);
-    const loads = await h.count(STORE, { 'db.operation.name': 'loadStates' });
+    expect(ops).to.include.members(['appendEvent', 'readStates', 'saveState', 'markPending']);
+    const loads = await h.count(STORE, { 'db.operation.name': 'readStates' });
     await p.auth.tokens.verify(pair.access_token);
-    expect(await h.count(STORE, { 'db.operation.name': 'loadStates' })).to.equal(loads + 1);
+    expect(await h.count(STORE, { 'db.operation.name': 'readStates' })).to.equal(loads + 1);
 
     await p.auth.ledger.store.close();
     await expect(p.auth.tokens.verify(pair.access_token)).to.be.rejectedWith(StoreUnavailableError);
     await p.auth.ledger.open();
     expect(
       await h.count(STORE, {
-        'db.operation.name': 'loadStates',
+        'db.operation.name': 'readStates',
         'error.type': 'ERR_STORE_UNAVAILABLE',
       }),
     ).to.equal(1);
