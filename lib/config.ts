@@ -155,30 +155,54 @@ export interface Logger {
 
 /** The options after validation, with every default filled in (`auth.config`); frozen. */
 export interface ResolvedConfig {
+  /** `iss` of every token. */
   readonly issuer: string;
+  /** `aud` of every token, required on verification; undefined when not set. */
   readonly audience: string | readonly string[] | undefined;
+  /** The key sources that sign and verify tokens, as given. */
   readonly keys: readonly KeySource[];
+  /** Keys for refresh tokens only; undefined when `keys` sign them too. */
   readonly refreshKeys: readonly KeySource[] | undefined;
+  /** Algorithm of keys that do not name one. */
   readonly algorithm: SigningAlgorithm;
+  /** The key of the HMAC that derives `sub` from a user id. */
   readonly subjectSecret: string;
+  /** Where the ledger lives, as given. */
   readonly store: StoreOption;
+  /** Access-token lifetime in seconds. */
   readonly accessTokenTtl: number;
+  /** Refresh-token lifetime in seconds; each refresh starts a new period. */
   readonly refreshTokenTtl: number;
+  /** Absolute session lifetime in seconds, however often it is refreshed. */
   readonly sessionMaxAge: number;
+  /** Seconds of clock skew tolerated on `exp`, `nbf`, `iat`. */
   readonly clockTolerance: number;
+  /** User field to access-token claim. */
   readonly claimsMap: ClaimsMap;
+  /** The stable id of a user, from which `sub` is derived. */
   readonly userId: (user: UserRecord) => string | number;
+  /** The host's subject function; undefined for the keyed default. */
   readonly subject: ((userId: string) => string) | undefined;
+  /** The host's extra access-token claims, if any. */
   readonly extraClaims:
     ((user: UserRecord, ctx: Context | undefined) => Record<string, unknown>) | undefined;
+  /** The hook asked for fresh user claims on each refresh, if any. */
   readonly refreshClaims: RefreshClaimsHook | undefined;
+  /** `false`: a new login revokes the user's other sessions. */
   readonly multipleTokens: boolean;
+  /** Seconds after a rotation in which reuse of the spent refresh token is not theft. */
   readonly refreshReuseGrace: number;
+  /** How fresh revocation checks are: `0` reads the store on every request. */
   readonly revocation: { readonly maxStalenessMs: number };
+  /** How many verified access tokens each instance remembers; `0`: none. */
   readonly verifyCache: { readonly maxEntries: number };
+  /** The scope names granting introspection, audit and admin. */
   readonly scopes: Readonly<ScopeNames>;
+  /** Where OpenTelemetry metrics and spans go. */
   readonly telemetry: Readonly<TelemetryOptions>;
+  /** The time source, in epoch milliseconds. */
   readonly clock: Clock;
+  /** Where warnings and the detail of 5xx answers go. */
   readonly logger: Logger;
 }
 

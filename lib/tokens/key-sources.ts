@@ -11,6 +11,7 @@ import { base64url, type JWK } from 'jose';
 import { KeyError } from '../errors.js';
 import type { SigningAlgorithm } from './algorithms.js';
 
+/** What every key source may set besides its key material: `kid`, `alg`, `active`. */
 export interface SourceOptions {
   /** Set by the operator; otherwise the JWK's own `kid`, otherwise its RFC 7638 thumbprint. */
   kid?: string;
