@@ -2,7 +2,6 @@
  * Options are checked once, at start-up, by an ajv schema plus a few semantic checks, into a frozen
  * resolved config. A wrong option throws one `ConfigError` naming the option's full path.
  */
-import { Ajv, type ErrorObject } from 'ajv';
 import type { Context } from 'koa';
 import type { Db } from 'mongodb';
 import type { Clock } from './clock.js';
@@ -19,6 +18,7 @@ import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './tokens/algorithms.j
 import type { TelemetryOptions } from './telemetry/telemetry.js';
 import type { KeySource } from './tokens/key-sources.js';
 import { DEFAULT_VERIFY_CACHE_ENTRIES } from './tokens/verified-cache.js';
+import { compileSchema, describeProblem } from './validation.js';
 
 /** Where the ledger lives: MongoDB (the product), in memory (tests, demos), or your own store. */
 export type StoreOption =
@@ -213,7 +213,38 @@ const positiveSeconds = { type: 'integer', minimum: 1, maximum: 31_536_000 };
 const nonEmpty = { type: 'string', minLength: 1 };
 const fn = { isFunction: true };
 const keySources = {
+  description: 'a key source object or a non-empty array of them',
   anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' }, minItems: 1 }],
+};
+
+/** `store.mongo`: a typo such as `dbname` would otherwise write to another database. */
+const mongoStore = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    uri: nonEmpty,
+    dbName: nonEmpty,
+    db: { type: 'object' },
+    collections: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { events: nonEmpty, state: nonEmpty },
+    },
+    writeConcern: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        w: {
+          description: 'a number of servers (0 or more) or "majority"',
+          anyOf: [{ type: 'integer', minimum: 0 }, { const: 'majority' }],
+        },
+        j: { type: 'boolean' },
+        journal: { type: 'boolean' },
+        wtimeoutMS: { type: 'integer', minimum: 0 },
+      },
+    },
+    serverSelectionTimeoutMS: { type: 'integer', minimum: 1 },
+  },
 };
 
 /**
@@ -236,15 +267,7 @@ export const optionsSchema = {
       minProperties: 1,
       maxProperties: 1,
       properties: {
-        mongo: {
-          type: 'object',
-          properties: {
-            uri: nonEmpty,
-            dbName: nonEmpty,
-            db: { type: 'object' },
-            serverSelectionTimeoutMS: { type: 'integer', minimum: 1 },
-          },
-        },
+        mongo: mongoStore,
         memory: { const: true },
         custom: { type: 'object' },
       },
@@ -289,28 +312,7 @@ export const optionsSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-ajv.addKeyword({
-  keyword: 'isFunction',
-  schemaType: 'boolean',
-  validate: (_schema: boolean, data: unknown) => typeof data === 'function',
-  errors: false,
-});
-const validateOptions = ajv.compile(optionsSchema);
-
-function describe(error: ErrorObject): string {
-  const path = `options${error.instancePath.replace(/\//g, '.')}`;
-  if (error.keyword === 'additionalProperties') {
-    return `${path}.${String(error.params['additionalProperty'])} is not an option`;
-  }
-  if (error.keyword === 'required')
-    return `${path}.${String(error.params['missingProperty'])} is required`;
-  if (error.keyword === 'isFunction') return `${path} must be a function`;
-  if (error.keyword === 'enum') {
-    return `${path} must be one of ${(error.params['allowedValues'] as unknown[]).join(', ')}`;
-  }
-  return `${path} ${error.message ?? 'is invalid'}`;
-}
+const validateOptions = compileSchema<JwtConnectOptions>(optionsSchema);
 
 const consoleLogger: Logger = {
   warn: (message, detail) => console.warn(`koa-jwtconnect: ${message}`, detail ?? ''),
@@ -333,7 +335,11 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
     throw new ConfigError('options must be an object');
   if (!validateOptions(options)) {
     const [first] = validateOptions.errors ?? [];
-    throw new ConfigError(first ? describe(first) : 'options are invalid');
+    throw new ConfigError(
+      describeProblem(optionsSchema, first, {
+        label: (path) => (path === '' ? 'options' : `options.${path}`),
+      }),
+    );
   }
   if ('mongo' in options.store && !options.store.mongo.uri && !options.store.mongo.db) {
     throw new ConfigError('options.store.mongo needs "uri" or "db"');
