@@ -37,8 +37,6 @@ export {
   TOKEN_RETENTION_MS,
   type AuditEvent,
   type DataKeyQuery,
-  type ExecuteTarget,
-  type PendingMark,
   type DataKeyRecord,
   type ErasedEvent,
   type EventMeta,
@@ -110,3 +108,5 @@ export {
 export type { SourceOptions } from './tokens/key-sources.js';
 export type { Draft, EventHeader, Header } from './ledger/events.js';
 export type { StateHeader } from './ledger/projection.js';
+export type { PendingMark } from './ledger/store.js';
+export type { ExecuteTarget } from './ledger/ledger.js';

@@ -92,7 +92,7 @@ async function run(options: HistoryOptions, context: CliContext): Promise<void> 
     ...(options.from !== undefined && { from: options.from }),
     ...(options.to !== undefined && { to: options.to }),
   };
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'read', async (store) => {
     const rows: string[][] = [];
     const events: AuditEvent[] = [];
     const pages = allEvents(store, query, options.limit, options.pageSize, context.env);

@@ -17,7 +17,7 @@ interface ExpireCommandOptions extends ConnectionOptions {
 }
 
 async function run(options: ExpireCommandOptions, context: CliContext): Promise<void> {
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'write', async (store) => {
     const report = await expirePersonalData(
       new Ledger({ store }),
       dataKeysFrom(context.env, store),

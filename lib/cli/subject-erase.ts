@@ -21,7 +21,7 @@ interface EraseCommandOptions extends ConnectionOptions {
 
 async function run(options: EraseCommandOptions, context: CliContext): Promise<void> {
   const sub = subjectFrom(options, context.env);
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'write', async (store) => {
     const ledger = new Ledger({ store });
     const result = await eraseSubject(ledger, dataKeysFrom(context.env, store), sub, {
       actor: options.actor,
