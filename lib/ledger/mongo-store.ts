@@ -61,7 +61,8 @@ export const DEFAULT_DATABASE = 'jwtconnect';
 const EVENT_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { time: 1, stream: 1, seq: 1 }, name: 'time_stream_seq' },
-  { key: { sub: 1, time: 1 }, name: 'sub_time' },
+  // A subject's history page, in the log's order without a sort in memory.
+  { key: { sub: 1, time: 1, stream: 1, seq: 1 }, name: 'sub_time_stream_seq' },
   { key: { jtis: 1 }, name: 'jtis' },
   { key: { type: 1, time: 1 }, name: 'type_time' },
 ];
@@ -69,7 +70,8 @@ const EVENT_INDEXES: IndexDescription[] = [
 const STATE_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { 'tokens.jti': 1 }, name: 'tokens_jti' },
-  { key: { sub: 1, kind: 1 }, name: 'sub_kind' },
+  // A subject's sessions, latest snapshot of each first (`findOpenSessions`).
+  { key: { sub: 1, kind: 1, stream: 1, seq: -1 }, name: 'sub_kind_stream_seq' },
   // Live sessions of a subject (`findLiveSessions`) without reading its expired ones.
   { key: { sub: 1, kind: 1, refreshExp: 1 }, name: 'sub_kind_refreshExp' },
   { key: { pending: 1 }, name: 'pending' },

@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { CommandRecorder, type Measured } from '../support/command-recorder.js';
+import { servedBy } from '../support/index-coverage.js';
 import { postForm, startApp, type TestApp } from '../support/http.js';
 import { ALICE, ADMIN, BOB, testPlugin, type TestPlugin } from '../support/plugin.js';
 
@@ -110,5 +111,26 @@ describe('MongoDB command counts per operation', () => {
     expect(m.roundTrips).to.be.at.most(4);
     expect((await auth.ledger.loadSession(sid, sub)).session?.seq).to.equal(latest!.seq);
     await auth.close();
+  });
+
+  it('sends only queries a declared index serves', async () => {
+    const indexes = new Map<string, string[][]>();
+    for (const name of ['jwtconnect_events', 'jwtconnect_state']) {
+      const declared = await recorder.db.collection(name).indexes();
+      indexes.set(
+        name,
+        declared.map((index) => Object.keys(index.key)),
+      );
+    }
+    if (process.env['COMMAND_COUNTS'] === 'queries') {
+      for (const c of recorder.all)
+        process.stdout.write(`${c.name} ${c.collection} ${JSON.stringify(c.queries)}\n`);
+    }
+    const unserved = recorder.all.flatMap((command) =>
+      command.queries
+        .filter((query) => !servedBy(query, indexes.get(command.collection) ?? []))
+        .map((query) => `${command.name} ${command.collection} ${JSON.stringify(query)}`),
+    );
+    expect(unserved).to.deep.equal([]);
   });
 });

@@ -89,7 +89,9 @@ function describe(event: CommandStartedEvent): RecordedCommand {
   const queries: RecordedCommand['queries'] = [];
   const filterOf = (value: unknown) => (value ?? {}) as Record<string, unknown>;
   if (name === 'find') {
-    const sort = command['sort'] as Record<string, number> | undefined;
+    // The driver sends a sort as an ordered Map.
+    const raw = command['sort'] as Map<string, number> | Record<string, number> | undefined;
+    const sort = raw instanceof Map ? Object.fromEntries(raw) : raw;
     queries.push({ filter: filterOf(command['filter']), ...(sort && { sort }) });
   } else if (name === 'delete' || name === 'update') {
     const key = name === 'delete' ? 'deletes' : 'updates';
