@@ -1,7 +1,8 @@
 /**
  * The demo app: the whole wiring of koa-jwtconnect into a Koa app. This is the file to copy.
- * Two logins reach the same hook (a password form and a simulated SAML SSO), one API is protected,
- * and the plugin's routes (refresh, introspection, revocation, JWKS, audit, sessions) are mounted.
+ * Two logins reach the same hook (the plugin's throttled password route and a simulated SAML SSO),
+ * one API is protected, and the plugin's routes (refresh, introspection, revocation, JWKS, audit,
+ * sessions, login) are mounted.
  * The OpenTelemetry metrics SDK reads the plugin's metrics, served for Prometheus at /metrics.
  */
 import { Router } from '@koa/router';
@@ -36,26 +37,13 @@ export async function createDemoApp(
   const form = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '16kb', formLimit: '16kb' });
   const router = new Router();
 
-  // 1. Password login: the app checks the password, then the hook issues the pair (as JSON).
-  router.post(
-    '/login',
-    form,
-    async (ctx, next) => {
-      const { username, password } = (ctx.request.body ?? {}) as Record<string, unknown>;
-      const user =
-        typeof username === 'string' && typeof password === 'string'
-          ? checkPassword(username, password)
-          : null;
-      if (!user) {
-        ctx.status = 401;
-        ctx.body = { error: 'invalid_grant', error_description: 'wrong username or password' };
-        return;
-      }
-      ctx.state['user'] = user;
-      await next();
-    },
-    auth.loginHook({ source: 'password', scope: (_ctx, user) => scopeOf(user) }),
-  );
+  // 1. Password login: the plugin's login route at /login. The app checks the password; the route
+  //    throttles failed attempts (429), then issues the pair through the same hook as any login.
+  //    A hand-written password route would have no throttle: anyone could guess without limit.
+  const routes = auth.routes({
+    paths: { login: '/login' },
+    login: { verifyPassword: checkPassword, scope: (_ctx, user) => scopeOf(user) },
+  });
 
   // 2. Single sign-on: the ACS checks the IdP's assertion, then the same hook issues the pair.
   router.get('/sso/idp', sso.idpPage);
@@ -104,7 +92,7 @@ export async function createDemoApp(
 
   const app = new Koa();
   app.use(securityHeaders());
-  app.use(auth.routes());
+  app.use(routes);
   app.use(router.routes()).use(router.allowedMethods());
   app.use(
     await publicFiles({ '/': 'index.html', '/audit': 'audit.html', '/sessions': 'sessions.html' }),

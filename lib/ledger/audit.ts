@@ -15,7 +15,7 @@ import {
   type TokenView,
 } from './projection.js';
 import type { EventPosition } from './store.js';
-import { assertDate, assertId } from './validate.js';
+import { MAX_ID_LENGTH, assertDate, assertId } from './validate.js';
 
 /** Events per history page when the query sets no `limit`. */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -85,24 +85,38 @@ export function encodeCursor(position: EventPosition): string {
   ).toString('base64url');
 }
 
+/** ECMAScript's Date range (ECMA-262 section 21.4.1.22): a time outside it is an Invalid Date. */
+const MAX_TIME_MS = 8.64e15;
+
+/**
+ * The position a cursor names. Every field is checked, so each store is asked the same valid
+ * question: a time outside the Date range, an empty or oversized stream or a seq below 1 is refused.
+ */
 export function decodeCursor(cursor: unknown): EventPosition {
   if (typeof cursor === 'string' && cursor.length <= 2048) {
+    let value: unknown;
     try {
-      const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-      if (
-        Array.isArray(value) &&
-        value.length === 3 &&
-        Number.isSafeInteger(value[0]) &&
-        typeof value[1] === 'string' &&
-        Number.isSafeInteger(value[2])
-      ) {
-        return { time: new Date(value[0] as number), stream: value[1], seq: value[2] as number };
-      }
+      value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     } catch (error) {
       throw new LedgerInputError('"cursor" is not a cursor this ledger issued', { cause: error });
     }
+    if (isPosition(value)) return { time: new Date(value[0]), stream: value[1], seq: value[2] };
   }
   throw new LedgerInputError('"cursor" is not a cursor this ledger issued');
+}
+
+function isPosition(value: unknown): value is [number, string, number] {
+  return (
+    Array.isArray(value) &&
+    value.length === 3 &&
+    Number.isSafeInteger(value[0]) &&
+    Math.abs(value[0] as number) <= MAX_TIME_MS &&
+    typeof value[1] === 'string' &&
+    value[1].length > 0 &&
+    value[1].length <= MAX_ID_LENGTH &&
+    Number.isSafeInteger(value[2]) &&
+    (value[2] as number) >= 1
+  );
 }
 
 /** The answer of `auth.audit.tokenAt()`: a token's status at a moment. */

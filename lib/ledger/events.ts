@@ -133,7 +133,8 @@ const META_KEYS = ['source', 'method', 'ip', 'userAgent', 'actor', 'reason'] as 
 /**
  * The fields of a draft that belong in its event, and nothing else: a caller that hands over what it
  * signed (`{ jti, exp, token }`) must not get the token into the log (SPEC guarantee 5), nor set the
- * header the ledger computes. Absent optional fields stay absent rather than `undefined`, which
+ * header the ledger computes. A field added here belongs in the event schema that `verify` checks
+ * too (`EVENT_SCHEMAS` in validate.ts). Absent optional fields stay absent rather than `undefined`, which
  * MongoDB stores as null, breaking the event's hash and the rebuilt projection.
  */
 export function eventBody(draft: EventDraft): EventDraft {

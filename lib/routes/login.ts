@@ -4,7 +4,8 @@
  * password; a correct one goes through the same hook as any other login.
  *
  * A wrong password and an unknown user get the same 401 `invalid_grant` body. Failures are
- * throttled per username and per client IP, per instance: 429 with `Retry-After`.
+ * throttled per username from one client address, per client address and per username from all
+ * addresses, per instance: 429 with `Retry-After` (see `shared/throttle.ts`).
  */
 import type { Context, Middleware, Next } from 'koa';
 import { InvalidCredentialsError, InvalidRequestError } from '../errors.js';
@@ -79,16 +80,15 @@ function countFailures(deps: SessionDeps): Middleware {
 function throttleFailures(throttle: LoginThrottle): Middleware {
   return async function throttleFailures(ctx: Context, next: Next) {
     const username = paramsOf<LoginParams>(ctx).username as string;
-    const userKey = `user:${username.normalize('NFKC').toLowerCase()}`;
-    const keys = [userKey, `ip:${ctx.ip}`];
-    throttle.take(keys);
+    const counters = throttle.countersFor(username, ctx.ip);
+    throttle.take(counters);
     try {
       await next();
     } catch (error) {
-      if (!(error instanceof InvalidCredentialsError)) throttle.refund(keys);
+      if (!(error instanceof InvalidCredentialsError)) throttle.refund(counters);
       throw error;
     }
-    throttle.forgive(keys, userKey);
+    throttle.forgive(counters);
   };
 }
 

@@ -27,7 +27,10 @@ export interface LoginRouteOptions {
   method?: string;
   /** Scope of the session, fixed or from the user (e.g. from its roles). */
   scope?: string | ((ctx: Context, user: UserRecord) => string | undefined);
-  /** Failed-login throttling, per instance. Default 5 failures per 15 minutes. */
+  /**
+   * Failed-login throttling, per instance. Default per 15 minutes: 5 failures per username from one
+   * address, 20 per address, 100 per username from all addresses.
+   */
   throttle?: ThrottleOptions;
 }
 
@@ -93,6 +96,8 @@ export const routesOptionsSchema = {
           additionalProperties: false,
           properties: {
             maxFailures: count(1, 1000),
+            maxFailuresPerClient: count(1, 100_000),
+            maxFailuresPerUsername: count(1, 100_000),
             windowSeconds: count(1, 86_400),
             maxEntries: count(1, 10_000_000),
           },

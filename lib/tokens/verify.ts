@@ -47,10 +47,19 @@ const TTYPE_OF: Readonly<Record<TokenTyp, TokenClaims['ttype']>> = {
   [REFRESH_TOKEN_TYP]: 'R',
 };
 
+/**
+ * One spelling per byte string (RFC 4648 section 3.5): the unused bits of a part's last character
+ * must be zero. Otherwise a token has up to 16 spellings per part that all verify.
+ */
+function isCanonicalBase64url(part: string): boolean {
+  return Buffer.from(part, 'base64url').toString('base64url') === part;
+}
+
 function readHeader(jwt: unknown, maxLength: number): Record<string, unknown> {
   if (typeof jwt !== 'string' || jwt.length > maxLength || !COMPACT_JWS.test(jwt)) {
     throw invalidToken('malformed');
   }
+  if (!jwt.split('.').every(isCanonicalBase64url)) throw invalidToken('malformed');
   try {
     return decodeProtectedHeader(jwt) as Record<string, unknown>;
   } catch {

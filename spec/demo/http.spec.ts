@@ -66,22 +66,35 @@ describe('demo app over HTTP [MongoDB]', () => {
       expect(decodeJwt(pair.access_token)['scope']).to.equal('introspection audit admin');
     });
 
-    it('answers 401 invalid_grant alike to a wrong password, an unknown user and no fields', async () => {
+    it('answers 401 invalid_grant alike to a wrong password and an unknown user, 400 to no fields', async () => {
       const before = (await demo.auth.audit.history({ limit: 500 })).events.length;
-      const attempts: Record<string, string>[] = [
+      for (const body of [
         { username: 'alice', password: 'bob' },
         { username: 'eve', password: 'eve' },
-        {},
-      ];
-      for (const body of attempts) {
+      ]) {
         const response = await login(body);
         expect(response.status).to.equal(401);
         expect(await response.json()).to.deep.equal({
           error: 'invalid_grant',
-          error_description: 'wrong username or password',
+          error_description: 'the username or password is not correct',
         });
       }
+      const empty = await login({});
+      expect(empty.status).to.equal(400);
+      expect(await empty.json()).to.include({ error: 'invalid_request' });
       expect((await demo.auth.audit.history({ limit: 500 })).events).to.have.length(before);
+    });
+
+    it('throttles the form: after five wrong passwords for a user, 429 even for the right one', async () => {
+      for (let i = 0; i < 5; i++) {
+        expect((await login({ username: 'bob', password: `guess${i}` })).status).to.equal(401);
+      }
+      const throttled = await login({ username: 'bob', password: 'bob' }, true);
+      expect(throttled.status).to.equal(429);
+      expect(throttled.headers.get('retry-after')).to.equal('900');
+      expect(await throttled.json()).to.include({ error: 'slow_down' });
+      demo.clock.advance(900_000);
+      expect((await login({ username: 'bob', password: 'bob' })).status).to.equal(200);
     });
   });
 

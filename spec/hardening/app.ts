@@ -27,7 +27,7 @@ function scopeOf(user: UserRecord): string | undefined {
 
 export interface HardeningApp {
   readonly url: string;
-  /** Errors that reached Koa itself: none of the plugin's may (it answers them all). */
+  /** Errors emitted on the app: the plugin emits only those it answered with 5xx. */
   readonly errors: unknown[];
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@
  * The one contract suite every `LedgerStore` passes (STYLE.md 5), in parts: events
  * (contract-events.ts), projection documents (contract-states.ts), the `Ledger` on top of the store
  * (contract-ledger.ts), audit and integrity (contract-audit.ts), user-level views
- * (contract-sessions.ts).
+ * (contract-sessions.ts), tamper evidence (contract-tamper.ts).
  *
  * `makeStore` returns a new, empty, unopened store; the suite opens it. Most tests share one store
  * and keep apart by using fresh random stream ids; tests that read the whole store get their own.
@@ -12,6 +12,7 @@ import { eventsContract } from './contract-events.js';
 import { ledgerContract } from './contract-ledger.js';
 import { sessionsContract } from './contract-sessions.js';
 import { statesContract } from './contract-states.js';
+import { tamperContract } from './contract-tamper.js';
 import type { DisposableStore, ContractContext } from './support.js';
 
 export type { ContractContext, DisposableStore } from './support.js';
@@ -49,6 +50,7 @@ export function storeContract(name: string, makeStore: () => Promise<DisposableS
     statesContract(context);
     ledgerContract(context);
     auditContract(context);
+    tamperContract(context);
     sessionsContract(context);
   });
 }

@@ -208,11 +208,11 @@ describe('/token/sessions [MongoDB, HTTP]', () => {
       const all = await del(`${url}?sub=${sub}&reason=offboarded`, bearer(admin.access_token));
       expect(all.body).to.deep.equal({ revoked: [sidOf(two)] });
       expect([await me(one), await me(two), await me(admin)]).to.deep.equal([401, 401, 200]);
+      // Events at the same instant are ordered by stream id, so find the cut-off by its reason.
       const cut = await p.auth.audit.history({ sub: p.auth.subjectOf(user), type: 'revoked' });
-      expect(cut.events.at(-1)!.meta).to.include({
-        actor: p.auth.subjectOf(ADMIN),
-        reason: 'offboarded',
-      });
+      const offboarded = cut.events.filter((event) => event.meta.reason === 'offboarded');
+      expect(offboarded).to.have.length(1);
+      expect(offboarded[0]!.meta).to.include({ actor: p.auth.subjectOf(ADMIN) });
       expect(listed(await get(`${url}?sub=${sub}`, bearer(admin.access_token)))).to.deep.equal([]);
     });
   });
