@@ -7,12 +7,13 @@ import { expect } from 'chai';
 import Router from '@koa/router';
 import { decodeJwt } from 'jose';
 import Koa from 'koa';
+import { ConfigError } from '../../lib/errors.js';
 import type { AuthenticateOptions } from '../../lib/middleware/authenticate.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { keyPair, newKeyPair } from '../support/keys.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
 import { signRaw } from '../support/tokens.js';
-import { call, serve, type Answer, type Served } from './http.js';
+import { call, serve, type Answer, type Served } from '../support/http.js';
 
 const INVALID_TOKEN = /^Bearer error="invalid_token"/;
 
@@ -236,9 +237,9 @@ describe('auth.authenticate() options [MongoDB, HTTP]', () => {
     ];
     for (const options of wrong) {
       expect(() => p.auth.authenticate(options as AuthenticateOptions), JSON.stringify(options))
-        .to.throw(TypeError)
+        .to.throw(ConfigError)
         .with.property('message')
-        .that.matches(/^"(optional|getToken|headerTypes)" option must be/);
+        .that.matches(/^authenticate options\.(optional|getToken|headerTypes) must be/);
     }
   });
 });
