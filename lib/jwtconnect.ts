@@ -32,6 +32,7 @@ import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
 import { createRouter, type RoutesOptions } from './routes/index.js';
 import { checkAccessToken, type CheckedAccessToken } from './sessions/access.js';
 import type { SessionDeps, TokenResponse } from './sessions/deps.js';
+import type { RevocationCheck } from './sessions/revocation-check.js';
 import { issueSession, previewClaims, subjectOf, type IssueOptions } from './sessions/issue.js';
 import {
   listSessions,
@@ -40,7 +41,7 @@ import {
   type RevokeOthersOptions,
 } from './sessions/list.js';
 import { refreshSession } from './sessions/refresh.js';
-import { RevocationView } from './sessions/revocation-view.js';
+import { startRevocationCheck } from './sessions/revocation-view.js';
 import {
   revoke,
   type RevokeOptions,
@@ -237,20 +238,10 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     store: timedStore(createStore(config), telemetry.storeDuration),
     clock: config.clock,
   });
-  let view: RevocationView | undefined;
+  let revocation: RevocationCheck;
   try {
     await ledger.open();
-    if (config.revocation.maxStalenessMs > 0) {
-      view = new RevocationView(ledger, {
-        maxStalenessMs: config.revocation.maxStalenessMs,
-        lookbackMs: Math.max(config.accessTokenTtl, config.refreshTokenTtl) * 1000,
-        skewMs: config.clockTolerance * 1000,
-        sessionMaxAge: config.sessionMaxAge,
-        clock: config.clock,
-        onError: (error) => config.logger.warn('revocation view refresh failed', error),
-      });
-      await view.start();
-    }
+    revocation = await startRevocationCheck(ledger, config);
   } catch (error) {
     // A failed start-up leaves nothing open behind it (a MongoDB client keeps the process alive).
     await ledger.close().catch((closeError: unknown) => {
@@ -263,6 +254,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     config,
     keys,
     ledger,
+    revocation,
     ...(refreshKeys && { refreshKeys }),
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
     telemetry,
@@ -294,8 +286,8 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     issue: (user, issueOptions) =>
       traced(telemetry, 'issue', () => issueSession(deps, user, issueOptions)),
     loginHook: (hookOptions) => loginHook(deps, hookOptions),
-    authenticate: (authOptions) => authenticate(deps, view, authOptions),
-    routes: (routeOptions) => createRouter(deps, view, routeOptions),
+    authenticate: (authOptions) => authenticate(deps, authOptions),
+    routes: (routeOptions) => createRouter(deps, routeOptions),
     refresh: (refreshToken, ctx) =>
       traced(telemetry, 'refresh', () => refreshSession(deps, refreshToken, ctx)),
     revoke: (target, revokeOptions) =>
@@ -310,7 +302,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       return this;
     },
     tokens: {
-      verify: (token) => checkAccessToken(deps, token, view),
+      verify: (token) => checkAccessToken(deps, token),
       previewClaims: (user, previewOptions) => previewClaims(deps, user, previewOptions),
       jwks: () => keys.jwks(),
     },
@@ -332,7 +324,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     },
     ledger,
     async close() {
-      view?.stop();
+      revocation.stop();
       deps.verified?.clear();
       emitter.removeAllListeners();
       await ledger.close();

@@ -12,7 +12,6 @@ import { SessionNotFoundError } from '../errors.js';
 import { assertId } from '../ledger/validate.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { listSessions, revokeOtherSessions, type LiveSession } from '../sessions/list.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import { revoke } from '../sessions/revoke.js';
 import { assertScope, hasScope } from '../sessions/scope.js';
 import { traced } from '../telemetry/telemetry.js';
@@ -40,11 +39,8 @@ export interface SessionsRoutes {
   revokeOthers: Middleware[];
 }
 
-export function sessionsRoutes(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-): SessionsRoutes {
-  const steps = [noStore, authenticateCaller(deps, view), validateParams(sessionsSchema, 'query')];
+export function sessionsRoutes(deps: SessionDeps): SessionsRoutes {
+  const steps = [noStore, authenticateCaller(deps), validateParams(sessionsSchema, 'query')];
   return {
     list: [...steps, chooseSubject(deps), listLiveSessions(deps)],
     revokeOne: [...steps, revokeOneSession(deps)],

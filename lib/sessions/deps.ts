@@ -15,11 +15,14 @@ import {
 import type { KeySet } from '../tokens/keys.js';
 import type { VerifiedTokenCache } from '../tokens/verified-cache.js';
 import { verifyToken, type VerifiedToken } from '../tokens/verify.js';
+import type { RevocationCheck } from './revocation-check.js';
 
 export interface SessionDeps {
   readonly config: ResolvedConfig;
   readonly keys: KeySet;
   readonly ledger: Ledger;
+  /** Whether a verified access token is recorded and unrevoked (option `revocation`). */
+  readonly revocation: RevocationCheck;
   /** Signs and verifies refresh tokens when `refreshKeys` is configured; otherwise `keys` does. */
   readonly refreshKeys?: KeySet;
   /** Access tokens verified before (option `verifyCache`); absent when the cache is off. */

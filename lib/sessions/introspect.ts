@@ -13,9 +13,9 @@ import {
   type TokenState,
 } from '../ledger/projection.js';
 import type { TokenClaims } from '../tokens/claims.js';
-import { claimsAsRecorded } from './access.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
 import { hasSessionEnded } from './lifetime.js';
+import { claimsAsRecorded } from './revocation-check.js';
 import { hasScope } from './scope.js';
 import { sessionClaims } from './user-claims.js';
 

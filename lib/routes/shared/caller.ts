@@ -8,18 +8,14 @@ import { bearerToken } from '../../middleware/bearer.js';
 import { checkAccessToken } from '../../sessions/access.js';
 import type { SessionDeps } from '../../sessions/deps.js';
 import { assertScope } from '../../sessions/scope.js';
-import type { RevocationView } from '../../sessions/revocation-view.js';
 import type { TokenClaims } from '../../tokens/claims.js';
 
 /** Puts the caller's access-token claims on `ctx.state.caller` (read them with `callerOf`). */
-export function authenticateCaller(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-): Middleware {
+export function authenticateCaller(deps: SessionDeps): Middleware {
   return async function authenticateCaller(ctx: Context, next: Next) {
     let checked;
     try {
-      checked = await checkAccessToken(deps, bearerToken(ctx), view);
+      checked = await checkAccessToken(deps, bearerToken(ctx));
     } catch (error) {
       deps.telemetry?.bearerRejected(error);
       throw error;
