@@ -19,6 +19,7 @@ import type { TokenClaims } from '../tokens/claims.js';
 import { authenticateCaller, callerOf } from './shared/caller.js';
 import { noStore } from './shared/headers.js';
 import { ID_PARAM, paramsOf, validateParams } from './shared/params.js';
+import { required, routeState } from './shared/request-state.js';
 
 /** A reason for the audit log: printable ASCII, short. */
 const REASON_PARAM = { type: 'string', pattern: '^[\\x20-\\x7e]{1,200}$' } as const;
@@ -54,7 +55,7 @@ function chooseSubject(deps: SessionDeps): Middleware {
     const caller = callerOf(ctx);
     const { sub = caller.sub } = paramsOf<SessionsParams>(ctx);
     if (sub !== caller.sub) assertScope(caller, deps.config.scopes.admin);
-    ctx.state['subject'] = sub;
+    routeState(ctx).subject = sub;
     await next();
   };
 }
@@ -62,7 +63,7 @@ function chooseSubject(deps: SessionDeps): Middleware {
 function listLiveSessions(deps: SessionDeps): Middleware {
   return async function listLiveSessions(ctx: Context) {
     const caller = callerOf(ctx);
-    const sessions = await listSessions(deps, ctx.state['subject'] as string);
+    const sessions = await listSessions(deps, required(ctx, 'subject', 'chooseSubject'));
     ctx.body = { sessions: sessions.map((session) => sessionBody(session, caller)) };
   };
 }
@@ -87,7 +88,7 @@ function revokeOneSession(deps: SessionDeps): Middleware {
 function revokeOthers(deps: SessionDeps): Middleware {
   return async function revokeOthers(ctx: Context) {
     const caller = callerOf(ctx);
-    const sub = ctx.state['subject'] as string;
+    const sub = required(ctx, 'subject', 'chooseSubject');
     const { reason } = paramsOf<SessionsParams>(ctx);
     const how = {
       // The caller's own session stays; for another subject's sessions, none is the caller's.

@@ -9,8 +9,9 @@ import { checkAccessToken } from '../../sessions/access.js';
 import type { SessionDeps } from '../../sessions/deps.js';
 import { assertScope } from '../../sessions/scope.js';
 import type { TokenClaims } from '../../tokens/claims.js';
+import { required, routeState } from './request-state.js';
 
-/** Puts the caller's access-token claims on `ctx.state.caller` (read them with `callerOf`). */
+/** Puts the caller's access-token claims in the route state (read them with `callerOf`). */
 export function authenticateCaller(deps: SessionDeps): Middleware {
   return async function authenticateCaller(ctx: Context, next: Next) {
     let checked;
@@ -20,7 +21,7 @@ export function authenticateCaller(deps: SessionDeps): Middleware {
       deps.telemetry?.bearerRejected(error);
       throw error;
     }
-    ctx.state['caller'] = checked.claims;
+    routeState(ctx).caller = checked.claims;
     await next();
   };
 }
@@ -34,7 +35,5 @@ export function requireScope(scope: string): Middleware {
 }
 
 export function callerOf(ctx: Context): TokenClaims {
-  const caller = ctx.state['caller'] as TokenClaims | undefined;
-  if (!caller) throw new Error('authenticateCaller must run before this step');
-  return caller;
+  return required(ctx, 'caller', 'authenticateCaller');
 }
