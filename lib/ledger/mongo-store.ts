@@ -57,6 +57,11 @@ export interface MongoStoreOptions {
 
 /** The database used with a `uri` that names none and no `dbName`. */
 export const DEFAULT_DATABASE = 'jwtconnect';
+/** The collections the ledger uses unless `collections` names others. */
+export const DEFAULT_COLLECTIONS = {
+  events: 'jwtconnect_events',
+  state: 'jwtconnect_state',
+} as const;
 
 const EVENT_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
@@ -107,11 +112,11 @@ export class MongoStore implements LedgerStore {
         this.#options.writeConcern ?? (hello['setName'] ? { w: 'majority' as const } : undefined);
       const names = this.#options.collections ?? {};
       this.#events = db.collection<EventDocument>(
-        names.events ?? 'jwtconnect_events',
+        names.events ?? DEFAULT_COLLECTIONS.events,
         writeConcern && { writeConcern },
       );
       this.#state = db.collection<SnapshotDocument>(
-        names.state ?? 'jwtconnect_state',
+        names.state ?? DEFAULT_COLLECTIONS.state,
         writeConcern && { writeConcern },
       );
       // One index per command: FerretDB v1.24 drops the connection when one `createIndexes`

@@ -9,6 +9,7 @@ import { InvalidTokenError } from '../errors.js';
 import {
   ACCESS_TOKEN_TYP,
   REFRESH_TOKEN_TYP,
+  TOKEN_KINDS,
   type TokenClaims,
   type TokenTyp,
 } from '../tokens/claims.js';
@@ -110,10 +111,8 @@ export async function verifyPresented(
   token: string,
   hint: string | undefined,
 ): Promise<TokenClaims | null> {
-  const order: TokenTyp[] =
-    hint === 'refresh_token'
-      ? [REFRESH_TOKEN_TYP, ACCESS_TOKEN_TYP]
-      : [ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP];
+  const { access, refresh } = TOKEN_KINDS;
+  const order = hint === refresh.hint ? [refresh.typ, access.typ] : [access.typ, refresh.typ];
   for (const typ of order) {
     try {
       return (await verifyAs(deps, token, typ)).claims;

@@ -12,7 +12,7 @@ import {
   type SubjectState,
   type TokenState,
 } from '../ledger/projection.js';
-import type { TokenClaims } from '../tokens/claims.js';
+import { TOKEN_KINDS, type TokenClaims, type TokenType } from '../tokens/claims.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
 import { hasSessionEnded } from './lifetime.js';
 import { claimsAsRecorded } from './revocation-check.js';
@@ -42,7 +42,7 @@ export interface IntrospectionResponse {
   /** `Bearer` for access tokens, `refresh_token` for refresh tokens. */
   token_type?: 'Bearer' | 'refresh_token';
   /** `T` for an access token, `R` for a refresh token, as django-jwtconnect-auth names them. */
-  ttype?: 'T' | 'R';
+  ttype?: TokenType;
   /** The `username` claim, when the access token carries one. */
   username?: string;
 }
@@ -82,8 +82,8 @@ function describeToken(
     iat: Math.floor(token.issuedAt.getTime() / 1000),
     exp: token.exp,
     iss: deps.config.issuer,
-    token_type: token.type === 'access' ? 'Bearer' : 'refresh_token',
-    ttype: token.type === 'access' ? 'T' : 'R',
+    token_type: TOKEN_KINDS[token.type].tokenType,
+    ttype: TOKEN_KINDS[token.type].ttype,
   };
   if (session.aud !== undefined) response.aud = session.aud;
   if (session.scope !== undefined) response.scope = session.scope;

@@ -3,13 +3,14 @@
  * `typ` (RFC 9068 section 2.1, RFC 8725 section 3.11).
  */
 import { SignJWT } from 'jose';
-import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP, type TokenClaims, type TokenTyp } from './claims.js';
+import {
+  ACCESS_TOKEN_TYP,
+  REFRESH_TOKEN_TYP,
+  TTYPE_OF,
+  type TokenClaims,
+  type TokenTyp,
+} from './claims.js';
 import type { KeySet } from './keys.js';
-
-const TTYPE_OF: Readonly<Record<TokenTyp, TokenClaims['ttype']>> = {
-  [ACCESS_TOKEN_TYP]: 'T',
-  [REFRESH_TOKEN_TYP]: 'R',
-};
 
 /**
  * Signs `claims` as a compact JWS with the active key.

@@ -5,7 +5,13 @@
  */
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { epochSeconds, type Clock } from '../clock.js';
-import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP, type TokenClaims, type TokenTyp } from './claims.js';
+import {
+  ACCESS_TOKEN_TYP,
+  REFRESH_TOKEN_TYP,
+  TTYPE_OF,
+  type TokenClaims,
+  type TokenTyp,
+} from './claims.js';
 import { invalidToken, toInvalidTokenError } from './jose-errors.js';
 import type { KeySet, SigningAlgorithm, TokenKey } from './keys.js';
 
@@ -41,11 +47,6 @@ const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 const REFUSED_HEADERS = ['jku', 'x5u', 'x5c', 'jwk', 'crit'] as const;
 
 const REQUIRED_CLAIMS = ['iss', 'sub', 'iat', 'exp', 'jti', 'sid', 'ttype'];
-
-const TTYPE_OF: Readonly<Record<TokenTyp, TokenClaims['ttype']>> = {
-  [ACCESS_TOKEN_TYP]: 'T',
-  [REFRESH_TOKEN_TYP]: 'R',
-};
 
 /**
  * One spelling per byte string (RFC 4648 section 3.5): the unused bits of a part's last character
