@@ -2,7 +2,6 @@
  * Options are checked once, at start-up, by an ajv schema plus a few semantic checks, into a frozen
  * resolved config. A wrong option throws one `ConfigError` naming the option's full path.
  */
-import { Ajv, type ErrorObject } from 'ajv';
 import type { Context } from 'koa';
 import type { Db } from 'mongodb';
 import type { Clock } from './clock.js';
@@ -19,6 +18,7 @@ import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './tokens/algorithms.j
 import type { TelemetryOptions } from './telemetry/telemetry.js';
 import type { KeySource } from './tokens/key-sources.js';
 import { DEFAULT_VERIFY_CACHE_ENTRIES } from './tokens/verified-cache.js';
+import { compileSchema, describeProblem } from './validation.js';
 
 /** Where the ledger lives: MongoDB (the product), in memory (tests, demos), or your own store. */
 export type StoreOption =
@@ -155,30 +155,54 @@ export interface Logger {
 
 /** The options after validation, with every default filled in (`auth.config`); frozen. */
 export interface ResolvedConfig {
+  /** `iss` of every token. */
   readonly issuer: string;
+  /** `aud` of every token, required on verification; undefined when not set. */
   readonly audience: string | readonly string[] | undefined;
+  /** The key sources that sign and verify tokens, as given. */
   readonly keys: readonly KeySource[];
+  /** Keys for refresh tokens only; undefined when `keys` sign them too. */
   readonly refreshKeys: readonly KeySource[] | undefined;
+  /** Algorithm of keys that do not name one. */
   readonly algorithm: SigningAlgorithm;
+  /** The key of the HMAC that derives `sub` from a user id. */
   readonly subjectSecret: string;
+  /** Where the ledger lives, as given. */
   readonly store: StoreOption;
+  /** Access-token lifetime in seconds. */
   readonly accessTokenTtl: number;
+  /** Refresh-token lifetime in seconds; each refresh starts a new period. */
   readonly refreshTokenTtl: number;
+  /** Absolute session lifetime in seconds, however often it is refreshed. */
   readonly sessionMaxAge: number;
+  /** Seconds of clock skew tolerated on `exp`, `nbf`, `iat`. */
   readonly clockTolerance: number;
+  /** User field to access-token claim. */
   readonly claimsMap: ClaimsMap;
+  /** The stable id of a user, from which `sub` is derived. */
   readonly userId: (user: UserRecord) => string | number;
+  /** The host's subject function; undefined for the keyed default. */
   readonly subject: ((userId: string) => string) | undefined;
+  /** The host's extra access-token claims, if any. */
   readonly extraClaims:
     ((user: UserRecord, ctx: Context | undefined) => Record<string, unknown>) | undefined;
+  /** The hook asked for fresh user claims on each refresh, if any. */
   readonly refreshClaims: RefreshClaimsHook | undefined;
+  /** `false`: a new login revokes the user's other sessions. */
   readonly multipleTokens: boolean;
+  /** Seconds after a rotation in which reuse of the spent refresh token is not theft. */
   readonly refreshReuseGrace: number;
+  /** How fresh revocation checks are: `0` reads the store on every request. */
   readonly revocation: { readonly maxStalenessMs: number };
+  /** How many verified access tokens each instance remembers; `0`: none. */
   readonly verifyCache: { readonly maxEntries: number };
+  /** The scope names granting introspection, audit and admin. */
   readonly scopes: Readonly<ScopeNames>;
+  /** Where OpenTelemetry metrics and spans go. */
   readonly telemetry: Readonly<TelemetryOptions>;
+  /** The time source, in epoch milliseconds. */
   readonly clock: Clock;
+  /** Where warnings and the detail of 5xx answers go. */
   readonly logger: Logger;
 }
 
@@ -189,7 +213,38 @@ const positiveSeconds = { type: 'integer', minimum: 1, maximum: 31_536_000 };
 const nonEmpty = { type: 'string', minLength: 1 };
 const fn = { isFunction: true };
 const keySources = {
+  description: 'a key source object or a non-empty array of them',
   anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' }, minItems: 1 }],
+};
+
+/** `store.mongo`: a typo such as `dbname` would otherwise write to another database. */
+const mongoStore = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    uri: nonEmpty,
+    dbName: nonEmpty,
+    db: { type: 'object' },
+    collections: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { events: nonEmpty, state: nonEmpty },
+    },
+    writeConcern: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        w: {
+          description: 'a number of servers (0 or more) or "majority"',
+          anyOf: [{ type: 'integer', minimum: 0 }, { const: 'majority' }],
+        },
+        j: { type: 'boolean' },
+        journal: { type: 'boolean' },
+        wtimeoutMS: { type: 'integer', minimum: 0 },
+      },
+    },
+    serverSelectionTimeoutMS: { type: 'integer', minimum: 1 },
+  },
 };
 
 /**
@@ -212,15 +267,7 @@ export const optionsSchema = {
       minProperties: 1,
       maxProperties: 1,
       properties: {
-        mongo: {
-          type: 'object',
-          properties: {
-            uri: nonEmpty,
-            dbName: nonEmpty,
-            db: { type: 'object' },
-            serverSelectionTimeoutMS: { type: 'integer', minimum: 1 },
-          },
-        },
+        mongo: mongoStore,
         memory: { const: true },
         custom: { type: 'object' },
       },
@@ -265,28 +312,7 @@ export const optionsSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-ajv.addKeyword({
-  keyword: 'isFunction',
-  schemaType: 'boolean',
-  validate: (_schema: boolean, data: unknown) => typeof data === 'function',
-  errors: false,
-});
-const validateOptions = ajv.compile(optionsSchema);
-
-function describe(error: ErrorObject): string {
-  const path = `options${error.instancePath.replace(/\//g, '.')}`;
-  if (error.keyword === 'additionalProperties') {
-    return `${path}.${String(error.params['additionalProperty'])} is not an option`;
-  }
-  if (error.keyword === 'required')
-    return `${path}.${String(error.params['missingProperty'])} is required`;
-  if (error.keyword === 'isFunction') return `${path} must be a function`;
-  if (error.keyword === 'enum') {
-    return `${path} must be one of ${(error.params['allowedValues'] as unknown[]).join(', ')}`;
-  }
-  return `${path} ${error.message ?? 'is invalid'}`;
-}
+const validateOptions = compileSchema<JwtConnectOptions>(optionsSchema);
 
 const consoleLogger: Logger = {
   warn: (message, detail) => console.warn(`koa-jwtconnect: ${message}`, detail ?? ''),
@@ -309,7 +335,11 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
     throw new ConfigError('options must be an object');
   if (!validateOptions(options)) {
     const [first] = validateOptions.errors ?? [];
-    throw new ConfigError(first ? describe(first) : 'options are invalid');
+    throw new ConfigError(
+      describeProblem(optionsSchema, first, {
+        label: (path) => (path === '' ? 'options' : `options.${path}`),
+      }),
+    );
   }
   if ('mongo' in options.store && !options.store.mongo.uri && !options.store.mongo.db) {
     throw new ConfigError('options.store.mongo needs "uri" or "db"');

@@ -222,6 +222,25 @@ export class StoreUnavailableError extends JwtConnectError {
 }
 
 /**
+ * A read that must create nothing found no ledger: the database has no events collection (a
+ * wrong database name would otherwise read as an empty history).
+ */
+export class LedgerNotFoundError extends JwtConnectError {
+  static readonly code = 'ERR_LEDGER_NOT_FOUND';
+  readonly code = LedgerNotFoundError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
+  constructor(
+    message: string,
+    /** The database that was looked in. */
+    readonly database: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
  * A function the host gave as an option (such as `refreshClaims`) threw, or returned something
  * unusable: a bug in the host, answered 500 and logged with the original as `cause`. Nothing was
  * recorded, so the request can be repeated once the host is fixed.
@@ -257,5 +276,6 @@ export type AnyJwtConnectError =
   | SessionNotFoundError
   | ConcurrencyError
   | StoreUnavailableError
+  | LedgerNotFoundError
   | HookError
   | LedgerInputError;

@@ -100,3 +100,5 @@ export {
 export type { SourceOptions } from './tokens/key-sources.js';
 export type { Draft, EventHeader, Header } from './ledger/events.js';
 export type { StateHeader } from './ledger/projection.js';
+export type { PendingMark } from './ledger/store.js';
+export type { ExecuteTarget } from './ledger/ledger.js';

@@ -187,9 +187,37 @@ export interface JwtConnect {
   close(): Promise<void>;
 }
 
+/**
+ * `app.use(auth.authenticate)` hands the factory to Koa, which then calls it with `(ctx, next)`
+ * on every request: it would return a middleware nobody runs, and the request would fall through
+ * to a 404. Said instead, as a TypeError in the host's error log.
+ */
+function assertCalledAsFactory(name: string, args: readonly unknown[]): void {
+  const [first, second] = args;
+  const looksLikeContext =
+    typeof first === 'object' &&
+    first !== null &&
+    'request' in first &&
+    'response' in first &&
+    'app' in first;
+  if (typeof second === 'function' || looksLikeContext) {
+    throw new TypeError(
+      `auth.${name} was used as middleware; call it to get one: app.use(auth.${name}()), ` +
+        `not app.use(auth.${name})`,
+    );
+  }
+}
+
+const MEMORY_STORE_WARNING =
+  'store: { memory: true } keeps the ledger in this process only: tokens, revocations and ' +
+  'history are lost on restart and not shared with other instances; use store.mongo in production';
+
 function createStore(config: ResolvedConfig): LedgerStore {
   const { store } = config;
-  if ('memory' in store) return new MemoryStore();
+  if ('memory' in store) {
+    config.logger.warn(MEMORY_STORE_WARNING);
+    return new MemoryStore();
+  }
   if ('custom' in store) return store.custom;
   return new MongoStore(store.mongo);
 }
@@ -285,9 +313,18 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     config,
     issue: (user, issueOptions) =>
       traced(telemetry, 'issue', () => issueSession(deps, user, issueOptions)),
-    loginHook: (hookOptions) => loginHook(deps, hookOptions),
-    authenticate: (authOptions) => authenticate(deps, authOptions),
-    routes: (routeOptions) => createRouter(deps, routeOptions),
+    loginHook: (hookOptions, ...rest: unknown[]) => {
+      assertCalledAsFactory('loginHook', [hookOptions, ...rest]);
+      return loginHook(deps, hookOptions);
+    },
+    authenticate: (authOptions, ...rest: unknown[]) => {
+      assertCalledAsFactory('authenticate', [authOptions, ...rest]);
+      return authenticate(deps, authOptions);
+    },
+    routes: (routeOptions, ...rest: unknown[]) => {
+      assertCalledAsFactory('routes', [routeOptions, ...rest]);
+      return createRouter(deps, routeOptions);
+    },
     refresh: (refreshToken, ctx) =>
       traced(telemetry, 'refresh', () => refreshSession(deps, refreshToken, ctx)),
     revoke: (target, revokeOptions) =>

@@ -184,6 +184,45 @@ describe('config', () => {
         () => options({ store: { mongo: { uri: 27017 } } }),
         /^options\.store\.mongo\.uri /,
       ],
+      [
+        'a misspelt mongo option [dbname for dbName]',
+        () => options({ store: { mongo: { uri: 'mongodb://127.0.0.1', dbname: 'auth' } } }),
+        /^options\.store\.mongo\.dbname is not an option$/,
+      ],
+      [
+        'a mongo write concern that is not a number or "majority"',
+        () =>
+          options({
+            store: { mongo: { uri: 'mongodb://127.0.0.1', writeConcern: { w: 'bogus' } } },
+          }),
+        /^options\.store\.mongo\.writeConcern\.w must be a number of servers/,
+      ],
+      [
+        'an unknown mongo write concern member',
+        () => options({ store: { mongo: { uri: 'mongodb://127.0.0.1', writeConcern: { x: 1 } } } }),
+        /^options\.store\.mongo\.writeConcern\.x is not an option$/,
+      ],
+      [
+        'mongo collections that are not an object',
+        () => options({ store: { mongo: { uri: 'mongodb://127.0.0.1', collections: 42 } } }),
+        /^options\.store\.mongo\.collections must be object$/,
+      ],
+      [
+        'an unknown mongo collection',
+        () =>
+          options({
+            store: { mongo: { uri: 'mongodb://127.0.0.1', collections: { pending: 'x' } } },
+          }),
+        /^options\.store\.mongo\.collections\.pending is not an option$/,
+      ],
+      [
+        'an empty mongo collection name',
+        () =>
+          options({
+            store: { mongo: { uri: 'mongodb://127.0.0.1', collections: { events: '' } } },
+          }),
+        /^options\.store\.mongo\.collections\.events /,
+      ],
       ['an empty scope name', () => options({ scopes: { audit: '' } }), /^options\.scopes\.audit /],
       [
         'a negative maxStalenessMs',

@@ -85,7 +85,7 @@ async function run(options: HistoryOptions, context: CliContext): Promise<void> 
     ...(options.from !== undefined && { from: options.from }),
     ...(options.to !== undefined && { to: options.to }),
   };
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'read', async (store) => {
     const rows: string[][] = [];
     const events: LedgerEvent[] = [];
     for await (const page of allEvents(store, query, options.limit, options.pageSize)) {

@@ -14,7 +14,7 @@ interface VerifyOptions extends ConnectionOptions {
 }
 
 async function run(options: VerifyOptions, context: CliContext): Promise<void> {
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'read', async (store) => {
     const progress = startProgress({
       label: 'verifying',
       total: await store.countEvents(),

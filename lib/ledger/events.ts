@@ -45,7 +45,9 @@ export type RevocationTarget =
   /** Every session of the subject created at or before `before` ("logout everywhere"). */
   | { kind: 'subject'; before: Date };
 
+/** The fields every event has, whatever its type; the ledger fills them in. */
 export interface EventHeader {
+  /** The event format's version (`EVENT_VERSION`). */
   v: typeof EVENT_VERSION;
   /** Stream id: the session id, or `subjectStream(sub)`. */
   stream: string;
@@ -113,7 +115,9 @@ export type LedgerEvent = IssuedEvent | RefreshedEvent | RevokedEvent;
 export type EventType = LedgerEvent['type'];
 export const EVENT_TYPES: readonly EventType[] = ['issued', 'refreshed', 'revoked'];
 
+/** The name of a field of `EventHeader`. */
 export type Header = keyof EventHeader;
+/** An event of type `E` as a caller drafts it: without the header fields but `sub` and `meta`. */
 export type Draft<E> = E extends LedgerEvent ? Omit<E, Exclude<Header, 'sub' | 'meta'>> : never;
 
 /** What a caller appends: the ledger fills in stream, seq, time, jtis, prev, hash and v. */
@@ -132,10 +136,10 @@ const META_KEYS = ['source', 'method', 'ip', 'userAgent', 'actor', 'reason'] as 
 
 /**
  * The fields of a draft that belong in its event, and nothing else: a caller that hands over what it
- * signed (`{ jti, exp, token }`) must not get the token into the log (SPEC guarantee 5), nor set the
+ * signed (`{ jti, exp, token }`) must not get the token into the log (SECURITY.md), nor set the
  * header the ledger computes. A field added here belongs in the event schema that `verify` checks
- * too (`EVENT_SCHEMAS` in validate.ts). Absent optional fields stay absent rather than `undefined`, which
- * MongoDB stores as null, breaking the event's hash and the rebuilt projection.
+ * too (`EVENT_SCHEMAS` in validate.ts). Absent optional fields stay absent rather than
+ * `undefined`, which MongoDB stores as null, breaking the event's hash and the rebuilt projection.
  */
 export function eventBody(draft: EventDraft): EventDraft {
   const meta: EventMeta = {};

@@ -21,7 +21,7 @@ import {
   type IndexDescription,
   type WriteConcernSettings,
 } from 'mongodb';
-import { StoreUnavailableError } from '../errors.js';
+import { ConfigError, LedgerNotFoundError, StoreUnavailableError } from '../errors.js';
 import { subjectStream, type LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
@@ -90,18 +90,42 @@ export class MongoStore implements LedgerStore {
   #events: Collection<EventDocument> | undefined;
   #state: Collection<SnapshotDocument> | undefined;
 
+  /** Throws `ConfigError` for a connection string the driver cannot parse (nothing is opened). */
   constructor(options: MongoStoreOptions) {
-    if (!options.db && !options.uri) throw new TypeError('"store.mongo" needs "uri" or "db"');
+    if (!options.db && !options.uri) throw new ConfigError('store.mongo needs "uri" or "db"');
     this.#options = options;
+    // The driver parses the string when the client is made, not when it connects: a typo is an
+    // option problem, found at start-up, not an outage.
+    if (!options.db) this.#client = this.#newClient();
   }
 
-  async open(): Promise<void> {
-    await guard(async () => {
+  #newClient(): MongoClient {
+    const uri = this.#options.uri as string;
+    try {
+      return new MongoClient(uri, {
+        serverSelectionTimeoutMS: this.#options.serverSelectionTimeoutMS ?? 5000,
+      });
+    } catch (error) {
+      // The driver's message may quote parts of the string (a user name, an option's value); the
+      // user info is masked and the driver error is not attached, so no password can leak.
+      const reason = error instanceof Error ? maskUserInfo(error.message, uri) : 'unparsable';
+      throw new ConfigError(`store.mongo.uri is not a MongoDB connection string: ${reason}`);
+    }
+  }
+
+  /**
+   * Connects and creates the collections' indexes (which creates the database and collections).
+   * With `create: false` nothing is created: the events collection must exist, else
+   * `LedgerNotFoundError`; read-only tools open this way so a wrong name creates no database.
+   */
+  async open(options: { create?: boolean } = {}): Promise<void> {
+    const create = options.create ?? true;
+    const names = this.#options.collections ?? {};
+    const events = names.events ?? DEFAULT_COLLECTIONS.events;
+    const { db, writeConcern, exists } = await guard(async () => {
       let db = this.#options.db;
       if (!db) {
-        this.#client ??= new MongoClient(this.#options.uri as string, {
-          serverSelectionTimeoutMS: this.#options.serverSelectionTimeoutMS ?? 5000,
-        });
+        this.#client ??= this.#newClient();
         await this.#client.connect();
         db = this.#client.db(
           this.#options.dbName ?? databaseInUri(this.#options.uri) ?? DEFAULT_DATABASE,
@@ -110,19 +134,52 @@ export class MongoStore implements LedgerStore {
       const hello = await db.command({ hello: 1 });
       const writeConcern =
         this.#options.writeConcern ?? (hello['setName'] ? { w: 'majority' as const } : undefined);
-      const names = this.#options.collections ?? {};
-      this.#events = db.collection<EventDocument>(
-        names.events ?? DEFAULT_COLLECTIONS.events,
-        writeConcern && { writeConcern },
+      const exists =
+        create ||
+        (await db.listCollections({ name: events }, { nameOnly: true }).toArray()).length > 0;
+      return { db, writeConcern, exists };
+    });
+    if (!exists) {
+      throw new LedgerNotFoundError(
+        `database "${db.databaseName}" has no ledger (no "${events}" collection)`,
+        db.databaseName,
       );
-      this.#state = db.collection<SnapshotDocument>(
-        names.state ?? DEFAULT_COLLECTIONS.state,
-        writeConcern && { writeConcern },
-      );
+    }
+    const settings = writeConcern && { writeConcern };
+    this.#events = db.collection<EventDocument>(events, settings);
+    this.#state = db.collection<SnapshotDocument>(
+      names.state ?? DEFAULT_COLLECTIONS.state,
+      settings,
+    );
+    if (!create) return;
+    await guard(async () => {
       // One index per command: FerretDB v1.24 drops the connection when one `createIndexes`
       // names several indexes that all exist already, i.e. on every start after the first.
-      for (const index of EVENT_INDEXES) await this.#events.createIndexes([index]);
-      for (const index of STATE_INDEXES) await this.#state.createIndexes([index]);
+      for (const index of EVENT_INDEXES) await this.#eventsCollection().createIndexes([index]);
+      for (const index of STATE_INDEXES) await this.#stateCollection().createIndexes([index]);
+    });
+  }
+
+  /**
+   * The databases on the server that hold this store's events collection, for telling an operator
+   * where the ledger is. Reads only; needs the `listDatabases` privilege.
+   */
+  async ledgerDatabases(): Promise<string[]> {
+    const client = this.#options.db?.client ?? this.#client;
+    if (!client) return [];
+    const events = this.#options.collections?.events ?? DEFAULT_COLLECTIONS.events;
+    return guard(async () => {
+      const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+      const found: string[] = [];
+      for (const { name } of databases) {
+        const match = { name: events };
+        const collections = await client
+          .db(name)
+          .listCollections(match, { nameOnly: true })
+          .toArray();
+        if (collections.length > 0) found.push(name);
+      }
+      return found.sort();
     });
   }
 
@@ -384,6 +441,27 @@ function latestPerStream(docs: readonly SnapshotDocument[]): StreamState[] {
     if (latest.at(-1)?.stream !== doc.stream) latest.push(doc as StreamState);
   }
   return latest;
+}
+
+/** `text` with the user name and password of `uri` (as written and decoded) replaced by `***`. */
+export function maskUserInfo(text: string, uri: string): string {
+  const userInfo = /^[a-z+]+:\/\/([^/?#]*)@/i.exec(uri)?.[1];
+  if (userInfo === undefined) return text;
+  let masked = text;
+  const parts = [userInfo, ...userInfo.split(':')].filter((part) => part.length > 0);
+  for (const part of parts.flatMap((form) => [form, safeDecode(form)])) {
+    masked = masked.split(part).join('***');
+  }
+  return masked;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch (error) {
+    if (error instanceof URIError) return text;
+    throw error;
+  }
 }
 
 /** The database named in a connection string's path, if any. */

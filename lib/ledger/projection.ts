@@ -33,12 +33,17 @@ export interface TokenState {
   revoked?: Revocation;
 }
 
+/** The fields every projected state has: which stream, and how far into it. */
 export interface StateHeader {
+  /** The stream folded: a session id, or the subject's stream. */
   stream: string;
+  /** The opaque subject. */
   sub: string;
   /** Seq and hash of the last event applied. */
   seq: number;
+  /** Hash of the last event applied. */
   hash: string;
+  /** Time of the last event applied. */
   updatedAt: Date;
 }
 

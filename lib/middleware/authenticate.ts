@@ -4,7 +4,7 @@
  * lets a request through when revocation cannot be checked.
  */
 import type { Context, Middleware, Next } from 'koa';
-import { MissingTokenError } from '../errors.js';
+import { ConfigError, MissingTokenError } from '../errors.js';
 import { checkAccessToken } from '../sessions/access.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { assertScope } from '../sessions/scope.js';
@@ -38,7 +38,7 @@ export interface AuthenticateOptions {
 export function authenticate(deps: SessionDeps, options: AuthenticateOptions = {}): Middleware {
   const { scope, optional = false, getToken, headerTypes = DEFAULT_HEADER_TYPES } = options;
   if (scope !== undefined && (typeof scope !== 'string' || scope === '' || scope.includes(' '))) {
-    throw new TypeError('"scope" option must be one scope token');
+    throw new ConfigError('authenticate options.scope must be one scope token');
   }
   if (typeof optional !== 'boolean') throw new TypeError('"optional" option must be a boolean');
   if (getToken !== undefined && typeof getToken !== 'function') {

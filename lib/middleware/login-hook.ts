@@ -5,6 +5,7 @@
  * over to the next middleware (for apps that redirect or set cookies).
  */
 import type { Context, Middleware, Next } from 'koa';
+import { ConfigError } from '../errors.js';
 import type { UserRecord } from '../tokens/claims.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { issueSession } from '../sessions/issue.js';
@@ -30,7 +31,9 @@ export function loginHook(deps: SessionDeps, options: LoginHookOptions = {}): Mi
   const source = options.source ?? 'external';
   // A caller mistake is reported when the app is wired, not as a 500 on every login.
   if (typeof source !== 'string' || source === '') {
-    throw new TypeError('"source" option must say which kind of login happened, e.g. "saml"');
+    throw new ConfigError(
+      'loginHook options.source must say which kind of login happened, e.g. "saml"',
+    );
   }
   return async function issueAfterLogin(ctx: Context, next: Next) {
     try {

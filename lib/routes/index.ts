@@ -57,7 +57,12 @@ export function createRouter(deps: SessionDeps, options: RoutesOptions = {}): Mi
   const routes = router.routes() as Middleware;
   const allowedMethods = router.allowedMethods() as Middleware;
   // As `app.use(router.routes()).use(router.allowedMethods())`, in one middleware.
-  return async function jwtconnectRoutes(ctx: Context, next: Next) {
+  const middleware = async function jwtconnectRoutes(ctx: Context, next: Next) {
     await routes(ctx, () => allowedMethods(ctx, next));
   };
+  // A parent @koa/router (`router.use('/auth', auth.routes())`) nests the router it finds on
+  // `.router`, taking its routes under its own prefix. Without it the parent would run this as
+  // plain middleware with the full path, which matches no route here: a silent 404. Under
+  // koa-mount, which strips its prefix from ctx.path, the middleware itself runs.
+  return Object.assign(middleware, { router });
 }

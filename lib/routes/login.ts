@@ -1,7 +1,7 @@
 /**
- * `POST /token/login` (optional, off unless `login` is configured): the seed's "authentication web
- * resource where to submit username and password", for apps without SSO. The host checks the
- * password; a correct one goes through the same hook as any other login.
+ * `POST /token/login` (optional, off unless `login` is configured): django-jwtconnect-auth's
+ * "authentication web resource where to submit username and password", for apps without SSO.
+ * The host checks the password; a correct one goes through the same hook as any other login.
  *
  * A wrong password and an unknown user get the same 401 `invalid_grant` body. Failures are
  * throttled per username from one client address, per client address and per username from all

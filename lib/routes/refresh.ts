@@ -4,7 +4,7 @@
  * grace revokes the whole session. Of concurrent refreshes of one token exactly one succeeds: the
  * ledger's unique (stream, seq) decides, across every instance.
  *
- * Parameters: `token` (the seed's name) or `refresh_token`, with or without
+ * Parameters: `token` (django-jwtconnect-auth's name) or `refresh_token`, with or without
  * `grant_type=refresh_token`, as JSON or a form.
  */
 import type { Context, Middleware, Next } from 'koa';

@@ -1,6 +1,7 @@
 /**
- * Token introspection (RFC 7662) by `token` or, as the seed allows, by `jti`. The answer comes from
- * the ledger's projection, so rotated, revoked and expired tokens are inactive everywhere at once.
+ * Token introspection (RFC 7662) by `token` or, as django-jwtconnect-auth allows, by `jti`. The
+ * answer comes from the ledger's projection, so rotated, revoked and expired tokens are inactive
+ * everywhere at once.
  *
  * Policy: a caller may introspect tokens of its own subject; a caller holding the introspection scope
  * may introspect any token; otherwise the answer is exactly `{ active: false }`, so the existence of
@@ -31,13 +32,21 @@ export interface IntrospectionRequest {
 export interface IntrospectionResponse {
   /** Whether the token is valid now: issued here, not expired, rotated or revoked. */
   active: boolean;
+  /** The token's opaque subject. */
   sub?: string;
+  /** The token's id. */
   jti?: string;
+  /** The id of the token's session. */
   sid?: string;
+  /** When the token was issued (NumericDate, seconds). */
   iat?: number;
+  /** When the token expires (NumericDate, seconds). */
   exp?: number;
+  /** The token's issuer. */
   iss?: string;
+  /** The token's audience, when it has one. */
   aud?: string | string[];
+  /** The session's space-separated scopes, when it has any. */
   scope?: string;
   /** `Bearer` for access tokens, `refresh_token` for refresh tokens. */
   token_type?: 'Bearer' | 'refresh_token';

@@ -1,6 +1,6 @@
 /**
  * The login hook's core: after ANY external authentication, start a session. The `issued` event is
- * appended durably first; only then are the tokens signed and returned (SPEC guarantee 1).
+ * appended durably first; only then are the tokens signed and returned (SECURITY.md).
  */
 import type { Context } from 'koa';
 import { ConcurrencyError, HookError, InvalidRequestError } from '../errors.js';

@@ -13,9 +13,13 @@ import { assertId } from '../ledger/validate.js';
 import { compact, type SessionDeps } from './deps.js';
 import { revoke, type RevokeOptions } from './revoke.js';
 
+/** A session that can still be refreshed, as `auth.sessions.list()` answers it. */
 export interface LiveSession {
+  /** The session id (`sid` claim of its tokens). */
   sid: string;
+  /** The opaque subject whose session it is. */
   sub: string;
+  /** When the login that started it happened. */
   createdAt: Date;
   /** When the session was last refreshed; null if never. */
   refreshedAt: Date | null;
@@ -25,6 +29,7 @@ export interface LiveSession {
   login: { source?: string; method?: string };
   /** The client that signed in, as recorded in the `issued` event. */
   client: { ip?: string; userAgent?: string };
+  /** The session's scope string, when it has one. */
   scope?: string;
 }
 
@@ -66,10 +71,13 @@ function clientOf(event: LedgerEvent | undefined): LiveSession['client'] {
   return compact({ ip: event.meta.ip, userAgent: event.meta.userAgent });
 }
 
+/** Options of `auth.sessions.revokeOthers()`; `reason` and `actor` are recorded in each event. */
 export interface RevokeOthersOptions {
   /** The session to keep (e.g. the caller's own); without it every session of the subject ends. */
   keep?: string;
+  /** Why, for the audit log. */
   reason?: string;
+  /** Who: a subject, an admin's id, `system`. */
   actor?: string;
   /** The request, for the audit log's IP and user agent. */
   ctx?: Context;

@@ -23,6 +23,7 @@ import {
   newTokenId,
   type TokenClaims,
 } from '../tokens/claims.js';
+import { UNKNOWN_SESSION } from './revocation-check.js';
 import { compact, requestMeta, verifyAs, type SessionDeps, type TokenResponse } from './deps.js';
 import { tokenResponse } from './issue.js';
 import { hasSessionEnded, lifetimeWithin, sessionEnd } from './lifetime.js';
@@ -166,7 +167,8 @@ function usableSession(
 ): SessionState {
   const session = state as SessionState | null;
   // A validly signed token the ledger does not know was never issued by this plugin's hook.
-  if (session?.kind !== 'session' || session.sub !== claims.sub) {
+  if (session === null) throw new InvalidGrantError(UNKNOWN_SESSION);
+  if (session.kind !== 'session' || session.sub !== claims.sub) {
     throw new InvalidGrantError('the refresh token is not valid');
   }
   if (isSessionRevoked(session, subject)) throw new InvalidGrantError('the session is revoked');

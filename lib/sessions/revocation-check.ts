@@ -11,6 +11,10 @@ import { tokenStatus, type SessionState, type TokenState } from '../ledger/proje
 import type { TokenClaims } from '../tokens/claims.js';
 import { hasSessionEnded } from './lifetime.js';
 
+/** The answer for a validly signed token whose session the ledger has never recorded. */
+export const UNKNOWN_SESSION =
+  'unknown session: the ledger has no record of this token (was the store reset?)';
+
 /** How session code asks whether a verified access token is recorded and unrevoked. */
 export interface RevocationCheck {
   /**
@@ -64,12 +68,17 @@ export async function assertRecordedAndNotRevoked(
   sessionMaxAge: number,
 ): Promise<{ session: SessionState; token: TokenState }> {
   const { session, subject } = await ledger.loadSession(claims.sid, claims.sub);
-  if (!session || session.sub !== claims.sub) {
+  // Said plainly: after a restart on the in-memory store (or a reset database) every token the
+  // host still holds is validly signed but unknown, which "not valid" would leave unexplained.
+  if (!session) throw new InvalidTokenError(UNKNOWN_SESSION, 'unknown');
+  if (session.sub !== claims.sub) throw new InvalidTokenError('the token is not valid', 'unknown');
+  const view = tokenStatus(session, claims.jti, subject, now);
+  if (!view || view.token.type !== 'access') {
+    throw new InvalidTokenError('unknown token: its session has no record of it', 'unknown');
+  }
+  if (!claimsAsRecorded(claims, session, view.token)) {
     throw new InvalidTokenError('the token is not valid', 'unknown');
   }
-  const view = tokenStatus(session, claims.jti, subject, now);
-  if (!view || view.token.type !== 'access' || !claimsAsRecorded(claims, session, view.token))
-    throw new InvalidTokenError('the token is not valid', 'unknown');
   if (view.status === 'revoked') throw new InvalidTokenError('the token is revoked', 'revoked');
   if (hasSessionEnded(session, sessionMaxAge, now)) throw sessionExpired();
   return { session, token: view.token };

@@ -34,6 +34,7 @@ export const INSTRUMENTATION_NAME = 'koa-jwtconnect';
 // The same relative path from lib/telemetry/ (tsx) and dist/telemetry/ (built).
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
+/** The `telemetry` option: where the plugin's OpenTelemetry metrics and spans go. */
 export interface TelemetryOptions {
   /** Default: the global one (`metrics.getMeterProvider()`), as the host's SDK sets it. */
   meterProvider?: MeterProvider;

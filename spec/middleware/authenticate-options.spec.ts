@@ -12,7 +12,7 @@ import { openTestDatabase, testServerUri, type TestDatabase } from '../support/d
 import { keyPair, newKeyPair } from '../support/keys.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
 import { signRaw } from '../support/tokens.js';
-import { call, serve, type Answer, type Served } from './http.js';
+import { call, serve, type Answer, type Served } from '../support/http.js';
 
 const INVALID_TOKEN = /^Bearer error="invalid_token"/;
 

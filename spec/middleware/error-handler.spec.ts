@@ -9,7 +9,7 @@ import Koa from 'koa';
 import { StoreUnavailableError } from '../../lib/errors.js';
 import { MemoryStore } from '../../lib/ledger/memory-store.js';
 import { ALICE, testPlugin, type TestPlugin } from '../support/plugin.js';
-import { call, serve, type Served } from './http.js';
+import { call, serve, type Served } from '../support/http.js';
 
 const SECRET_DETAIL = 'password database at 10.1.2.3 refused user root';
 

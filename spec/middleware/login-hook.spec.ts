@@ -8,13 +8,13 @@ import chaiAsPromised from 'chai-as-promised';
 import Router from '@koa/router';
 import { decodeJwt } from 'jose';
 import Koa from 'koa';
-import { InvalidGrantError, InvalidTokenError } from '../../lib/errors.js';
+import { ConfigError, InvalidGrantError, InvalidTokenError } from '../../lib/errors.js';
 import type { JwtConnect } from '../../lib/jwtconnect.js';
 import type { LedgerEvent } from '../../lib/ledger/index.js';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
-import { call, serve, type Served } from './http.js';
+import { call, serve, type Served } from '../support/http.js';
 
 use(chaiAsPromised);
 
@@ -154,7 +154,10 @@ describe('auth.loginHook() [MongoDB, HTTP]', () => {
   });
 
   it('refuses an empty source when the hook is created', () => {
-    expect(() => p.auth.loginHook({ source: '' })).to.throw(TypeError, /source/);
+    expect(() => p.auth.loginHook({ source: '' })).to.throw(
+      ConfigError,
+      /^loginHook options\.source must say/,
+    );
   });
 
   it('answers 503 and issues no token when the store is unavailable', async () => {

@@ -18,7 +18,7 @@ import { openTestDatabase, testServerUri, type TestDatabase } from '../support/d
 import { keyPair } from '../support/keys.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
 import { signRaw } from '../support/tokens.js';
-import { call, serve } from '../middleware/http.js';
+import { call, serve } from '../support/http.js';
 import { delayedRevocations } from '../ledger/wrappers.js';
 
 use(chaiAsPromised);

@@ -28,7 +28,7 @@ import {
   signRaw,
   verifyOptions,
 } from '../support/tokens.js';
-import { call, serve, type Served } from '../middleware/http.js';
+import { call, serve, type Served } from '../support/http.js';
 
 use(chaiAsPromised);
 
