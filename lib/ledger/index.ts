@@ -34,7 +34,7 @@ export {
   type TokenStatus,
   type TokenView,
 } from './projection.js';
-export type { EventPosition, EventQuery, LedgerStore } from './store.js';
+export type { EventPosition, EventQuery, LedgerStore, PendingMark } from './store.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';
 export { MongoStore, type MongoStoreOptions } from './mongo-store.js';

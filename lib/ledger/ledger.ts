@@ -58,6 +58,12 @@ export interface ExecuteTarget {
    * every attempt, so a retried decision never works on a stale copy of them.
    */
   related?: readonly string[];
+  /**
+   * The stream is new (a fresh random id, as a login's session): the first attempt decides on no
+   * state without reading it. Should the stream exist after all, the unique (stream, seq) index
+   * refuses the append and the next attempt reads it.
+   */
+  fresh?: boolean;
 }
 
 /** An event appended by `Ledger.execute()`, and the state it produced. */
@@ -110,12 +116,18 @@ export class Ledger {
    */
   async execute(target: string | ExecuteTarget, decide: Decide): Promise<Appended | null> {
     // Anything but a target object is taken for a stream id, and checked as one.
-    const { stream, related = [] }: ExecuteTarget =
-      typeof target === 'object' && target !== null ? target : { stream: target };
+    const {
+      stream,
+      related = [],
+      fresh = false,
+    }: ExecuteTarget = typeof target === 'object' && target !== null ? target : { stream: target };
     assertId(stream, 'stream');
     for (const other of related) assertId(other, 'stream');
     for (let attempt = 1; ; attempt++) {
-      const states = await this.states([stream, ...related]);
+      const states =
+        fresh && attempt === 1 && related.length === 0
+          ? []
+          : await this.states([stream, ...related]);
       const state = states.find((candidate) => candidate.stream === stream) ?? null;
       const others = new Map(states.map((candidate) => [candidate.stream, candidate]));
       others.delete(stream);

@@ -2,7 +2,7 @@
  * The MongoDB store. Needs no multi-document transactions, sessions, change streams or TTL indexes,
  * so it also runs on MongoDB-compatible servers without them (FerretDB v1 is tested).
  *
- * Collections, all written by inserts and deletes only, never by in-place updates:
+ * Collections, written by inserts and deletes, and one replace (a pending mark by its snapshot):
  * - events: append-only; a unique (stream, seq) arbitrates races between writers;
  * - state: the projection as snapshots, one per (stream, seq), unique; readers take the highest seq
  *   and writers drop the older ones. Two writers at one seq write equal states (a fold of one log),
@@ -66,7 +66,8 @@ export const DEFAULT_COLLECTIONS = {
 const EVENT_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { time: 1, stream: 1, seq: 1 }, name: 'time_stream_seq' },
-  { key: { sub: 1, time: 1 }, name: 'sub_time' },
+  // A subject's history page, in the log's order without a sort in memory.
+  { key: { sub: 1, time: 1, stream: 1, seq: 1 }, name: 'sub_time_stream_seq' },
   { key: { jtis: 1 }, name: 'jtis' },
   { key: { type: 1, time: 1 }, name: 'type_time' },
 ];
@@ -74,7 +75,8 @@ const EVENT_INDEXES: IndexDescription[] = [
 const STATE_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { 'tokens.jti': 1 }, name: 'tokens_jti' },
-  { key: { sub: 1, kind: 1 }, name: 'sub_kind' },
+  // A subject's sessions, latest snapshot of each first (`findOpenSessions`).
+  { key: { sub: 1, kind: 1, stream: 1, seq: -1 }, name: 'sub_kind_stream_seq' },
   // Live sessions of a subject (`findLiveSessions`) without reading its expired ones.
   { key: { sub: 1, kind: 1, refreshExp: 1 }, name: 'sub_kind_refreshExp' },
   { key: { pending: 1 }, name: 'pending' },
@@ -249,10 +251,12 @@ export class MongoStore implements LedgerStore {
   async markPending(stream: string, seq: number): Promise<void> {
     await guard(async () => {
       try {
-        const mark: MarkDocument = { stream, seq: -seq, pending: seq };
+        // At the slot its snapshot will take: saving the state replaces the mark (see MarkDocument).
+        const mark: MarkDocument = { stream, seq, pending: seq };
         await this.#stateCollection().insertOne(mark);
       } catch (error) {
-        // The same mark twice (a writer retrying at one seq) is one mark.
+        // The same mark twice (a writer retrying at one seq) is one mark; a snapshot already at
+        // that seq means the writer's state was stale, which its event insert finds out.
         if (!isDuplicateKey(error)) throw error;
       }
     });
@@ -275,7 +279,7 @@ export class MongoStore implements LedgerStore {
 
   async clearPending(stream: string, uptoSeq: number): Promise<void> {
     await guard(() =>
-      this.#stateCollection().deleteMany({ stream, seq: { $gte: -uptoSeq, $lt: 0 } }),
+      this.#stateCollection().deleteMany({ stream, seq: { $lte: uptoSeq }, pending: { $gt: 0 } }),
     );
   }
 
@@ -305,31 +309,30 @@ export class MongoStore implements LedgerStore {
   }
 
   /**
-   * Inserts the state as the snapshot at its seq, if the latest snapshot is at `expectedSeq`; then
-   * drops older snapshots and the stream's pending marks up to that seq, in one delete.
+   * One round trip: the snapshot takes its seq's slot (replacing the pending mark there, or
+   * inserted when none is left), while the snapshots and marks below it, which it makes obsolete,
+   * are deleted by a second command sent at the same time. The unique (stream, seq) index decides
+   * between writers at one seq; they write equal states (a fold of one log). The delete may land
+   * first: a reader in between sees only the mark and completes the state from the log, and if the
+   * snapshot write fails the mark stays, so the next reader does the same.
    */
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
     const collection = this.#stateCollection();
-    return guard(async () => {
-      const latest = await collection.findOne(
-        { stream: state.stream, seq: { $gt: 0 } },
-        { sort: { seq: -1 }, projection: { _id: 0, seq: 1 } },
-      );
-      if ((latest?.seq ?? 0) !== expectedSeq) return false;
+    const { stream, seq } = state;
+    const save = guard(async () => {
       try {
-        await collection.insertOne({ ...state });
+        await collection.replaceOne({ stream, seq, pending: seq }, { ...state }, { upsert: true });
+        return true;
       } catch (error) {
-        // Another writer saved this seq first; states at one seq are equal (a fold of one log).
         if (isDuplicateKey(error)) return false;
         throw error;
       }
-      // Snapshots 1 .. seq-1 and marks of seqs 1 .. seq (stored at -1 .. -seq); see MarkDocument.
-      await collection.deleteMany({
-        stream: state.stream,
-        seq: { $gte: -state.seq, $lt: state.seq },
-      });
-      return true;
     });
+    // A first state has nothing below it.
+    const obsolete =
+      expectedSeq > 0 ? guard(() => collection.deleteMany({ stream, seq: { $lt: seq } })) : null;
+    const [saved] = await Promise.all([save, obsolete]);
+    return saved;
   }
 
   async findSessionByToken(jti: string): Promise<SessionState | null> {
@@ -403,8 +406,10 @@ export class MongoStore implements LedgerStore {
     let previous: string | undefined;
     try {
       for await (const doc of cursor) {
-        if (doc.stream !== previous) yield doc as unknown as StreamState;
+        // Marks share the slots; the first snapshot of each stream is its latest.
+        if (isMark(doc) || doc.stream === previous) continue;
         previous = doc.stream;
+        yield doc as unknown as StreamState;
       }
     } catch (error) {
       translate(error);

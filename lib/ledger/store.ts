@@ -83,8 +83,11 @@ export interface LedgerStore {
     streams: readonly string[],
   ): Promise<{ states: StreamState[]; pending: PendingMark[] }>;
   /**
-   * Replaces a stream's state if the stored one is at `expectedSeq` (0: none yet). Clears the
-   * pending mark. Returns false when another writer got there first.
+   * Saves `state`, folded from the stored state at `expectedSeq` (0: none yet), as its stream's
+   * state, and clears the pending marks it covers. Returns false when a state at its seq was saved
+   * first (another writer's: states at one seq are folds of one log, so equal). A store may also
+   * refuse a state whose stored one is no longer at `expectedSeq`; a save never moves a stream's
+   * state back (readers see the highest seq saved).
    */
   saveState(state: StreamState, expectedSeq: number): Promise<boolean>;
   /** The session that holds token `jti`, if any. */
