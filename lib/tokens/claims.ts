@@ -38,11 +38,22 @@ export const TOKEN_KINDS = {
   { typ: TokenTyp; ttype: TokenType; hint: string; tokenType: string }
 >;
 
-/** The `ttype` claim a token with JOSE `typ` carries. */
-export const TTYPE_OF: Readonly<Record<TokenTyp, TokenType>> = {
+const TTYPE_OF: Readonly<Record<TokenTyp, TokenType>> = {
   [TOKEN_KINDS.access.typ]: TOKEN_KINDS.access.ttype,
   [TOKEN_KINDS.refresh.typ]: TOKEN_KINDS.refresh.ttype,
 };
+
+/**
+ * The `ttype` claim a token with JOSE `typ` carries; a TypeError naming `what` for any other `typ`
+ * (a caller's mistake, not a bad token).
+ */
+export function ttypeOf(typ: TokenTyp, what = '"typ"'): TokenType {
+  const ttype = TTYPE_OF[typ] as TokenType | undefined;
+  if (ttype === undefined) {
+    throw new TypeError(`${what} must be ${ACCESS_TOKEN_TYP} or ${REFRESH_TOKEN_TYP}`);
+  }
+  return ttype;
+}
 
 /**
  * The claims of a verified token (`ctx.state.user` after `authenticate()`), plus mapped user
