@@ -97,7 +97,7 @@ const STATE_INDEXES: IndexDescription[] = [
 
 const DATA_KEY_INDEXES: IndexDescription[] = [
   { key: { kid: 1 }, name: 'kid', unique: true },
-  { key: { sub: 1, period: 1 }, name: 'sub_period' },
+  { key: { sub: 1, period: 1, kid: 1 }, name: 'sub_period_kid' },
   { key: { period: 1 }, name: 'period' },
 ];
 

@@ -79,7 +79,10 @@ export async function introspect(
   return describeToken(deps, session, view.token, await usernameOf(deps, session));
 }
 
-/** django-jwtconnect-auth's `username` member: the session's claim of that name, if it can still be read. */
+/**
+ * django-jwtconnect-auth's `username` member: the session's claim of that name, if it can still be
+ * read.
+ */
 async function usernameOf(deps: SessionDeps, session: SessionState): Promise<string | undefined> {
   try {
     const username = (await sessionClaims(deps, session))['username'];
