@@ -1,9 +1,13 @@
 /**
  * The demo app: the whole wiring of koa-jwtconnect into a Koa app. This is the file to copy.
- * Two logins reach the same hook (a password form and a simulated SAML SSO), one API is protected,
- * and the plugin's routes (refresh, introspection, revocation, JWKS, audit) are mounted.
+ * Two logins reach the same hook (the plugin's throttled password route and a simulated SAML SSO),
+ * one API is protected, and the plugin's routes (refresh, introspection, revocation, JWKS, audit,
+ * sessions, login) are mounted.
+ * The OpenTelemetry metrics SDK reads the plugin's metrics, served for Prometheus at /metrics.
  */
 import { Router } from '@koa/router';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import { jwtconnect, type JwtConnect, type JwtConnectOptions } from '../lib/index.js';
@@ -18,32 +22,28 @@ export async function createDemoApp(
   options: DemoAppOptions,
 ): Promise<{ app: Koa; auth: JwtConnect }> {
   const issuer = options.issuer ?? 'http://127.0.0.1:3000';
-  const auth = await jwtconnect({ issuer, algorithm: 'ES256', ...options });
+  // The SDK, as a host installs it: a Prometheus reader that answers scrapes from this app's own
+  // server (no server of its own). Passed in rather than set globally, so tests can run several.
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [prometheus] });
+  const auth = await jwtconnect({
+    issuer,
+    algorithm: 'ES256',
+    telemetry: { meterProvider },
+    ...options,
+  });
   const sso = await createDemoSso({ audience: `${issuer}/sso/acs`, clock: auth.config.clock });
   // The plugin's routes parse their own bodies; these parse only the demo's forms.
   const form = bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '16kb', formLimit: '16kb' });
   const router = new Router();
 
-  // 1. Password login: the app checks the password, then the hook issues the pair (as JSON).
-  router.post(
-    '/login',
-    form,
-    async (ctx, next) => {
-      const { username, password } = (ctx.request.body ?? {}) as Record<string, unknown>;
-      const user =
-        typeof username === 'string' && typeof password === 'string'
-          ? checkPassword(username, password)
-          : null;
-      if (!user) {
-        ctx.status = 401;
-        ctx.body = { error: 'invalid_grant', error_description: 'wrong username or password' };
-        return;
-      }
-      ctx.state['user'] = user;
-      await next();
-    },
-    auth.loginHook({ source: 'password', scope: (_ctx, user) => scopeOf(user) }),
-  );
+  // 1. Password login: the plugin's login route at /login. The app checks the password; the route
+  //    throttles failed attempts (429), then issues the pair through the same hook as any login.
+  //    A hand-written password route would have no throttle: anyone could guess without limit.
+  const routes = auth.routes({
+    paths: { login: '/login' },
+    login: { verifyPassword: checkPassword, scope: (_ctx, user) => scopeOf(user) },
+  });
 
   // 2. Single sign-on: the ACS checks the IdP's assertion, then the same hook issues the pair.
   router.get('/sso/idp', sso.idpPage);
@@ -83,10 +83,19 @@ export async function createDemoApp(
     ctx.body = await auth.audit.verify();
   });
 
+  // 5. Prometheus text exposition of the plugin's metrics. Open here, as the demo listens on
+  // 127.0.0.1 only; a real deployment keeps /metrics off the public network.
+  router.get('/metrics', (ctx) => {
+    ctx.respond = false;
+    prometheus.getMetricsRequestHandler(ctx.req, ctx.res);
+  });
+
   const app = new Koa();
   app.use(securityHeaders());
-  app.use(auth.routes());
+  app.use(routes);
   app.use(router.routes()).use(router.allowedMethods());
-  app.use(await publicFiles({ '/': 'index.html', '/audit': 'audit.html' }));
+  app.use(
+    await publicFiles({ '/': 'index.html', '/audit': 'audit.html', '/sessions': 'sessions.html' }),
+  );
   return { app, auth };
 }

@@ -85,7 +85,7 @@ export function renderPage(title: string, body: string, scripts: readonly string
 ${tags.join('\n')}
 </head>
 <body>
-<header class="top"><h1>koa-jwtconnect demo</h1><a href="/">Session console</a><a href="/audit">Audit timeline</a></header>
+<header class="top"><h1>koa-jwtconnect demo</h1><a href="/">Session console</a><a href="/audit">Audit timeline</a><a href="/sessions">Sessions (admin)</a></header>
 ${body}
 </body>
 </html>

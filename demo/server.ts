@@ -68,7 +68,9 @@ const { app, auth } = await createDemoApp({
 });
 
 const server = app.listen(port, '127.0.0.1', () => {
-  console.log(`koa-jwtconnect demo: ${origin}/  (audit timeline: ${origin}/audit)`);
+  console.log(
+    `koa-jwtconnect demo: ${origin}/  (audit timeline: ${origin}/audit, sessions: ${origin}/sessions, metrics: ${origin}/metrics)`,
+  );
 });
 
 async function shutdown(): Promise<void> {

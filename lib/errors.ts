@@ -140,6 +140,8 @@ export type InvalidTokenReason =
   | 'not_yet_valid'
   | 'wrong_type'
   | 'revoked'
+  /** The session reached its absolute end (`sessionMaxAge`). */
+  | 'session_expired'
   | 'unknown';
 
 /** A bearer token that must not be accepted: 401 `invalid_token`; `reason` says why. */
@@ -182,6 +184,17 @@ export class InsufficientScopeError extends JwtConnectError {
   }
 }
 
+/**
+ * No session the caller may see by that id: unknown, or another subject's (the same answer, so a
+ * caller learns nothing about sessions not its own).
+ */
+export class SessionNotFoundError extends JwtConnectError {
+  static readonly code = 'ERR_SESSION_NOT_FOUND';
+  readonly code = SessionNotFoundError.code;
+  readonly status = 404;
+  readonly error = 'not_found';
+}
+
 /** Another writer appended to the same stream at the same sequence number first. */
 export class ConcurrencyError extends JwtConnectError {
   static readonly code = 'ERR_CONCURRENCY';
@@ -206,6 +219,37 @@ export class StoreUnavailableError extends JwtConnectError {
   readonly code = StoreUnavailableError.code;
   readonly status = 503;
   readonly error = 'temporarily_unavailable';
+}
+
+/**
+ * A read that must create nothing found no ledger: the database has no events collection (a
+ * wrong database name would otherwise read as an empty history).
+ */
+export class LedgerNotFoundError extends JwtConnectError {
+  static readonly code = 'ERR_LEDGER_NOT_FOUND';
+  readonly code = LedgerNotFoundError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
+  constructor(
+    message: string,
+    /** The database that was looked in. */
+    readonly database: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A function the host gave as an option (such as `refreshClaims`) threw, or returned something
+ * unusable: a bug in the host, answered 500 and logged with the original as `cause`. Nothing was
+ * recorded, so the request can be repeated once the host is fixed.
+ */
+export class HookError extends JwtConnectError {
+  static readonly code = 'ERR_HOOK';
+  readonly code = HookError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
 }
 
 /** A value that reached the ledger with the wrong shape (e.g. an operator object as an id). */
@@ -254,6 +298,25 @@ export class ArchivedError extends JwtConnectError {
   }
 }
 
+/**
+ * Personal data that cannot be read: its data key was destroyed (`erased`, `expired`), is missing,
+ * or cannot be opened with the configured key-encryption keys (`unavailable`). Audit reads show
+ * the status instead; a refresh of a session whose claims cannot be read is refused.
+ */
+export class PersonalDataError extends JwtConnectError {
+  static readonly code = 'ERR_PERSONAL_DATA';
+  readonly code = PersonalDataError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
+  constructor(
+    message: string,
+    readonly reason: 'erased' | 'expired' | 'unavailable' = 'unavailable',
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** Every error class the plugin raises, as a union to narrow on `code`. */
 export type AnyJwtConnectError =
   | ConfigError
@@ -267,9 +330,13 @@ export type AnyJwtConnectError =
   | InvalidTokenError
   | MissingTokenError
   | InsufficientScopeError
+  | SessionNotFoundError
   | ConcurrencyError
   | StoreUnavailableError
+  | LedgerNotFoundError
+  | HookError
   | LedgerInputError
+  | PersonalDataError
   | CheckpointError
   | IntegrityError
   | ArchivedError;

@@ -6,6 +6,9 @@ export {
   optionsSchema,
   type JwtConnectOptions,
   type Logger,
+  type PersonalDataOption,
+  type RefreshClaimsHook,
+  type RefreshClaimsInput,
   type ScopeNames,
   type StoreOption,
 } from './config.js';
@@ -17,20 +20,34 @@ export type { IssueOptions } from './sessions/issue.js';
 export type { IntrospectionResponse } from './sessions/introspect.js';
 export type { RevokeOptions, RevokeResult, RevokeTarget } from './sessions/revoke.js';
 export type { CheckedAccessToken } from './sessions/access.js';
+export type { EraseOptions, EraseResult, ExpireReport, KekSource } from './personal-data/index.js';
+export type { LiveSession, RevokeOthersOptions } from './sessions/list.js';
+export type { UserHistoryQuery, UserOrSubject } from './sessions/user.js';
 export * from './errors.js';
+export {
+  INSTRUMENTATION_NAME,
+  type BearerRejection,
+  type TelemetryOptions,
+} from './telemetry/index.js';
 export type { Clock } from './clock.js';
 export {
   Ledger,
   MemoryStore,
   MongoStore,
   TOKEN_RETENTION_MS,
+  type AuditEvent,
+  type DataKeyQuery,
+  type DataKeyRecord,
+  type ErasedEvent,
   type EventMeta,
+  type PersonalDataStatus,
   type EventType,
   type HistoryPage,
   type HistoryQuery,
   type IssuedEvent,
   type LedgerEvent,
   type LedgerStore,
+  type PersonalDataCodec,
   type MongoStoreOptions,
   type RefreshedEvent,
   type RevokedEvent,
@@ -75,3 +92,47 @@ export {
   type ClaimsMap,
 } from './tokens/claims.js';
 export type { KeySource, SigningAlgorithm, PublicJwks, PublicJwk } from './tokens/keys.js';
+
+// What the middleware puts on `ctx.state` (importing this module also augments Koa's types).
+export type {
+  AuthenticatedState,
+  JwtConnectTypes,
+  LoggedInState,
+  LoginUser,
+  StateClaims,
+} from './koa-state.js';
+
+// Types that public signatures use, so a host can name them.
+export type { ResolvedConfig } from './config.js';
+export type { LoginRouteOptions, RouteName } from './routes/options.js';
+export type { ThrottleOptions } from './routes/shared/throttle.js';
+export type { VerifiedToken } from './tokens/verify.js';
+export type { TokenTyp, TokenType } from './tokens/claims.js';
+export { SIGNING_ALGORITHMS } from './tokens/algorithms.js';
+export {
+  EVENT_VERSION,
+  type Appended,
+  type AppendListener,
+  type ChainProblem,
+  type Decide,
+  type EventDraft,
+  type EventPosition,
+  type EventQuery,
+  type LedgerOptions,
+  type LineageLink,
+  type Progress,
+  type RebuildDifference,
+  type Revocation,
+  type RevocationTarget,
+  type SessionAt,
+  type StreamState,
+  type TokenAt,
+  type TokenRef,
+  type TokenStatus,
+  type TokenView,
+} from './ledger/index.js';
+export type { SourceOptions } from './tokens/key-sources.js';
+export type { Draft, EventHeader, Header } from './ledger/events.js';
+export type { StateHeader } from './ledger/projection.js';
+export type { PendingMark } from './ledger/store.js';
+export type { ExecuteTarget } from './ledger/ledger.js';

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { JSONWebKeySet } from 'jose';
 import type { Context, Middleware } from 'koa';
 import { resolveConfig, type JwtConnectOptions, type ResolvedConfig } from './config.js';
+import { ConfigError, LedgerInputError } from './errors.js';
 import {
   Ledger,
   MemoryStore,
@@ -18,7 +19,7 @@ import {
   verifyLedger,
   type Appended,
   type HistoryPage,
-  type HistoryQuery,
+  type AuditEvent,
   type LedgerEvent,
   type LedgerStore,
   type LineageLink,
@@ -33,20 +34,43 @@ import {
   startCheckpointTimer,
   type CheckpointApi,
 } from './ledger/checkpoints/index.js';
+import type { AuthenticatedState, LoggedInState } from './koa-state.js';
 import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
+import {
+  PersonalData,
+  eraseSubject,
+  expirePersonalData,
+  type EraseOptions,
+  type EraseResult,
+  type ExpireReport,
+} from './personal-data/index.js';
 import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
 import { createRouter, type RoutesOptions } from './routes/index.js';
 import { checkAccessToken, type CheckedAccessToken } from './sessions/access.js';
 import type { SessionDeps, TokenResponse } from './sessions/deps.js';
+import type { RevocationCheck } from './sessions/revocation-check.js';
 import { issueSession, previewClaims, subjectOf, type IssueOptions } from './sessions/issue.js';
+import {
+  listSessions,
+  revokeOtherSessions,
+  type LiveSession,
+  type RevokeOthersOptions,
+} from './sessions/list.js';
 import { refreshSession } from './sessions/refresh.js';
-import { RevocationView } from './sessions/revocation-view.js';
+import { startRevocationCheck } from './sessions/revocation-view.js';
 import {
   revoke,
   type RevokeOptions,
   type RevokeResult,
   type RevokeTarget,
 } from './sessions/revoke.js';
+import {
+  historyQuery,
+  subjectOf as subjectOfOwner,
+  type UserHistoryQuery,
+  type UserOrSubject,
+} from './sessions/user.js';
+import { Telemetry, timedStore, traced } from './telemetry/index.js';
 import type { TokenClaims, UserRecord } from './tokens/claims.js';
 import { joinKeySets, loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
 import { VerifiedTokenCache } from './tokens/verified-cache.js';
@@ -83,7 +107,7 @@ export interface JwtConnect {
    * @example
    * router.post('/saml/acs', bodyParser(), checkAssertion, auth.loginHook({ source: 'saml' }));
    */
-  loginHook(options?: LoginHookOptions): Middleware;
+  loginHook(options?: LoginHookOptions): Middleware<LoggedInState>;
   /**
    * Bearer authentication with revocation enforced: a valid token sets `ctx.state.user` (its
    * claims) and `ctx.state.token`; anything else is answered 401 (403 without the `scope`).
@@ -94,7 +118,7 @@ export interface JwtConnect {
    * });
    * router.get('/api/admin', auth.authenticate({ scope: 'admin' }), adminHandler);
    */
-  authenticate(options?: AuthenticateOptions): Middleware;
+  authenticate(options?: AuthenticateOptions): Middleware<AuthenticatedState>;
   /**
    * The HTTP routes: refresh, introspection, revocation, JWKS, audit (and, with `login`, a
    * password login). Mount the result with `app.use()`.
@@ -125,10 +149,27 @@ export interface JwtConnect {
   revoke(target: RevokeTarget, options?: RevokeOptions): Promise<RevokeResult>;
   /** The opaque `sub` a user gets: HMAC-SHA256 of the user id under `subjectSecret`. */
   subjectOf(user: UserRecord): string;
-  /** Calls `listener` with a copy of each event of that type once it is recorded. */
-  on(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
+  /**
+   * Erases a user's (or a `{ sub }`'s) personal data: revokes every session, destroys the data keys
+   * and records an `erased` event. History keeps its shape; its personal fields read as erased.
+   * Erasing again with nothing new to erase does nothing (`erased: false`).
+   *
+   * @example
+   * await auth.erase(user, { actor: 'dpo@example.org', reason: 'gdpr_request' });
+   */
+  erase(target: UserRecord | { sub: string }, options?: EraseOptions): Promise<EraseResult>;
+  /** Retention of personal data (`personalData.retentionDays`). */
+  readonly personalData: {
+    /** Destroys data keys past `personalData.retentionDays` (a `ConfigError` without it). */
+    expire(): Promise<ExpireReport>;
+  };
+  /**
+   * Calls `listener` with a copy of each event of that type once it is recorded, personal fields
+   * in clear as `audit.history()` returns them.
+   */
+  on(event: LedgerEventName, listener: (event: AuditEvent) => void): this;
   /** Removes a listener added with `on()`. */
-  off(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
+  off(event: LedgerEventName, listener: (event: AuditEvent) => void): this;
   /** Token utilities that need no request. */
   readonly tokens: {
     /** Verifies an access token and checks revocation, as `authenticate()` does. */
@@ -138,20 +179,31 @@ export interface JwtConnect {
     /** The public verification keys, as `GET /.well-known/jwks.json` serves them. */
     jwks(): PublicJwks;
   };
+  /** A user's live sessions: list them, end all but one. */
+  readonly sessions: {
+    /** Live sessions (not revoked, not expired) of a user (by the host's id) or `{ sub }`, newest first. */
+    list(owner: UserOrSubject): Promise<LiveSession[]>;
+    /**
+     * Ends every live session of the user but `keep` ("sign out my other devices"); without `keep`,
+     * all of them. Answers the session ids ended.
+     */
+    revokeOthers(owner: UserOrSubject, options?: RevokeOthersOptions): Promise<string[]>;
+  };
   /**
    * Reading and checking the ledger: who got which token, when, and what happened to it; signed
    * checkpoints, inclusion proofs and archives (docs/checkpoints.md).
    */
   readonly audit: CheckpointApi & {
     /**
-     * Events matching a filter, oldest first, one page at a time.
+     * Events matching a filter (`sub`, `sid`, `jti`, or `user`: the host's user id), oldest first,
+     * one page at a time.
      *
      * @example
      * const sub = auth.subjectOf(user);
      * let page = await auth.audit.history({ sub, limit: 100 });
      * while (page.nextCursor) page = await auth.audit.history({ sub, cursor: page.nextCursor });
      */
-    history(query: HistoryQuery): Promise<HistoryPage>;
+    history(query: UserHistoryQuery): Promise<HistoryPage>;
     /**
      * Checks every stream's hash chain: `ok` is false if an event was altered, removed or moved.
      */
@@ -171,9 +223,37 @@ export interface JwtConnect {
   close(): Promise<void>;
 }
 
+/**
+ * `app.use(auth.authenticate)` hands the factory to Koa, which then calls it with `(ctx, next)`
+ * on every request: it would return a middleware nobody runs, and the request would fall through
+ * to a 404. Said instead, as a TypeError in the host's error log.
+ */
+function assertCalledAsFactory(name: string, args: readonly unknown[]): void {
+  const [first, second] = args;
+  const looksLikeContext =
+    typeof first === 'object' &&
+    first !== null &&
+    'request' in first &&
+    'response' in first &&
+    'app' in first;
+  if (typeof second === 'function' || looksLikeContext) {
+    throw new TypeError(
+      `auth.${name} was used as middleware; call it to get one: app.use(auth.${name}()), ` +
+        `not app.use(auth.${name})`,
+    );
+  }
+}
+
+const MEMORY_STORE_WARNING =
+  'store: { memory: true } keeps the ledger in this process only: tokens, revocations and ' +
+  'history are lost on restart and not shared with other instances; use store.mongo in production';
+
 function createStore(config: ResolvedConfig): LedgerStore {
   const { store } = config;
-  if ('memory' in store) return new MemoryStore();
+  if ('memory' in store) {
+    config.logger.warn(MEMORY_STORE_WARNING);
+    return new MemoryStore();
+  }
   if ('custom' in store) return store.custom;
   return new MongoStore(store.mongo);
 }
@@ -217,20 +297,19 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     warn: (message) => config.logger.warn(message),
   });
   const refreshKeys = await loadRefreshKeys(config, keys);
-  const ledger = new Ledger({ store: createStore(config), clock: config.clock });
-  let view: RevocationView | undefined;
+  const telemetry = new Telemetry(config.telemetry);
+  const store = timedStore(createStore(config), telemetry.storeDuration);
+  const personalData = new PersonalData(store, {
+    subjectSecret: config.subjectSecret,
+    keys: config.personalData.keys,
+    clock: config.clock,
+    cacheEntries: config.personalData.keyCache.maxEntries,
+  });
+  const ledger = new Ledger({ store, clock: config.clock, personalData });
+  let revocation: RevocationCheck;
   try {
     await ledger.open();
-    if (config.revocation.maxStalenessMs > 0) {
-      view = new RevocationView(ledger, {
-        maxStalenessMs: config.revocation.maxStalenessMs,
-        lookbackMs: Math.max(config.accessTokenTtl, config.refreshTokenTtl) * 1000,
-        skewMs: config.clockTolerance * 1000,
-        clock: config.clock,
-        onError: (error) => config.logger.warn('revocation view refresh failed', error),
-      });
-      await view.start();
-    }
+    revocation = await startRevocationCheck(ledger, config);
   } catch (error) {
     // A failed start-up leaves nothing open behind it (a MongoDB client keeps the process alive).
     await ledger.close().catch((closeError: unknown) => {
@@ -243,9 +322,30 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     config,
     keys,
     ledger,
+    revocation,
     ...(refreshKeys && { refreshKeys }),
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
+    telemetry,
+    personalData,
   };
+  const toleranceMs = config.clockTolerance * 1000;
+  const expire = async (): Promise<ExpireReport> => {
+    const { retentionDays } = config.personalData;
+    if (retentionDays === undefined) {
+      throw new ConfigError('options.personalData.retentionDays is not set: nothing expires');
+    }
+    return expirePersonalData(ledger, personalData.keys, { retentionDays, toleranceMs });
+  };
+  const expiry = startExpiry(config, expire);
+
+  ledger.onAppend(({ event }: Appended) => {
+    try {
+      telemetry.recorded(event);
+    } catch (error) {
+      // Metrics must not turn a recorded operation into an error (an SDK's exporter may throw).
+      config.logger.error('recording metrics failed', error);
+    }
+  });
 
   const checkpoints = checkpointApi(
     {
@@ -264,11 +364,12 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
   );
 
   const emitter = new EventEmitter();
-  ledger.onAppend(({ event }: Appended) => {
+  ledger.onAppend(({ event, draft }: Appended) => {
     // Copied for listeners so they cannot alter what was recorded; no copy when nobody listens.
+    // They get it as audit reads do: personal fields in clear (the process holds the keys).
     if (emitter.listenerCount(event.type) === 0) return;
     try {
-      emitter.emit(event.type, structuredClone(event));
+      emitter.emit(event.type, structuredClone(personalData.revealAppended(event, draft)));
     } catch (error) {
       // A host listener's failure must not turn a recorded operation into an error.
       config.logger.error(`a "${event.type}" listener threw`, error);
@@ -277,13 +378,31 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
 
   const auth: JwtConnect = {
     config,
-    issue: (user, issueOptions) => issueSession(deps, user, issueOptions),
-    loginHook: (hookOptions) => loginHook(deps, hookOptions),
-    authenticate: (authOptions) => authenticate(deps, view, authOptions),
-    routes: (routeOptions) => createRouter(deps, view, routeOptions),
-    refresh: (refreshToken, ctx) => refreshSession(deps, refreshToken, ctx),
-    revoke: (target, revokeOptions) => revoke(deps, target, revokeOptions),
+    issue: (user, issueOptions) =>
+      traced(telemetry, 'issue', () => issueSession(deps, user, issueOptions)),
+    loginHook: (hookOptions, ...rest: unknown[]) => {
+      assertCalledAsFactory('loginHook', [hookOptions, ...rest]);
+      return loginHook(deps, hookOptions);
+    },
+    authenticate: (authOptions, ...rest: unknown[]) => {
+      assertCalledAsFactory('authenticate', [authOptions, ...rest]);
+      return authenticate(deps, authOptions);
+    },
+    routes: (routeOptions, ...rest: unknown[]) => {
+      assertCalledAsFactory('routes', [routeOptions, ...rest]);
+      return createRouter(deps, routeOptions);
+    },
+    refresh: (refreshToken, ctx) =>
+      traced(telemetry, 'refresh', () => refreshSession(deps, refreshToken, ctx)),
+    revoke: (target, revokeOptions) =>
+      traced(telemetry, 'revoke', () => revoke(deps, target, revokeOptions)),
     subjectOf: (user) => subjectOf(deps, user),
+    erase: async (target, eraseOptions = {}) =>
+      eraseSubject(ledger, personalData.keys, subjectOfTarget(deps, target), {
+        ...checkedEraseOptions(eraseOptions),
+        toleranceMs,
+      }),
+    personalData: { expire },
     on(event, listener) {
       emitter.on(event, listener);
       return this;
@@ -293,13 +412,20 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       return this;
     },
     tokens: {
-      verify: (token) => checkAccessToken(deps, token, view),
+      verify: (token) => checkAccessToken(deps, token),
       previewClaims: (user, previewOptions) => previewClaims(deps, user, previewOptions),
       jwks: () => keys.jwks(),
     },
+    sessions: {
+      list: async (owner) => listSessions(deps, subjectOfOwner(deps, owner)),
+      revokeOthers: async (owner, revokeOptions) =>
+        traced(telemetry, 'revoke', () =>
+          revokeOtherSessions(deps, subjectOfOwner(deps, owner), revokeOptions),
+        ),
+    },
     audit: {
       ...checkpoints,
-      history: (query) => history(ledger, query),
+      history: async (query) => history(ledger, historyQuery(deps, query)),
       verify: (verifyOptions) => verifyLedger(ledger.store, verifyOptions?.onProgress),
       rebuild: (rebuildOptions) => rebuildProjection(ledger.store, rebuildOptions),
       tokenAt: (jti, at) => tokenAt(ledger, jti, at),
@@ -310,11 +436,46 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     ledger,
     async close() {
       stopCheckpoints();
-      view?.stop();
+      revocation.stop();
+      if (expiry) clearInterval(expiry);
       deps.verified?.clear();
+      personalData.clear();
       emitter.removeAllListeners();
       await ledger.close();
     },
   };
   return auth;
+}
+
+/** `{ sub }` alone names a subject; anything else is a user record. */
+function subjectOfTarget(deps: SessionDeps, target: UserRecord | { sub: string }): string {
+  if (typeof target !== 'object' || target === null) {
+    throw new LedgerInputError('erase a user record or { sub }');
+  }
+  const keys = Object.keys(target);
+  if (keys.length === 1 && keys[0] === 'sub') return (target as { sub: string }).sub;
+  return subjectOf(deps, target);
+}
+
+function checkedEraseOptions(options: EraseOptions): EraseOptions {
+  for (const value of [options.reason, options.actor]) {
+    if (value !== undefined && (typeof value !== 'string' || value.length > 512)) {
+      throw new LedgerInputError('"reason" and "actor" must be strings of at most 512 characters');
+    }
+  }
+  return options;
+}
+
+/** The optional expiry timer (`personalData.expireInterval`); it never keeps the process alive. */
+function startExpiry(
+  config: ResolvedConfig,
+  expire: () => Promise<ExpireReport>,
+): NodeJS.Timeout | undefined {
+  const seconds = config.personalData.expireInterval;
+  if (seconds === 0) return undefined;
+  const timer = setInterval(() => {
+    expire().catch((error: unknown) => config.logger.warn('personal data expiry failed', error));
+  }, seconds * 1000);
+  timer.unref();
+  return timer;
 }

@@ -1,7 +1,7 @@
 /**
  * Options are checked once, at start-up: a wrong option throws one `ConfigError` naming its full
- * path, defaults are filled in (the seed's lifetimes), and a bad key file is named without its key
- * material. No database is needed: nothing here reaches a store.
+ * path, defaults are filled in (django-jwtconnect-auth's lifetimes), and a bad key file is named
+ * without its key material. No database is needed: nothing here reaches a store.
  */
 import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
@@ -184,6 +184,45 @@ describe('config', () => {
         () => options({ store: { mongo: { uri: 27017 } } }),
         /^options\.store\.mongo\.uri /,
       ],
+      [
+        'a misspelt mongo option [dbname for dbName]',
+        () => options({ store: { mongo: { uri: 'mongodb://127.0.0.1', dbname: 'auth' } } }),
+        /^options\.store\.mongo\.dbname is not an option$/,
+      ],
+      [
+        'a mongo write concern that is not a number or "majority"',
+        () =>
+          options({
+            store: { mongo: { uri: 'mongodb://127.0.0.1', writeConcern: { w: 'bogus' } } },
+          }),
+        /^options\.store\.mongo\.writeConcern\.w must be a number of servers/,
+      ],
+      [
+        'an unknown mongo write concern member',
+        () => options({ store: { mongo: { uri: 'mongodb://127.0.0.1', writeConcern: { x: 1 } } } }),
+        /^options\.store\.mongo\.writeConcern\.x is not an option$/,
+      ],
+      [
+        'mongo collections that are not an object',
+        () => options({ store: { mongo: { uri: 'mongodb://127.0.0.1', collections: 42 } } }),
+        /^options\.store\.mongo\.collections must be object$/,
+      ],
+      [
+        'an unknown mongo collection',
+        () =>
+          options({
+            store: { mongo: { uri: 'mongodb://127.0.0.1', collections: { pending: 'x' } } },
+          }),
+        /^options\.store\.mongo\.collections\.pending is not an option$/,
+      ],
+      [
+        'an empty mongo collection name',
+        () =>
+          options({
+            store: { mongo: { uri: 'mongodb://127.0.0.1', collections: { events: '' } } },
+          }),
+        /^options\.store\.mongo\.collections\.events /,
+      ],
       ['an empty scope name', () => options({ scopes: { audit: '' } }), /^options\.scopes\.audit /],
       [
         'a negative maxStalenessMs',
@@ -219,7 +258,7 @@ describe('config', () => {
   });
 
   describe('defaults', () => {
-    it("fills in the seed's lifetimes, RS256, multiple tokens and the rest", () => {
+    it("fills in django-jwtconnect-auth's lifetimes, RS256, multiple tokens and the rest", () => {
       const config = resolveConfig(options());
       expect(config).to.include({
         accessTokenTtl: 1800,

@@ -18,7 +18,7 @@ interface ArchiveCliOptions extends ConnectionOptions, SigningOptions {
 
 async function run(options: ArchiveCliOptions, context: CliContext): Promise<void> {
   const { keys, issuer } = await signingKeys(options);
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'write', async (store) => {
     const result = await archive(
       {
         store,

@@ -19,7 +19,7 @@ async function runCheckpoint(
   context: CliContext,
 ): Promise<void> {
   const { keys, issuer } = await signingKeys(options);
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'write', async (store) => {
     const { checkpoint } = await makeCheckpoint({
       store,
       keys,
@@ -44,7 +44,7 @@ interface ListOptions extends ConnectionOptions {
 }
 
 async function runList(options: ListOptions, context: CliContext): Promise<void> {
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'read', async (store) => {
     const records = await store.listCheckpoints(options.after ?? 0, options.limit);
     const rows: string[][] = [];
     const listed: unknown[] = [];

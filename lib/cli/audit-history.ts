@@ -4,17 +4,20 @@
  */
 import { Option, type Command } from 'commander';
 import { MAX_PAGE_SIZE, history, type HistoryQuery } from '../ledger/audit.js';
-import { EVENT_TYPES, isSubjectStream, type LedgerEvent } from '../ledger/events.js';
+import { EVENT_TYPES, isSubjectStream, type AuditEvent } from '../ledger/events.js';
 import { Ledger } from '../ledger/ledger.js';
 import type { LedgerStore } from '../ledger/store.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import { CliError } from './errors.js';
 import type { CliContext } from './context.js';
 import { parseIsoDate, parsePositiveInteger } from './parse.js';
+import { personalDataFrom } from './personal-data.js';
+import { SUBJECT_SECRET_VARIABLE, subjectOfUser } from './subject.js';
 import { formatTable, shorten } from './table.js';
 
 interface HistoryOptions extends ConnectionOptions {
   sub?: string;
+  user?: string;
   sid?: string;
   jti?: string;
   type?: HistoryQuery['type'];
@@ -26,14 +29,19 @@ interface HistoryOptions extends ConnectionOptions {
   jsonl?: boolean;
 }
 
-/** Every matching event, page after page, up to `limit` in all. */
+/**
+ * Every matching event, page after page, up to `limit` in all; personal fields decrypted when the
+ * environment holds the subject secret (see personal-data.ts), else marked `unavailable`.
+ */
 export async function* allEvents(
   store: LedgerStore,
   query: Omit<HistoryQuery, 'cursor' | 'limit'>,
   limit = Infinity,
   pageSize = MAX_PAGE_SIZE,
-): AsyncIterable<LedgerEvent[]> {
-  const ledger = new Ledger({ store });
+  env: NodeJS.ProcessEnv = {},
+): AsyncIterable<AuditEvent[]> {
+  const personalData = personalDataFrom(env, store);
+  const ledger = new Ledger({ store, ...(personalData && { personalData }) });
   let cursor: string | undefined;
   let remaining = limit;
   while (remaining > 0) {
@@ -48,7 +56,7 @@ export async function* allEvents(
 
 const HEADERS = ['TIME', 'TYPE', 'STREAM', 'SEQ', 'SUB', 'JTIS', 'SOURCE', 'IP', 'ACTOR', 'REASON'];
 
-function row(event: LedgerEvent): string[] {
+function row(event: AuditEvent): string[] {
   const stream = isSubjectStream(event.stream)
     ? `subject:${shorten(event.stream.slice('subject:'.length))}`
     : event.stream;
@@ -61,27 +69,34 @@ function row(event: LedgerEvent): string[] {
     shorten(event.sub),
     event.jtis.join(',') || '-',
     event.meta.source ?? '-',
-    event.meta.ip ?? '-',
+    event.meta.ip ??
+      (event.personal && event.personal !== 'decrypted' ? `(${event.personal})` : '-'),
     event.meta.actor ?? '-',
     event.meta.reason ?? '-',
   ];
 }
 
 async function run(options: HistoryOptions, context: CliContext): Promise<void> {
-  const chosen = [options.sub, options.sid, options.jti].filter((value) => value !== undefined);
-  if (chosen.length !== 1) throw new CliError('audit history needs one of --sub, --sid or --jti');
+  const chosen = [options.sub, options.user, options.sid, options.jti].filter(
+    (value) => value !== undefined,
+  );
+  if (chosen.length !== 1) {
+    throw new CliError('audit history needs one of --sub, --user, --sid or --jti');
+  }
+  const sub = options.user !== undefined ? subjectOfUser(options.user, context.env) : options.sub;
   const query: Omit<HistoryQuery, 'cursor' | 'limit'> = {
-    ...(options.sub !== undefined && { sub: options.sub }),
+    ...(sub !== undefined && { sub }),
     ...(options.sid !== undefined && { sid: options.sid }),
     ...(options.jti !== undefined && { jti: options.jti }),
     ...(options.type !== undefined && { type: options.type }),
     ...(options.from !== undefined && { from: options.from }),
     ...(options.to !== undefined && { to: options.to }),
   };
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'read', async (store) => {
     const rows: string[][] = [];
-    const events: LedgerEvent[] = [];
-    for await (const page of allEvents(store, query, options.limit, options.pageSize)) {
+    const events: AuditEvent[] = [];
+    const pages = allEvents(store, query, options.limit, options.pageSize, context.env);
+    for await (const page of pages) {
       if (options.jsonl) for (const event of page) context.out(JSON.stringify(event));
       else if (options.json) events.push(...page);
       else rows.push(...page.map(row));
@@ -108,11 +123,23 @@ export function registerHistory(audit: Command, context: CliContext): void {
     .command('history')
     .summary('list the events of a subject, session or token')
     .description(
-      'List the issued, refreshed and revoked events of one subject (--sub), session (--sid) ' +
-        'or token (--jti), oldest first, as a table or as JSON.',
+      'List the issued, refreshed, revoked and erased events of one subject (--sub, or --user ' +
+        `with the subject secret in $${SUBJECT_SECRET_VARIABLE}), session (--sid) or token ` +
+        '(--jti), oldest first, as a table or as JSON. Personal fields (IP, user agent, claims) ' +
+        'are decrypted with that secret; without it, or once erased or expired, they read as such.',
     )
     .addOption(
-      new Option('--sub <sub>', 'the subject: the opaque "sub" claim').conflicts(['sid', 'jti']),
+      new Option('--sub <sub>', 'the subject: the opaque "sub" claim').conflicts([
+        'user',
+        'sid',
+        'jti',
+      ]),
+    )
+    .addOption(
+      new Option(
+        '--user <id>',
+        `the subject of your app's user id (needs $${SUBJECT_SECRET_VARIABLE}, the plugin's subjectSecret)`,
+      ).conflicts(['sid', 'jti']),
     )
     .addOption(new Option('--sid <sid>', 'one session (the "sid" claim)').conflicts('jti'))
     .option('--jti <jti>', 'one token (its "jti" claim): the events that concern it')
@@ -136,6 +163,7 @@ export function registerHistory(audit: Command, context: CliContext): void {
         'Examples:',
         '  $ koa-jwtconnect audit history --sid 3q2-7wEjRJm8mZ0wq1Y8dA',
         '  $ koa-jwtconnect audit history --sub <sub> --type revoked --from 2026-01-01',
+        `  $ ${SUBJECT_SECRET_VARIABLE}=... koa-jwtconnect audit history --user 1234`,
         '  $ koa-jwtconnect audit history --jti <jti> --json | jq .',
       ].join('\n'),
     )

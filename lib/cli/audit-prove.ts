@@ -15,7 +15,7 @@ async function runProve(
   options: ConnectionOptions & { sid: string },
   context: CliContext,
 ): Promise<void> {
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'read', async (store) => {
     context.out(JSON.stringify(await prove(store, options.sid), null, 2));
   });
 }

@@ -35,7 +35,7 @@ async function run(options: VerifyOptions, context: CliContext): Promise<void> {
     return verifyArchive(options.archive, options.jwks, context);
   }
   if (options.jwks !== undefined) throw new CliError('--jwks applies to --archive only');
-  await withStore(options, context.env, async (store) => {
+  await withStore(options, context.env, 'read', async (store) => {
     const progress = startProgress({
       label: 'verifying',
       total: await store.countEvents(),

@@ -185,7 +185,7 @@ export function registerGenerate(keys: Command, context: CliContext): void {
         'Files written:',
         '  --format pem   private.key (PKCS#8) + public.pem (SPKI); HS*: secret.key (raw bytes)',
         '  --format jwk   private.jwk.json + public.jwk.json; HS*: secret.jwk.json',
-        '  --x509         private.key (PKCS#8) + public.cert, the pair the seed made with openssl.',
+        '  --x509         private.key (PKCS#8) + public.cert, as django-jwtconnect-auth uses.',
         '                 Node has no X.509 builder, so the certificate is made by running',
         '                 `openssl req -x509 -new -key private.key -out public.cert -days <n>',
         '                 -subj /CN=<kid or koa-jwtconnect>`: openssl must be on the PATH.',

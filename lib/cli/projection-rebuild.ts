@@ -21,36 +21,41 @@ const MEANING: Readonly<Record<RebuildDifference['kind'], string>> = {
 };
 
 async function run(options: RebuildOptions, context: CliContext): Promise<void> {
-  await withStore(options, context.env, async (store) => {
-    const dryRun = options.dryRun === true;
-    const progress = startProgress({
-      label: dryRun ? 'comparing' : 'rebuilding',
-      total: await store.countEvents(),
-      enabled: options.progress,
-    });
-    const startedAt = performance.now();
-    const report = await rebuildProjection(store, {
-      dryRun,
-      onProgress: (done) => progress.update(done),
-    }).finally(() => progress.stop());
-    const seconds = ((performance.now() - startedAt) / 1000).toFixed(2);
-    const rate = `${eventsPerSecond(report.events, startedAt)} events/s`;
-    const scanned = `${report.streams} streams, ${report.events} events in ${seconds} s (${rate})`;
-    if (!dryRun) {
-      context.out(`rebuilt the projection: ${scanned}`);
-      return;
-    }
-    for (const { stream, kind } of report.differences) {
-      context.out(`stream ${stream}: ${kind} (${MEANING[kind]})`);
-    }
-    const count = report.differences.length;
-    const verdict =
-      count === 0
-        ? 'the projection matches the log'
-        : `${count} difference${count === 1 ? '' : 's'}, nothing written (dry run)`;
-    context.out(`${scanned}: ${verdict}`);
-    if (count > 0) context.exitCode = EXIT_PROBLEMS;
-  });
+  await withStore(
+    options,
+    context.env,
+    options.dryRun === true ? 'read' : 'write',
+    async (store) => {
+      const dryRun = options.dryRun === true;
+      const progress = startProgress({
+        label: dryRun ? 'comparing' : 'rebuilding',
+        total: await store.countEvents(),
+        enabled: options.progress,
+      });
+      const startedAt = performance.now();
+      const report = await rebuildProjection(store, {
+        dryRun,
+        onProgress: (done) => progress.update(done),
+      }).finally(() => progress.stop());
+      const seconds = ((performance.now() - startedAt) / 1000).toFixed(2);
+      const rate = `${eventsPerSecond(report.events, startedAt)} events/s`;
+      const scanned = `${report.streams} streams, ${report.events} events in ${seconds} s (${rate})`;
+      if (!dryRun) {
+        context.out(`rebuilt the projection: ${scanned}`);
+        return;
+      }
+      for (const { stream, kind } of report.differences) {
+        context.out(`stream ${stream}: ${kind} (${MEANING[kind]})`);
+      }
+      const count = report.differences.length;
+      const verdict =
+        count === 0
+          ? 'the projection matches the log'
+          : `${count} difference${count === 1 ? '' : 's'}, nothing written (dry run)`;
+      context.out(`${scanned}: ${verdict}`);
+      if (count > 0) context.exitCode = EXIT_PROBLEMS;
+    },
+  );
 }
 
 export function registerRebuild(projection: Command, context: CliContext): void {

@@ -2,7 +2,8 @@
  * Audit questions answered from the log: history pages, rotation lineage and point-in-time state.
  */
 import { ArchivedError, LedgerInputError } from '../errors.js';
-import type { EventType, LedgerEvent } from './events.js';
+import { reveal } from '../personal-data/codec.js';
+import type { AuditEvent, EventType } from './events.js';
 import { EVENT_TYPES, subjectStream } from './events.js';
 import type { Ledger } from './ledger.js';
 import {
@@ -15,7 +16,7 @@ import {
   type TokenView,
 } from './projection.js';
 import type { EventPosition } from './store.js';
-import { assertDate, assertId } from './validate.js';
+import { MAX_ID_LENGTH, assertDate, assertId } from './validate.js';
 
 /** Events per history page when the query sets no `limit`. */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -44,8 +45,8 @@ export interface HistoryQuery {
 
 /** One page of events, oldest first. */
 export interface HistoryPage {
-  /** The events of this page. */
-  events: LedgerEvent[];
+  /** The events of this page: personal fields decrypted, or marked with why they cannot be. */
+  events: AuditEvent[];
   /** Pass back as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
   /**
@@ -81,9 +82,10 @@ export async function history(ledger: Ledger, query: HistoryQuery): Promise<Hist
   });
   const page = events.slice(0, limit);
   const last = page.at(-1);
+  const readable = await (ledger.personalData?.reveal(page) ?? reveal(null, page));
   const nextCursor = events.length > limit && last ? encodeCursor(last) : null;
   const archived = query.cursor === undefined ? await archivedFor(ledger, query) : [];
-  return { events: page, nextCursor, ...(archived.length > 0 && { archived }) };
+  return { events: readable, nextCursor, ...(archived.length > 0 && { archived }) };
 }
 
 async function archivedFor(
@@ -105,24 +107,38 @@ export function encodeCursor(position: EventPosition): string {
   ).toString('base64url');
 }
 
+/** ECMAScript's Date range (ECMA-262 section 21.4.1.22): a time outside it is an Invalid Date. */
+const MAX_TIME_MS = 8.64e15;
+
+/**
+ * The position a cursor names. Every field is checked, so each store is asked the same valid
+ * question: a time outside the Date range, an empty or oversized stream or a seq below 1 is refused.
+ */
 export function decodeCursor(cursor: unknown): EventPosition {
   if (typeof cursor === 'string' && cursor.length <= 2048) {
+    let value: unknown;
     try {
-      const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-      if (
-        Array.isArray(value) &&
-        value.length === 3 &&
-        Number.isSafeInteger(value[0]) &&
-        typeof value[1] === 'string' &&
-        Number.isSafeInteger(value[2])
-      ) {
-        return { time: new Date(value[0] as number), stream: value[1], seq: value[2] as number };
-      }
+      value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     } catch (error) {
       throw new LedgerInputError('"cursor" is not a cursor this ledger issued', { cause: error });
     }
+    if (isPosition(value)) return { time: new Date(value[0]), stream: value[1], seq: value[2] };
   }
   throw new LedgerInputError('"cursor" is not a cursor this ledger issued');
+}
+
+function isPosition(value: unknown): value is [number, string, number] {
+  return (
+    Array.isArray(value) &&
+    value.length === 3 &&
+    Number.isSafeInteger(value[0]) &&
+    Math.abs(value[0] as number) <= MAX_TIME_MS &&
+    typeof value[1] === 'string' &&
+    value[1].length > 0 &&
+    value[1].length <= MAX_ID_LENGTH &&
+    Number.isSafeInteger(value[2]) &&
+    (value[2] as number) >= 1
+  );
 }
 
 /** The answer of `auth.audit.tokenAt()`: a token's status at a moment. */
@@ -168,17 +184,20 @@ export interface SessionAt {
   archive?: string;
 }
 
-/** The state of session `sid` at time `at`. */
+/**
+ * The state of session `sid` at time `at`, from the log alone (like `tokenAt`): the subject is the
+ * one its events name, whatever the projection holds or lacks.
+ */
 export async function sessionAt(ledger: Ledger, sid: string, at: Date): Promise<SessionAt> {
   assertId(sid, 'sid');
   assertDate(at, 'at');
-  const [current] = await ledger.store.loadStates([sid]);
-  if (current?.kind !== 'session') {
+  const [first] = await ledger.store.queryEvents({ stream: sid, limit: 1 });
+  if (first?.type !== 'issued') {
     const [archived] = await ledger.store.findArchived({ stream: sid });
     if (archived) return { sid, at, status: 'archived', session: null, archive: archived.archive };
     return { sid, at, status: 'unknown', session: null };
   }
-  const { session, subject } = await foldAt(ledger, sid, current.sub, at);
+  const { session, subject } = await foldAt(ledger, sid, first.sub, at);
   if (!session) return { sid, at, status: 'unknown', session: null };
   const status = isSessionRevoked(session, subject)
     ? 'revoked'

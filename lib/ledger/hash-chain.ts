@@ -6,10 +6,12 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { LedgerEvent } from './events.js';
+import { eventSchemaProblem } from './validate.js';
 
 /**
  * The canonical form (RFC 8785 JSON Canonicalization Scheme) of an event without its `hash`.
- * Dates become ISO 8601 strings; absent optional fields are absent, never null.
+ * Dates become ISO 8601 strings; absent optional fields are absent, never null. Every own member
+ * is included, whatever its name: `__proto__` included (see `toJson`).
  */
 export function canonicalForm(event: Omit<LedgerEvent, 'hash'> & { hash?: string }): string {
   const { hash: _hash, ...body } = event;
@@ -64,12 +66,18 @@ export function verifyStream(
         detail: `expected seq ${expectedSeq}, found ${event.seq}`,
       });
     }
-    if (hashEvent(event) !== event.hash) {
+    const altered = contentProblem(event);
+    if (altered !== undefined) {
+      problems.push({ stream, seq: event.seq, problem: 'altered', detail: altered });
+    }
+    const malformed = eventSchemaProblem(event);
+    if (malformed !== undefined) {
+      // The ledger never writes such an event, so it was edited, even if its hash was recomputed.
       problems.push({
         stream,
         seq: event.seq,
         problem: 'altered',
-        detail: 'hash does not match content',
+        detail: `does not match the event schema ${malformed}`,
       });
     }
     const expectedPrev = previous?.hash ?? null;
@@ -112,15 +120,34 @@ export function verifyStream(
   return problems;
 }
 
+/** Why a stored event's content does not match its hash, or undefined when it does. */
+function contentProblem(event: LedgerEvent): string | undefined {
+  let hash: string;
+  try {
+    hash = hashEvent(event);
+  } catch (error) {
+    // e.g. a lone surrogate or a non-finite number inserted by hand: RFC 8785 has no form for it.
+    return `content has no canonical form (${error instanceof Error ? error.message : 'unknown'})`;
+  }
+  return hash === event.hash ? undefined : 'hash does not match content';
+}
+
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
+/**
+ * A JSON value of `value`, with every own enumerable member. Members are defined, never assigned,
+ * on objects without a prototype: `out['__proto__'] = x` would call the `Object.prototype` setter
+ * and drop the member from the hashed form while the stored event still shows it. Nothing on this
+ * path reads a member through a prototype either (`canonicalize` reads own keys only).
+ */
 function toJson(value: unknown): Json {
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return value.map(toJson);
   if (value !== null && typeof value === 'object') {
-    const out: { [key: string]: Json } = {};
+    const out = Object.create(null) as { [key: string]: Json };
     for (const [key, inner] of Object.entries(value)) {
-      if (inner !== undefined) out[key] = toJson(inner);
+      if (inner === undefined) continue;
+      Object.defineProperty(out, key, { value: toJson(inner), enumerable: true });
     }
     return out;
   }

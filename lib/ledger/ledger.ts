@@ -3,12 +3,18 @@
  * audit questions. Hashing, projection and retry logic live here once, on top of any `LedgerStore`.
  *
  * An append is: mark the stream pending, insert the event (unique (stream, seq) decides races),
- * then update the projection. A crash between the insert and the projection update leaves the mark,
- * and `open()` applies the missing events before the ledger serves.
+ * then update the projection. If the projection update fails (a crash, a failed write), the mark
+ * stays, and it is read together with the state: every reader of that stream applies the missing
+ * events before it answers (`states`), so a recorded revocation is enforced by every instance at
+ * once, not after a restart. `open()` also repairs every marked stream before the ledger serves.
+ *
+ * The event's time is taken after its mark is written, so an event stamped at T had its mark
+ * visible from before T: a reader polling by time (the revocation view) that missed an event whose
+ * insert became visible late finds its stream through the mark instead.
  */
 import { systemClock, type Clock } from '../clock.js';
 import { ConcurrencyError } from '../errors.js';
-import type { EventDraft, IssuedEvent, LedgerEvent, RefreshedEvent } from './events.js';
+import type { AuditEvent, EventDraft, IssuedEvent, LedgerEvent, RefreshedEvent } from './events.js';
 import { EVENT_VERSION, eventBody, subjectStream, tokenIdsOf } from './events.js';
 import { hashEvent } from './hash-chain.js';
 import {
@@ -28,6 +34,21 @@ export interface LedgerOptions {
   clock?: Clock;
   /** How many times a decision is re-run after losing a race on the same stream. Default 5. */
   maxAttempts?: number;
+  /** Encryption of personal data (lib/personal-data/); without it events keep what they are given. */
+  personalData?: PersonalDataCodec;
+}
+
+/** Encryption of events' personal fields, as the plugin's `PersonalData` does it. */
+export interface PersonalDataCodec {
+  /**
+   * Turns a draft's personal fields into ciphertext before it is sealed: every event passes here,
+   * so none reaches the store with them in clear.
+   */
+  protect(draft: EventDraft, now: number): Promise<EventDraft>;
+  /** Events for audit reads: personal fields decrypted, or a status saying why they cannot be. */
+  reveal(events: readonly LedgerEvent[]): Promise<AuditEvent[]>;
+  /** An event just appended, as `reveal` would return it, from the draft it was sealed from. */
+  revealAppended(event: LedgerEvent, draft: EventDraft): AuditEvent;
 }
 
 /**
@@ -36,13 +57,42 @@ export interface LedgerOptions {
  */
 export type Decide = (
   state: StreamState | null,
-  context: { attempt: number; now: number },
+  context: {
+    attempt: number;
+    now: number;
+    /** The states of the `related` streams `execute` was given, read with this attempt's state. */
+    related: ReadonlyMap<string, StreamState>;
+  },
 ) => EventDraft | null;
+
+/** The stream appended to, and other streams the decision depends on (read, never appended to). */
+export interface ExecuteTarget {
+  stream: string;
+  /**
+   * E.g. the subject's stream, for a cut-off. Read in the same round trip as the stream's state on
+   * every attempt, so a retried decision never works on a stale copy of them.
+   */
+  related?: readonly string[];
+  /**
+   * The stream is new (a fresh random id, as a login's session): the first attempt decides on no
+   * state without reading it. Should the stream exist after all, the unique (stream, seq) index
+   * refuses the append and the next attempt reads it.
+   */
+  fresh?: boolean;
+  /**
+   * The states of `stream` and `related` as the caller just read them (a read-ahead): the first
+   * attempt decides on them instead of reading again. A stale copy of `stream` loses the race at
+   * the unique (stream, seq) index and the next attempt reads fresh states.
+   */
+  readAhead?: readonly StreamState[];
+}
 
 /** An event appended by `Ledger.execute()`, and the state it produced. */
 export interface Appended {
   event: LedgerEvent;
   state: StreamState;
+  /** What `decide` returned, before its personal fields were encrypted: for in-process listeners. */
+  draft: EventDraft;
 }
 
 /** Called after every successful append (and projection update). */
@@ -57,6 +107,7 @@ export class Ledger {
   readonly store: LedgerStore;
   /** The clock events are stamped with. */
   readonly clock: Clock;
+  readonly personalData: PersonalDataCodec | undefined;
   readonly #maxAttempts: number;
   readonly #listeners = new Set<AppendListener>();
 
@@ -64,6 +115,7 @@ export class Ledger {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.#maxAttempts = options.maxAttempts ?? 5;
+    this.personalData = options.personalData;
   }
 
   /** Prepares the store and repairs projections left behind by a crash. */
@@ -87,16 +139,36 @@ export class Ledger {
    * Runs `decide` against `stream`'s state and appends what it returns. On a lost race the
    * projection is brought up to date and `decide` runs again, up to `maxAttempts` times.
    */
-  async execute(stream: string, decide: Decide): Promise<Appended | null> {
+  async execute(target: string | ExecuteTarget, decide: Decide): Promise<Appended | null> {
+    // Anything but a target object is taken for a stream id, and checked as one.
+    const {
+      stream,
+      related = [],
+      fresh = false,
+      readAhead,
+    }: ExecuteTarget = typeof target === 'object' && target !== null ? target : { stream: target };
     assertId(stream, 'stream');
+    for (const other of related) assertId(other, 'stream');
     for (let attempt = 1; ; attempt++) {
-      const [state = null] = await this.store.loadStates([stream]);
+      const states =
+        attempt === 1 && readAhead
+          ? readAhead
+          : fresh && attempt === 1 && related.length === 0
+            ? []
+            : await this.states([stream, ...related]);
+      const state = states.find((candidate) => candidate.stream === stream) ?? null;
+      const others = new Map(states.map((candidate) => [candidate.stream, candidate]));
+      others.delete(stream);
       const now = this.clock();
-      const draft = decide(state, { attempt, now });
-      if (!draft) return null;
-      const event = seal(stream, draft, state, now);
+      const decided = decide(state, { attempt, now, related: others });
+      if (!decided) return null;
+      const draft = this.personalData ? await this.personalData.protect(decided, now) : decided;
+      const seq = (state?.seq ?? 0) + 1;
+      let event: LedgerEvent;
       try {
-        await this.store.markPending(stream, event.seq);
+        await this.store.markPending(stream, seq);
+        // Stamped once the mark is written (see the header).
+        event = seal(stream, draft, state, this.clock());
         await this.store.appendEvent(event);
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= this.#maxAttempts) throw error;
@@ -105,10 +177,29 @@ export class Ledger {
       }
       const next = evolve(state, event);
       if (!(await this.store.saveState(next, state?.seq ?? 0))) await this.catchUp(stream);
-      const appended = { event, state: next };
+      const appended = { event, state: next, draft: decided };
       for (const listener of this.#listeners) listener(appended);
       return appended;
     }
+  }
+
+  /**
+   * The projected states of `streams` (missing ones absent), complete with every event the log
+   * holds for them: one store round trip, plus a catch-up for a stream whose pending mark says the
+   * log may be ahead of its state (a projection write that failed, or an append in flight).
+   */
+  async states(streams: readonly string[]): Promise<StreamState[]> {
+    const { states, pending } = await this.store.readStates(streams);
+    const behind = pending.filter(
+      (mark) => mark.seq > (states.find((state) => state.stream === mark.stream)?.seq ?? 0),
+    );
+    if (behind.length === 0) return states;
+    const completed = new Map(states.map((state) => [state.stream, state]));
+    for (const { stream } of behind) {
+      const state = await this.catchUp(stream);
+      if (state) completed.set(stream, state);
+    }
+    return [...completed.values()];
   }
 
   /** Applies to the projection any events of `stream` it does not have yet. */
@@ -146,7 +237,7 @@ export class Ledger {
   ): Promise<{ session: SessionState | null; subject: SubjectState | null }> {
     assertId(sid, 'sid');
     assertId(sub, 'sub');
-    const states = await this.store.loadStates([sid, subjectStream(sub)]);
+    const states = await this.states([sid, subjectStream(sub)]);
     return pickSessionAndSubject(states, sid, sub);
   }
 
@@ -155,10 +246,13 @@ export class Ledger {
     jti: string,
   ): Promise<{ session: SessionState | null; subject: SubjectState | null }> {
     assertId(jti, 'jti');
-    const session = await this.store.findSessionByToken(jti);
-    if (!session) return { session: null, subject: null };
-    const [subject = null] = await this.store.loadStates([subjectStream(session.sub)]);
-    return { session, subject: subject?.kind === 'subject' ? subject : null };
+    const found = await this.store.findSessionByToken(jti);
+    if (!found) return { session: null, subject: null };
+    // Read again with the subject and any pending mark, so neither can be behind the log.
+    const states = await this.states([found.stream, subjectStream(found.sub)]);
+    const { session, subject } = pickSessionAndSubject(states, found.stream, found.sub);
+    const holds = session?.tokens.some((token) => token.jti === jti) ?? false;
+    return holds ? { session, subject } : { session: null, subject: null };
   }
 
   /**
@@ -169,7 +263,7 @@ export class Ledger {
   async issuingEvent(jti: string): Promise<IssuedEvent | RefreshedEvent | null> {
     assertId(jti, 'jti');
     const [first] = await this.store.queryEvents({ jti, limit: 1 });
-    return first && first.type !== 'revoked' ? first : null;
+    return first?.type === 'issued' || first?.type === 'refreshed' ? first : null;
   }
 
   /**

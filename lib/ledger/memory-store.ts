@@ -5,19 +5,22 @@
  * never mutate what is stored (a write to a frozen object throws in strict mode, a stored Date's
  * setters throw), and reads cost no copy.
  */
-import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
-import type { LedgerEvent } from './events.js';
+import { ConcurrencyError, LedgerInputError, StoreUnavailableError } from '../errors.js';
 import { isEnded } from './checkpoints/ended.js';
+import { subjectStream, type LedgerEvent } from './events.js';
 import { frozenCopy } from './frozen.js';
-import type { SessionState, StreamState } from './projection.js';
+import type { SessionState, StreamState, SubjectState } from './projection.js';
 import type {
   ArchivedQuery,
   ArchivedStream,
   ArchiveRecord,
   CheckpointRecord,
+  DataKeyQuery,
+  DataKeyRecord,
   EventPosition,
   EventQuery,
   LedgerStore,
+  PendingMark,
   StreamHead,
 } from './store.js';
 
@@ -42,6 +45,7 @@ export class MemoryStore implements LedgerStore {
   readonly #checkpoints: CheckpointRecord[] = [];
   readonly #archives = new Map<string, ArchiveRecord>();
   readonly #archived = new Map<string, ArchivedStream>();
+  readonly #dataKeys = new Map<string, DataKeyRecord>();
   #closed = false;
 
   async open(): Promise<void> {
@@ -132,7 +136,7 @@ export class MemoryStore implements LedgerStore {
     this.#pending.set(stream, Math.max(seq, this.#pending.get(stream) ?? 0));
   }
 
-  async pendingStreams(): Promise<{ stream: string; seq: number }[]> {
+  async pendingStreams(): Promise<PendingMark[]> {
     this.#assertOpen();
     return [...this.#pending].map(([stream, seq]) => ({ stream, seq }));
   }
@@ -150,12 +154,27 @@ export class MemoryStore implements LedgerStore {
     });
   }
 
+  async readStates(
+    streams: readonly string[],
+  ): Promise<{ states: StreamState[]; pending: PendingMark[] }> {
+    const states = await this.loadStates(streams);
+    const pending: PendingMark[] = [];
+    for (const stream of new Set(streams)) {
+      const seq = this.#pending.get(stream);
+      if (seq !== undefined) pending.push({ stream, seq });
+    }
+    return { states, pending };
+  }
+
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
     this.#assertOpen();
     const current = this.#states.get(state.stream)?.seq ?? 0;
     if (current !== expectedSeq) return false;
     this.#setState(state);
-    this.#pending.delete(state.stream);
+    // Only marks this state covers: a later one is another writer's announced append.
+    if ((this.#pending.get(state.stream) ?? Infinity) <= state.seq) {
+      this.#pending.delete(state.stream);
+    }
     return true;
   }
 
@@ -174,6 +193,25 @@ export class MemoryStore implements LedgerStore {
       (state): state is SessionState =>
         state.kind === 'session' && state.sub === sub && !state.revoked,
     );
+  }
+
+  async findLiveSessions(
+    sub: string,
+    after: number,
+  ): Promise<{ sessions: SessionState[]; subject: SubjectState | null }> {
+    const sessions = (await this.findOpenSessions(sub))
+      .filter((state) => state.refreshExp > after)
+      .sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+    const subject = this.#states.get(subjectStream(sub));
+    return { sessions, subject: subject?.kind === 'subject' ? subject : null };
+  }
+
+  async firstEvents(streams: readonly string[]): Promise<LedgerEvent[]> {
+    this.#assertOpen();
+    return streams.flatMap((stream) => {
+      const first = this.#streams.get(stream)?.[0];
+      return first?.seq === 1 ? [first] : [];
+    });
   }
 
   async *scanStates(): AsyncIterable<StreamState> {
@@ -308,6 +346,39 @@ export class MemoryStore implements LedgerStore {
     let kept = 0;
     for (const event of this.#log) if (!gone.has(event.stream)) this.#log[kept++] = event;
     this.#log.length = kept;
+  }
+
+  async insertDataKey(record: DataKeyRecord): Promise<void> {
+    this.#assertOpen();
+    if (this.#dataKeys.has(record.kid)) throw new LedgerInputError('the data key id is taken');
+    this.#dataKeys.set(record.kid, frozenCopy(record));
+  }
+
+  async findDataKey(kid: string): Promise<DataKeyRecord | null> {
+    this.#assertOpen();
+    return this.#dataKeys.get(kid) ?? null;
+  }
+
+  async liveDataKeys(query: DataKeyQuery): Promise<DataKeyRecord[]> {
+    this.#assertOpen();
+    return [...this.#dataKeys.values()]
+      .filter((record) => {
+        if (record.wrapped === undefined) return false;
+        if ('periodBefore' in query) return record.period < query.periodBefore;
+        return record.sub === query.sub && (query.period ?? record.period) === record.period;
+      })
+      .sort((a, b) => (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
+  }
+
+  async destroyDataKey(
+    kid: string,
+    destroyed: { reason: 'erased' | 'expired'; at: Date },
+  ): Promise<void> {
+    this.#assertOpen();
+    const record = this.#dataKeys.get(kid);
+    if (!record || record.destroyed) return;
+    const { wrapped: _wrapped, ...kept } = record;
+    this.#dataKeys.set(kid, frozenCopy({ ...kept, destroyed }));
   }
 
   #setState(state: StreamState): void {

@@ -1,6 +1,6 @@
 /**
  * The MongoDB side of checkpoints and archives (used by `MongoStore` only): three small
- * collections beside the log, written by inserts, deletes and one flag update per archive.
+ * collections beside the log and the state collection, written by inserts, deletes and one flag update per archive.
  * - checkpoints: one document per `seq`, unique, so of several instances one writes each;
  * - archives: one document per archive file, `finished` once its streams are removed;
  * - archived: one document per archived stream, unique, naming its archive.
@@ -11,11 +11,11 @@ import { isDuplicateKey, isOnlyDuplicateKeys } from './mongo-errors.js';
 import {
   SCAN_BATCH,
   WRITE_BATCH,
+  isMark,
   type EventDocument,
-  type PendingMark,
-  type StateDocument,
+  type SnapshotDocument,
 } from './mongo-documents.js';
-import type { SessionState, StreamState } from './projection.js';
+import type { SessionState } from './projection.js';
 import type {
   ArchivedQuery,
   ArchivedStream,
@@ -26,8 +26,8 @@ import type {
 
 export interface AuditCollections {
   events: Collection<EventDocument>;
-  state: Collection<StateDocument>;
-  pending: Collection<PendingMark>;
+  /** Snapshots and the pending marks kept beside them. */
+  state: Collection<SnapshotDocument>;
   checkpoints: Collection<CheckpointRecord>;
   archives: Collection<ArchiveRecord>;
   archived: Collection<ArchivedStream>;
@@ -99,7 +99,7 @@ export async function listCheckpoints(
  * an older one not yet dropped may say "revoked" of a state that has moved on.
  */
 export async function endedSessions(
-  state: Collection<StateDocument>,
+  state: Collection<SnapshotDocument>,
   before: Date,
   limit: number,
   afterStream: string,
@@ -126,9 +126,11 @@ export async function endedSessions(
       .sort({ stream: 1, seq: -1 })
       .toArray();
     let previous: string | undefined;
-    for (const doc of latest as StreamState[]) {
+    for (const doc of latest) {
+      // A pending mark above the snapshot means an append under way: not ended.
       if (doc.stream === previous) continue;
       previous = doc.stream;
+      if (isMark(doc)) continue;
       if (doc.kind === 'session' && isEnded(doc, before) && found.length < limit) found.push(doc);
     }
     batch = [];
@@ -180,10 +182,9 @@ export async function removeStreams(
 ): Promise<void> {
   for (let i = 0; i < streams.length; i += WRITE_BATCH) {
     const batch = { stream: { $in: streams.slice(i, i + WRITE_BATCH) } };
-    // The projection first: a crash in between leaves events without a state, which a re-run
-    // removes; never a state whose events are gone.
+    // The projection (and any pending mark) first: a crash in between leaves events without a
+    // state, which a re-run removes; never a state whose events are gone.
     await collections.state.deleteMany(batch);
-    await collections.pending.deleteMany(batch);
     await collections.events.deleteMany(batch);
   }
 }

@@ -10,15 +10,16 @@ import {
   SCAN_BATCH,
   WRITE_BATCH,
   type EventDocument,
-  type PendingMark,
+  type SnapshotDocument,
   type StateDocument,
 } from './mongo-documents.js';
 import type { StreamState } from './projection.js';
+import type { PendingMark } from './store.js';
 
 export interface SnapshotCollections {
   events: Collection<EventDocument>;
-  state: Collection<StateDocument>;
-  pending: Collection<PendingMark>;
+  /** Snapshots and pending marks (see `MarkDocument`). */
+  state: Collection<SnapshotDocument>;
 }
 
 /**
@@ -67,27 +68,34 @@ export async function replaceAllSnapshots(
   }
   await flush();
   const orphans = new Set<string>();
-  for await (const doc of collection.find({}, { projection: { _id: 0, stream: 1 } })) {
+  for await (const doc of collection.find(
+    { seq: { $gt: 0 } },
+    { projection: { _id: 0, stream: 1 } },
+  )) {
     if (!keep.has(doc.stream)) orphans.add(doc.stream);
   }
   const list = [...orphans];
   for (let i = 0; i < list.length; i += WRITE_BATCH) {
-    await collection.deleteMany({ stream: { $in: list.slice(i, i + WRITE_BATCH) } });
+    await collection.deleteMany({
+      stream: { $in: list.slice(i, i + WRITE_BATCH) },
+      seq: { $gt: 0 },
+    });
   }
-  await collections.pending.deleteMany({});
+  // The rebuilt projection holds every event of the log: no mark announces anything it lacks.
+  await collection.deleteMany({ pending: { $gt: 0 } });
 }
 
 /** Each stream's snapshots (all seqs), read in one query. */
 async function snapshots(
-  state: Collection<StateDocument>,
+  state: Collection<SnapshotDocument>,
   streams: readonly string[],
   projection: Record<string, 0 | 1>,
 ): Promise<Map<string, StateDocument[]>> {
   const found = new Map<string, StateDocument[]>();
   const cursor = state.find(
-    { stream: { $in: [...streams] } },
+    { stream: { $in: [...streams] }, seq: { $gt: 0 } },
     { projection, batchSize: SCAN_BATCH },
-  );
+  ) as unknown as AsyncIterable<StateDocument>;
   for await (const doc of cursor) {
     const docs = found.get(doc.stream);
     if (docs) docs.push(doc);
@@ -102,7 +110,7 @@ async function snapshots(
  * unique index; one at a later seq is ahead and stays the latest.
  */
 async function insertAbsent(
-  state: Collection<StateDocument>,
+  state: Collection<SnapshotDocument>,
   states: readonly StreamState[],
 ): Promise<void> {
   try {
@@ -141,7 +149,10 @@ async function rewrite(
   );
   if (stale.length === 0) return;
   const collection = collections.state;
-  await collection.deleteMany({ stream: { $in: stale.map((state) => state.stream) } });
+  await collection.deleteMany({
+    stream: { $in: stale.map((state) => state.stream) },
+    seq: { $gt: 0 },
+  });
   await collection.insertMany(stale.map((state) => ({ ...state })));
 }
 

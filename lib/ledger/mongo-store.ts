@@ -2,14 +2,19 @@
  * The MongoDB store. Needs no multi-document transactions, sessions, change streams or TTL indexes,
  * so it also runs on MongoDB-compatible servers without them (FerretDB v1 is tested).
  *
- * Collections, all written by inserts and deletes only, never by in-place updates:
+ * Collections, written by inserts and deletes, and one replace (a pending mark by its snapshot):
  * - events: append-only; a unique (stream, seq) arbitrates races between writers;
  * - state: the projection as snapshots, one per (stream, seq), unique; readers take the highest seq
  *   and writers drop the older ones. Two writers at one seq write equal states (a fold of one log),
  *   so the unique insert decides and a projection can never move backwards, even on servers whose
  *   single-document updates are not atomic (FerretDB v1 with SQLite: concurrent compare-and-set
  *   replaces were seen to both win, and an update to undo a newer replace);
- * - pending: marks written before each append, so a crash before the projection write is repaired.
+ *   The state collection also holds the pending marks written before each append (see
+ *   `MarkDocument`), so the one query that reads a stream's state also shows whether the log may
+ *   be ahead of it: a failed projection write is completed by the next reader, not at a restart;
+ * - data keys: wrapped per-subject keys of personal data. The one in-place update anywhere destroys
+ *   one (removes the wrapped key): unconditional on its outcome and idempotent, so it needs no
+ *   atomic compare-and-set.
  */
 import {
   MongoClient,
@@ -19,15 +24,37 @@ import {
   type IndexDescription,
   type WriteConcernSettings,
 } from 'mongodb';
-import { StoreUnavailableError } from '../errors.js';
-import type { LedgerEvent } from './events.js';
+import {
+  ConfigError,
+  LedgerInputError,
+  LedgerNotFoundError,
+  StoreUnavailableError,
+} from '../errors.js';
+import { subjectStream, type LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
   SCAN_BATCH,
+  isMark,
+  type DataKeyDocument,
   type EventDocument,
-  type PendingMark,
+  type MarkDocument,
+  type SnapshotDocument,
   type StateDocument,
 } from './mongo-documents.js';
+import { replaceAllSnapshots } from './mongo-rebuild.js';
+import type { SessionState, StreamState, SubjectState } from './projection.js';
+import type {
+  ArchivedQuery,
+  ArchivedStream,
+  ArchiveRecord,
+  CheckpointRecord,
+  DataKeyQuery,
+  DataKeyRecord,
+  EventQuery,
+  LedgerStore,
+  PendingMark,
+  StreamHead,
+} from './store.js';
 import {
   ARCHIVE_INDEXES,
   ARCHIVED_INDEXES,
@@ -41,17 +68,6 @@ import {
   streamHeads,
   type AuditCollections,
 } from './mongo-archive.js';
-import { replaceAllSnapshots } from './mongo-rebuild.js';
-import type { SessionState, StreamState } from './projection.js';
-import type {
-  ArchivedQuery,
-  ArchivedStream,
-  ArchiveRecord,
-  CheckpointRecord,
-  EventQuery,
-  LedgerStore,
-  StreamHead,
-} from './store.js';
 
 /** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
 export interface MongoStoreOptions {
@@ -62,13 +78,14 @@ export interface MongoStoreOptions {
   /** A host-provided database; the host owns its client. */
   db?: Db;
   /**
-   * Collection names. Default `jwtconnect_events`, `jwtconnect_state`, `jwtconnect_pending`,
-   * `jwtconnect_checkpoints`, `jwtconnect_archives` and `jwtconnect_archived`.
+   * Collection names. Default `jwtconnect_events`, `jwtconnect_state` (which also keeps the pending
+   * marks), `jwtconnect_data_keys`, and for checkpoints and archives `jwtconnect_checkpoints`,
+   * `jwtconnect_archives`, `jwtconnect_archived`.
    */
   collections?: {
     events?: string;
     state?: string;
-    pending?: string;
+    dataKeys?: string;
     checkpoints?: string;
     archives?: string;
     archived?: string;
@@ -84,11 +101,18 @@ export interface MongoStoreOptions {
 
 /** The database used with a `uri` that names none and no `dbName`. */
 export const DEFAULT_DATABASE = 'jwtconnect';
+/** The collections the ledger uses unless `collections` names others. */
+export const DEFAULT_COLLECTIONS = {
+  events: 'jwtconnect_events',
+  state: 'jwtconnect_state',
+  dataKeys: 'jwtconnect_data_keys',
+} as const;
 
 const EVENT_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { time: 1, stream: 1, seq: 1 }, name: 'time_stream_seq' },
-  { key: { sub: 1, time: 1 }, name: 'sub_time' },
+  // A subject's history page, in the log's order without a sort in memory.
+  { key: { sub: 1, time: 1, stream: 1, seq: 1 }, name: 'sub_time_stream_seq' },
   { key: { jtis: 1 }, name: 'jtis' },
   { key: { type: 1, time: 1 }, name: 'type_time' },
 ];
@@ -96,11 +120,17 @@ const EVENT_INDEXES: IndexDescription[] = [
 const STATE_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { 'tokens.jti': 1 }, name: 'tokens_jti' },
-  { key: { sub: 1, kind: 1 }, name: 'sub_kind' },
+  // A subject's sessions, latest snapshot of each first (`findOpenSessions`).
+  { key: { sub: 1, kind: 1, stream: 1, seq: -1 }, name: 'sub_kind_stream_seq' },
+  // Live sessions of a subject (`findLiveSessions`) without reading its expired ones.
+  { key: { sub: 1, kind: 1, refreshExp: 1 }, name: 'sub_kind_refreshExp' },
+  { key: { pending: 1 }, name: 'pending' },
 ];
 
-const PENDING_INDEXES: IndexDescription[] = [
-  { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
+const DATA_KEY_INDEXES: IndexDescription[] = [
+  { key: { kid: 1 }, name: 'kid', unique: true },
+  { key: { sub: 1, period: 1, kid: 1 }, name: 'sub_period_kid' },
+  { key: { period: 1 }, name: 'period' },
 ];
 
 /**
@@ -111,22 +141,46 @@ export class MongoStore implements LedgerStore {
   readonly #options: MongoStoreOptions;
   #client: MongoClient | undefined;
   #events: Collection<EventDocument> | undefined;
-  #state: Collection<StateDocument> | undefined;
-  #pending: Collection<PendingMark> | undefined;
+  #state: Collection<SnapshotDocument> | undefined;
+  #dataKeys: Collection<DataKeyDocument> | undefined;
   #audit: AuditCollections | undefined;
 
+  /** Throws `ConfigError` for a connection string the driver cannot parse (nothing is opened). */
   constructor(options: MongoStoreOptions) {
-    if (!options.db && !options.uri) throw new TypeError('"store.mongo" needs "uri" or "db"');
+    if (!options.db && !options.uri) throw new ConfigError('store.mongo needs "uri" or "db"');
     this.#options = options;
+    // The driver parses the string when the client is made, not when it connects: a typo is an
+    // option problem, found at start-up, not an outage.
+    if (!options.db) this.#client = this.#newClient();
   }
 
-  async open(): Promise<void> {
-    await guard(async () => {
+  #newClient(): MongoClient {
+    const uri = this.#options.uri as string;
+    try {
+      return new MongoClient(uri, {
+        serverSelectionTimeoutMS: this.#options.serverSelectionTimeoutMS ?? 5000,
+      });
+    } catch (error) {
+      // The driver's message may quote parts of the string (a user name, an option's value); the
+      // user info is masked and the driver error is not attached, so no password can leak.
+      const reason = error instanceof Error ? maskUserInfo(error.message, uri) : 'unparsable';
+      throw new ConfigError(`store.mongo.uri is not a MongoDB connection string: ${reason}`);
+    }
+  }
+
+  /**
+   * Connects and creates the collections' indexes (which creates the database and collections).
+   * With `create: false` nothing is created: the events collection must exist, else
+   * `LedgerNotFoundError`; read-only tools open this way so a wrong name creates no database.
+   */
+  async open(options: { create?: boolean } = {}): Promise<void> {
+    const create = options.create ?? true;
+    const names = this.#options.collections ?? {};
+    const events = names.events ?? DEFAULT_COLLECTIONS.events;
+    const { db, writeConcern, exists } = await guard(async () => {
       let db = this.#options.db;
       if (!db) {
-        this.#client ??= new MongoClient(this.#options.uri as string, {
-          serverSelectionTimeoutMS: this.#options.serverSelectionTimeoutMS ?? 5000,
-        });
+        this.#client ??= this.#newClient();
         await this.#client.connect();
         db = this.#client.db(
           this.#options.dbName ?? databaseInUri(this.#options.uri) ?? DEFAULT_DATABASE,
@@ -135,38 +189,70 @@ export class MongoStore implements LedgerStore {
       const hello = await db.command({ hello: 1 });
       const writeConcern =
         this.#options.writeConcern ?? (hello['setName'] ? { w: 'majority' as const } : undefined);
-      const names = this.#options.collections ?? {};
-      this.#events = db.collection<EventDocument>(
-        names.events ?? 'jwtconnect_events',
-        writeConcern && { writeConcern },
+      const exists =
+        create ||
+        (await db.listCollections({ name: events }, { nameOnly: true }).toArray()).length > 0;
+      return { db, writeConcern, exists };
+    });
+    if (!exists) {
+      throw new LedgerNotFoundError(
+        `database "${db.databaseName}" has no ledger (no "${events}" collection)`,
+        db.databaseName,
       );
-      this.#state = db.collection<StateDocument>(
-        names.state ?? 'jwtconnect_state',
-        writeConcern && { writeConcern },
-      );
-      this.#pending = db.collection<PendingMark>(
-        names.pending ?? 'jwtconnect_pending',
-        writeConcern && { writeConcern },
-      );
-      const concern = writeConcern && { writeConcern };
-      this.#audit = {
-        events: this.#events,
-        state: this.#state,
-        pending: this.#pending,
-        checkpoints: db.collection(names.checkpoints ?? 'jwtconnect_checkpoints', concern),
-        archives: db.collection(names.archives ?? 'jwtconnect_archives', concern),
-        archived: db.collection(names.archived ?? 'jwtconnect_archived', concern),
-      };
+    }
+    const settings = writeConcern && { writeConcern };
+    this.#events = db.collection<EventDocument>(events, settings);
+    this.#state = db.collection<SnapshotDocument>(
+      names.state ?? DEFAULT_COLLECTIONS.state,
+      settings,
+    );
+    this.#dataKeys = db.collection<DataKeyDocument>(
+      names.dataKeys ?? DEFAULT_COLLECTIONS.dataKeys,
+      settings,
+    );
+    this.#audit = {
+      events: this.#events,
+      state: this.#state,
+      checkpoints: db.collection(names.checkpoints ?? 'jwtconnect_checkpoints', settings),
+      archives: db.collection(names.archives ?? 'jwtconnect_archives', settings),
+      archived: db.collection(names.archived ?? 'jwtconnect_archived', settings),
+    };
+    if (!create) return;
+    const audit = this.#audit;
+    await guard(async () => {
       // One index per command: FerretDB v1.24 drops the connection when one `createIndexes`
       // names several indexes that all exist already, i.e. on every start after the first.
-      for (const index of EVENT_INDEXES) await this.#events.createIndexes([index]);
-      for (const index of STATE_INDEXES) await this.#state.createIndexes([index]);
-      for (const index of PENDING_INDEXES) await this.#pending.createIndexes([index]);
-      for (const index of CHECKPOINT_INDEXES) {
-        await this.#audit.checkpoints.createIndexes([index]);
+      for (const index of EVENT_INDEXES) await this.#eventsCollection().createIndexes([index]);
+      for (const index of STATE_INDEXES) await this.#stateCollection().createIndexes([index]);
+      for (const index of DATA_KEY_INDEXES) {
+        await this.#dataKeysCollection().createIndexes([index]);
       }
-      for (const index of ARCHIVE_INDEXES) await this.#audit.archives.createIndexes([index]);
-      for (const index of ARCHIVED_INDEXES) await this.#audit.archived.createIndexes([index]);
+      for (const index of CHECKPOINT_INDEXES) await audit.checkpoints.createIndexes([index]);
+      for (const index of ARCHIVE_INDEXES) await audit.archives.createIndexes([index]);
+      for (const index of ARCHIVED_INDEXES) await audit.archived.createIndexes([index]);
+    });
+  }
+
+  /**
+   * The databases on the server that hold this store's events collection, for telling an operator
+   * where the ledger is. Reads only; needs the `listDatabases` privilege.
+   */
+  async ledgerDatabases(): Promise<string[]> {
+    const client = this.#options.db?.client ?? this.#client;
+    if (!client) return [];
+    const events = this.#options.collections?.events ?? DEFAULT_COLLECTIONS.events;
+    return guard(async () => {
+      const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
+      const found: string[] = [];
+      for (const { name } of databases) {
+        const match = { name: events };
+        const collections = await client
+          .db(name)
+          .listCollections(match, { nameOnly: true })
+          .toArray();
+        if (collections.length > 0) found.push(name);
+      }
+      return found.sort();
     });
   }
 
@@ -236,63 +322,88 @@ export class MongoStore implements LedgerStore {
   async markPending(stream: string, seq: number): Promise<void> {
     await guard(async () => {
       try {
-        await this.#pendingCollection().insertOne({ stream, seq });
+        // At the slot its snapshot will take: saving the state replaces the mark (see MarkDocument).
+        const mark: MarkDocument = { stream, seq, pending: seq };
+        await this.#stateCollection().insertOne(mark);
       } catch (error) {
-        // The same mark twice (a writer retrying at one seq) is one mark.
+        // The same mark twice (a writer retrying at one seq) is one mark; a snapshot already at
+        // that seq means the writer's state was stale, which its event insert finds out.
         if (!isDuplicateKey(error)) throw error;
       }
     });
   }
 
-  async pendingStreams(): Promise<{ stream: string; seq: number }[]> {
+  async pendingStreams(): Promise<PendingMark[]> {
     return guard(async () => {
       const highest = new Map<string, number>();
-      for await (const mark of this.#pendingCollection().find({}, { projection: { _id: 0 } })) {
-        highest.set(mark.stream, Math.max(mark.seq, highest.get(mark.stream) ?? 0));
+      const marks = this.#stateCollection().find(
+        { pending: { $gt: 0 } },
+        { projection: { _id: 0, stream: 1, pending: 1 } },
+      );
+      for await (const mark of marks) {
+        if (!isMark(mark)) continue;
+        highest.set(mark.stream, Math.max(mark.pending, highest.get(mark.stream) ?? 0));
       }
       return [...highest].map(([stream, seq]) => ({ stream, seq }));
     });
   }
 
   async clearPending(stream: string, uptoSeq: number): Promise<void> {
-    await guard(() => this.#pendingCollection().deleteMany({ stream, seq: { $lte: uptoSeq } }));
+    await guard(() =>
+      this.#stateCollection().deleteMany({ stream, seq: { $lte: uptoSeq }, pending: { $gt: 0 } }),
+    );
   }
 
   async loadStates(streams: readonly string[]): Promise<StreamState[]> {
+    return (await this.readStates(streams)).states;
+  }
+
+  async readStates(
+    streams: readonly string[],
+  ): Promise<{ states: StreamState[]; pending: PendingMark[] }> {
     return guard(async () => {
       const docs = await this.#stateCollection()
         .find({ stream: { $in: [...streams] } }, { projection: { _id: 0 } })
         .sort({ stream: 1, seq: -1 })
         .toArray();
-      return latestPerStream(docs);
+      const snapshots: StateDocument[] = [];
+      const pending = new Map<string, number>();
+      for (const doc of docs) {
+        if (!isMark(doc)) snapshots.push(doc);
+        else pending.set(doc.stream, Math.max(doc.pending, pending.get(doc.stream) ?? 0));
+      }
+      return {
+        states: latestPerStream(snapshots),
+        pending: [...pending].map(([stream, seq]) => ({ stream, seq })),
+      };
     });
   }
 
   /**
-   * Inserts the state as the snapshot at its seq, if the latest snapshot is at `expectedSeq`; then
-   * drops older snapshots and the stream's pending marks up to that seq.
+   * One round trip: the snapshot takes its seq's slot (replacing the pending mark there, or
+   * inserted when none is left), while the snapshots and marks below it, which it makes obsolete,
+   * are deleted by a second command sent at the same time. The unique (stream, seq) index decides
+   * between writers at one seq; they write equal states (a fold of one log). The delete may land
+   * first: a reader in between sees only the mark and completes the state from the log, and if the
+   * snapshot write fails the mark stays, so the next reader does the same.
    */
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
     const collection = this.#stateCollection();
-    return guard(async () => {
-      const latest = await collection.findOne(
-        { stream: state.stream },
-        { sort: { seq: -1 }, projection: { _id: 0, seq: 1 } },
-      );
-      if ((latest?.seq ?? 0) !== expectedSeq) return false;
+    const { stream, seq } = state;
+    const save = guard(async () => {
       try {
-        await collection.insertOne({ ...state });
+        await collection.replaceOne({ stream, seq, pending: seq }, { ...state }, { upsert: true });
+        return true;
       } catch (error) {
-        // Another writer saved this seq first; states at one seq are equal (a fold of one log).
         if (isDuplicateKey(error)) return false;
         throw error;
       }
-      await Promise.all([
-        collection.deleteMany({ stream: state.stream, seq: { $lt: state.seq } }),
-        this.#pendingCollection().deleteMany({ stream: state.stream, seq: { $lte: state.seq } }),
-      ]);
-      return true;
     });
+    // A first state has nothing below it.
+    const obsolete =
+      expectedSeq > 0 ? guard(() => collection.deleteMany({ stream, seq: { $lt: seq } })) : null;
+    const [saved] = await Promise.all([save, obsolete]);
+    return saved;
   }
 
   async findSessionByToken(jti: string): Promise<SessionState | null> {
@@ -316,21 +427,60 @@ export class MongoStore implements LedgerStore {
         .find({ sub, kind: 'session' }, { projection: { _id: 0 } })
         .sort({ stream: 1, seq: -1 })
         .toArray();
-      return latestPerStream(docs).filter(
+      return latestPerStream(docs.filter((doc) => !isMark(doc))).filter(
         (state): state is SessionState => state.kind === 'session' && !state.revoked,
       );
     });
   }
 
+  /**
+   * One query on (sub, kind, refreshExp). Older snapshots of a stream, not yet dropped, may match
+   * too; the latest one of each stream is kept. A refresh never moves `refreshExp` back and a
+   * revocation keeps it, so when an older snapshot matches, the latest one matches as well.
+   */
+  async findLiveSessions(
+    sub: string,
+    after: number,
+  ): Promise<{ sessions: SessionState[]; subject: SubjectState | null }> {
+    return guard(async () => {
+      const docs = await this.#stateCollection()
+        .find(
+          { sub, $or: [{ kind: 'session', refreshExp: { $gt: after } }, { kind: 'subject' }] },
+          { projection: { _id: 0 } },
+        )
+        .sort({ stream: 1, seq: -1 })
+        .toArray();
+      const latest = latestPerStream(docs);
+      const subject = latest.find((state) => state.stream === subjectStream(sub));
+      return {
+        sessions: latest.filter(
+          (state): state is SessionState => state.kind === 'session' && !state.revoked,
+        ),
+        subject: subject?.kind === 'subject' ? subject : null,
+      };
+    });
+  }
+
+  async firstEvents(streams: readonly string[]): Promise<LedgerEvent[]> {
+    return guard(async () => {
+      const docs = await this.#eventsCollection()
+        .find({ stream: { $in: [...streams] }, seq: 1 }, { projection: { _id: 0 } })
+        .toArray();
+      return docs as unknown as LedgerEvent[];
+    });
+  }
+
   async *scanStates(): AsyncIterable<StreamState> {
     const cursor = this.#stateCollection()
-      .find({}, { projection: { _id: 0 }, batchSize: SCAN_BATCH })
+      .find({ seq: { $gt: 0 } }, { projection: { _id: 0 }, batchSize: SCAN_BATCH })
       .sort({ stream: 1, seq: -1 });
     let previous: string | undefined;
     try {
       for await (const doc of cursor) {
-        if (doc.stream !== previous) yield doc as unknown as StreamState;
+        // Marks share the slots; the first snapshot of each stream is its latest.
+        if (isMark(doc) || doc.stream === previous) continue;
         previous = doc.stream;
+        yield doc as unknown as StreamState;
       }
     } catch (error) {
       translate(error);
@@ -343,14 +493,62 @@ export class MongoStore implements LedgerStore {
   ): Promise<void> {
     await guard(() =>
       replaceAllSnapshots(
-        {
-          events: this.#eventsCollection(),
-          state: this.#stateCollection(),
-          pending: this.#pendingCollection(),
-        },
+        { events: this.#eventsCollection(), state: this.#stateCollection() },
         states,
       ),
     );
+  }
+
+  async insertDataKey(record: DataKeyRecord): Promise<void> {
+    await guard(async () => {
+      try {
+        await this.#dataKeysCollection().insertOne({ ...record });
+      } catch (error) {
+        if (isDuplicateKey(error)) {
+          throw new LedgerInputError('the data key id is taken', { cause: error });
+        }
+        throw error;
+      }
+    });
+  }
+
+  async findDataKey(kid: string): Promise<DataKeyRecord | null> {
+    return guard(() => this.#dataKeysCollection().findOne({ kid }, { projection: { _id: 0 } }));
+  }
+
+  async liveDataKeys(query: DataKeyQuery): Promise<DataKeyRecord[]> {
+    const filter: Filter<DataKeyDocument> =
+      'periodBefore' in query
+        ? { period: { $lt: query.periodBefore } }
+        : { sub: query.sub, ...(query.period !== undefined && { period: query.period }) };
+    return guard(() =>
+      this.#dataKeysCollection()
+        .find({ ...filter, wrapped: { $exists: true } }, { projection: { _id: 0 } })
+        .sort({ kid: 1 })
+        .toArray(),
+    );
+  }
+
+  async destroyDataKey(
+    kid: string,
+    destroyed: { reason: 'erased' | 'expired'; at: Date },
+  ): Promise<void> {
+    await guard(() =>
+      this.#dataKeysCollection().updateOne(
+        { kid, destroyed: { $exists: false } },
+        { $set: { destroyed }, $unset: { wrapped: '' } },
+      ),
+    );
+  }
+
+  #dataKeysCollection(): Collection<DataKeyDocument> {
+    if (!this.#dataKeys) throw new StoreUnavailableError('the MongoDB store is not open');
+    return this.#dataKeys;
+  }
+
+  #eventsCollection(): Collection<EventDocument> {
+    if (!this.#events) throw new StoreUnavailableError('the MongoDB store is not open');
+    return this.#events;
   }
 
   async streamHeads(upto: Date): Promise<{ heads: StreamHead[]; events: number }> {
@@ -375,7 +573,7 @@ export class MongoStore implements LedgerStore {
   }
 
   async endedSessions(before: Date, limit: number, afterStream = ''): Promise<SessionState[]> {
-    return guard(() => endedSessions(this.#stateCollection(), before, limit, afterStream));
+    return guard(() => endedSessions(this.#auditCollections().state, before, limit, afterStream));
   }
 
   async recordArchive(record: ArchiveRecord, streams: readonly ArchivedStream[]): Promise<void> {
@@ -416,29 +614,40 @@ export class MongoStore implements LedgerStore {
     return this.#audit;
   }
 
-  #eventsCollection(): Collection<EventDocument> {
-    if (!this.#events) throw new StoreUnavailableError('the MongoDB store is not open');
-    return this.#events;
-  }
-
-  #stateCollection(): Collection<StateDocument> {
+  #stateCollection(): Collection<SnapshotDocument> {
     if (!this.#state) throw new StoreUnavailableError('the MongoDB store is not open');
     return this.#state;
-  }
-
-  #pendingCollection(): Collection<PendingMark> {
-    if (!this.#pending) throw new StoreUnavailableError('the MongoDB store is not open');
-    return this.#pending;
   }
 }
 
 /** The first document of each stream from a list sorted by (stream, seq descending). */
-function latestPerStream(docs: readonly StateDocument[]): StreamState[] {
+function latestPerStream(docs: readonly SnapshotDocument[]): StreamState[] {
   const latest: StreamState[] = [];
   for (const doc of docs) {
     if (latest.at(-1)?.stream !== doc.stream) latest.push(doc as StreamState);
   }
   return latest;
+}
+
+/** `text` with the user name and password of `uri` (as written and decoded) replaced by `***`. */
+export function maskUserInfo(text: string, uri: string): string {
+  const userInfo = /^[a-z+]+:\/\/([^/?#]*)@/i.exec(uri)?.[1];
+  if (userInfo === undefined) return text;
+  let masked = text;
+  const parts = [userInfo, ...userInfo.split(':')].filter((part) => part.length > 0);
+  for (const part of parts.flatMap((form) => [form, safeDecode(form)])) {
+    masked = masked.split(part).join('***');
+  }
+  return masked;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch (error) {
+    if (error instanceof URIError) return text;
+    throw error;
+  }
 }
 
 /** The database named in a connection string's path, if any. */

@@ -33,12 +33,17 @@ export interface TokenState {
   revoked?: Revocation;
 }
 
-interface StateHeader {
+/** The fields every projected state has: which stream, and how far into it. */
+export interface StateHeader {
+  /** The stream folded: a session id, or the subject's stream. */
   stream: string;
+  /** The opaque subject. */
   sub: string;
   /** Seq and hash of the last event applied. */
   seq: number;
+  /** Hash of the last event applied. */
   hash: string;
+  /** Time of the last event applied. */
   updatedAt: Date;
 }
 
@@ -49,8 +54,12 @@ export interface SessionState extends StateHeader {
   login: Pick<EventMeta, 'source' | 'method'>;
   scope?: string;
   aud?: string | string[];
-  /** User claims for the session's access tokens (from the `issued` event). */
+  /** When the session ends however often it is refreshed (from the `issued` event; seconds). */
+  sessionExp?: number;
+  /** User claims for the session's access tokens (from the `issued` event, if in clear). */
   claims?: Record<string, unknown>;
+  /** The `issued` event's personal fields, encrypted (its `personal`): the claims are in there. */
+  personal?: string;
   /** The refresh token that may be used next. */
   refreshJti: string;
   refreshExp: number;
@@ -64,6 +73,8 @@ export interface SubjectState extends StateHeader {
   /** Sessions created at or before this time are revoked ("logout everywhere"). */
   revokedBefore?: Date;
   revocation?: Revocation;
+  /** When the subject's personal data was last erased (its `erased` event). */
+  erasedAt?: Date;
 }
 
 /** The projected state of any stream: a session, or a subject. */
@@ -115,12 +126,21 @@ function step(state: StreamState | null, event: LedgerEvent, retentionMs: number
   };
 
   if (isSubjectStream(event.stream)) {
+    const subject = state?.kind === 'subject' ? state : undefined;
+    if (event.type === 'erased')
+      return { kind: 'subject', ...subject, ...header, erasedAt: event.time };
     if (event.type !== 'revoked' || event.target.kind !== 'subject') {
       throw new ProjectionError(`stream ${event.stream}: only subject revocations belong here`);
     }
-    const previous = state?.kind === 'subject' ? state.revokedBefore : undefined;
+    const previous = subject?.revokedBefore;
     const before = previous && previous > event.target.before ? previous : event.target.before;
-    return { kind: 'subject', ...header, revokedBefore: before, revocation: revocationOf(event) };
+    return {
+      kind: 'subject',
+      ...subject,
+      ...header,
+      revokedBefore: before,
+      revocation: revocationOf(event),
+    };
   }
 
   if (event.type === 'issued') {
@@ -139,7 +159,9 @@ function step(state: StreamState | null, event: LedgerEvent, retentionMs: number
     };
     if (event.scope !== undefined) session.scope = event.scope;
     if (event.aud !== undefined) session.aud = event.aud;
+    if (event.sessionExp !== undefined) session.sessionExp = event.sessionExp;
     if (event.claims !== undefined) session.claims = event.claims;
+    if (event.personal !== undefined) session.personal = event.personal;
     return session;
   }
 
@@ -185,6 +207,9 @@ function step(state: StreamState | null, event: LedgerEvent, retentionMs: number
     };
   }
 
+  if (event.type === 'erased') {
+    throw new ProjectionError(`stream ${event.stream}: erasure belongs in the subject's stream`);
+  }
   const revocation = revocationOf(event);
   if (event.target.kind === 'session') {
     const tokens = retained(state, horizon);

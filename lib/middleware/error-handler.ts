@@ -1,7 +1,8 @@
 /**
  * The one place HTTP error bodies are produced: `{ error, error_description }` (RFC 6749 section
  * 5.2, RFC 6750 section 3.1) with the right status and headers. Client errors say what was wrong;
- * server errors are generic in the body (no stack, key material or token echo) and logged in full.
+ * server errors are generic in the body (no stack, key material or token echo), logged in full and
+ * emitted on the host's app (`app.on('error')`).
  */
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../config.js';
@@ -57,6 +58,7 @@ export function renderError(
       : { error: 'server_error', error_description: 'internal error' };
     if (error instanceof StoreUnavailableError)
       ctx.set('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
+    reportToHost(ctx, error ?? original);
     return;
   }
   ctx.status = error.status;
@@ -64,6 +66,17 @@ export function renderError(
   if (error instanceof TooManyRequestsError) ctx.set('Retry-After', String(error.retryAfter));
   const challenge = bearerChallenge(error);
   if (challenge) ctx.set('WWW-Authenticate', challenge);
+}
+
+/**
+ * The error is answered here, so Koa never sees it: emit it on the app as Koa does for errors it
+ * does not expose, so the host's `app.on('error')` (its error reporting) sees what the client
+ * could not. Koa's own listener refuses a non-Error value, so one is wrapped.
+ */
+function reportToHost(ctx: Context, error: unknown): void {
+  const reported =
+    error instanceof Error ? error : new Error('a non-Error value was thrown', { cause: error });
+  ctx.app.emit('error', reported, ctx);
 }
 
 /** RFC 6750 section 3: the challenge for 401 and 403 answers. */

@@ -5,9 +5,11 @@
  * over to the next middleware (for apps that redirect or set cookies).
  */
 import type { Context, Middleware, Next } from 'koa';
+import { ConfigError } from '../errors.js';
 import type { UserRecord } from '../tokens/claims.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { issueSession } from '../sessions/issue.js';
+import { traced } from '../telemetry/telemetry.js';
 import { renderError, toPluginError } from './error-handler.js';
 
 /** Options of `auth.loginHook()`. */
@@ -29,7 +31,9 @@ export function loginHook(deps: SessionDeps, options: LoginHookOptions = {}): Mi
   const source = options.source ?? 'external';
   // A caller mistake is reported when the app is wired, not as a 500 on every login.
   if (typeof source !== 'string' || source === '') {
-    throw new TypeError('"source" option must say which kind of login happened, e.g. "saml"');
+    throw new ConfigError(
+      'loginHook options.source must say which kind of login happened, e.g. "saml"',
+    );
   }
   return async function issueAfterLogin(ctx: Context, next: Next) {
     try {
@@ -38,12 +42,15 @@ export function loginHook(deps: SessionDeps, options: LoginHookOptions = {}): Mi
         throw new TypeError('loginHook: no authenticated user on ctx.state.user');
       }
       const scope = typeof options.scope === 'function' ? options.scope(ctx, user) : options.scope;
-      ctx.state['tokens'] = await issueSession(deps, user, {
+      const how = {
         ctx,
         source,
         ...(options.method !== undefined && { method: options.method }),
         ...(scope !== undefined && { scope }),
-      });
+      };
+      ctx.state['tokens'] = await traced(deps.telemetry, 'issue', () =>
+        issueSession(deps, user, how),
+      );
     } catch (caught) {
       renderError(ctx, toPluginError(caught), deps.config.logger, caught);
       return;

@@ -7,7 +7,6 @@
 import type { Context, Middleware } from 'koa';
 import { MAX_CHECKPOINTS_PAGE, decodeCheckpoint } from '../ledger/checkpoints/index.js';
 import type { SessionDeps } from '../sessions/deps.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import { authenticateCaller, requireScope } from './shared/caller.js';
 import { noStore } from './shared/headers.js';
 import { paramsOf, validateParams } from './shared/params.js';
@@ -29,13 +28,10 @@ export const checkpointsSchema = {
 
 type CheckpointsParams = Partial<Record<keyof (typeof checkpointsSchema)['properties'], string>>;
 
-export function checkpointsRoute(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-): Middleware[] {
+export function checkpointsRoute(deps: SessionDeps): Middleware[] {
   return [
     noStore,
-    authenticateCaller(deps, view),
+    authenticateCaller(deps),
     requireScope(deps.config.scopes.audit),
     validateParams(checkpointsSchema, 'query'),
     listCheckpoints(deps),

@@ -7,7 +7,6 @@ import { Router } from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import { errorHandler } from '../middleware/error-handler.js';
 import type { SessionDeps } from '../sessions/deps.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import { auditRoute } from './audit.js';
 import { checkpointsRoute } from './checkpoints.js';
 import { introspectionRoute } from './introspection.js';
@@ -16,6 +15,7 @@ import { loginRoute } from './login.js';
 import { resolveRoutesOptions, type RoutesOptions } from './options.js';
 import { refreshRoute } from './refresh.js';
 import { revocationRoute } from './revocation.js';
+import { sessionsRoutes } from './sessions.js';
 
 export {
   DEFAULT_BODY_LIMIT,
@@ -31,35 +31,41 @@ export { introspectionSchema } from './introspection.js';
 export { loginSchema } from './login.js';
 export { refreshSchema } from './refresh.js';
 export { revocationSchema } from './revocation.js';
+export { sessionsSchema } from './sessions.js';
 export type { ThrottleOptions } from './shared/throttle.js';
 
 /**
  * @example
  * app.use(auth.routes({ prefix: '/auth', paths: { audit: false } }));
  */
-export function createRouter(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-  options: RoutesOptions = {},
-): Middleware {
+export function createRouter(deps: SessionDeps, options: RoutesOptions = {}): Middleware {
   const { prefix, paths, bodyLimit, login } = resolveRoutesOptions(options);
   const body = { limit: bodyLimit };
   const router = new Router(prefix === '' ? {} : { prefix });
   router.use(errorHandler(deps.config.logger));
   if (paths.refresh) router.post(paths.refresh, ...refreshRoute(deps, body));
-  if (paths.introspection) {
-    router.post(paths.introspection, ...introspectionRoute(deps, view, body));
-  }
-  if (paths.revocation) router.post(paths.revocation, ...revocationRoute(deps, view, body));
+  if (paths.introspection) router.post(paths.introspection, ...introspectionRoute(deps, body));
+  if (paths.revocation) router.post(paths.revocation, ...revocationRoute(deps, body));
   if (paths.jwks) router.get(paths.jwks, ...jwksRoute(deps));
-  if (paths.audit) router.get(paths.audit, ...auditRoute(deps, view));
-  if (paths.checkpoints) router.get(paths.checkpoints, ...checkpointsRoute(deps, view));
+  if (paths.audit) router.get(paths.audit, ...auditRoute(deps));
+  if (paths.checkpoints) router.get(paths.checkpoints, ...checkpointsRoute(deps));
+  if (paths.sessions) {
+    const sessions = sessionsRoutes(deps);
+    router.get(paths.sessions, ...sessions.list);
+    router.delete(paths.sessions, ...sessions.revokeOthers);
+    router.delete(`${paths.sessions}/:sid`, ...sessions.revokeOne);
+  }
   if (login && paths.login) router.post(paths.login, ...loginRoute(deps, body, login));
 
   const routes = router.routes() as Middleware;
   const allowedMethods = router.allowedMethods() as Middleware;
   // As `app.use(router.routes()).use(router.allowedMethods())`, in one middleware.
-  return async function jwtconnectRoutes(ctx: Context, next: Next) {
+  const middleware = async function jwtconnectRoutes(ctx: Context, next: Next) {
     await routes(ctx, () => allowedMethods(ctx, next));
   };
+  // A parent @koa/router (`router.use('/auth', auth.routes())`) nests the router it finds on
+  // `.router`, taking its routes under its own prefix. Without it the parent would run this as
+  // plain middleware with the full path, which matches no route here: a silent 404. Under
+  // koa-mount, which strips its prefix from ctx.path, the middleware itself runs.
+  return Object.assign(middleware, { router });
 }

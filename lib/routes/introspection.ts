@@ -1,7 +1,7 @@
 /**
  * `POST /token/introspection` (RFC 7662): is a token active, and what does it carry? The caller
- * authenticates with its own access token. Parameters: `token`, or `jti` as the seed allowed, and
- * an optional `token_type_hint`.
+ * authenticates with its own access token. Parameters: `token`, or `jti` as django-jwtconnect-auth
+ * allowed, and an optional `token_type_hint`.
  *
  * Policy (in `introspect`): own subject's tokens; any token with the introspection scope; otherwise
  * exactly `{"active": false}`, as for unknown, expired, rotated and revoked tokens (section 2.2).
@@ -10,7 +10,6 @@ import type { Context, Middleware, Next } from 'koa';
 import { InvalidRequestError } from '../errors.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { introspect, type IntrospectionRequest } from '../sessions/introspect.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
 import { authenticateCaller, callerOf } from './shared/caller.js';
 import { noStore } from './shared/headers.js';
@@ -25,14 +24,10 @@ export const introspectionSchema = {
   },
 } as const;
 
-export function introspectionRoute(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-  body: BodyOptions,
-): Middleware[] {
+export function introspectionRoute(deps: SessionDeps, body: BodyOptions): Middleware[] {
   return [
     noStore,
-    authenticateCaller(deps, view),
+    authenticateCaller(deps),
     parseBody(body),
     validateParams(introspectionSchema, 'body'),
     validateTokenOrJti,
@@ -40,7 +35,7 @@ export function introspectionRoute(
   ];
 }
 
-/** RFC 7662 section 2.1 requires `token`; the seed also looks tokens up by `jti`. One of them. */
+/** RFC 7662 section 2.1 requires `token`; django-jwtconnect-auth also finds tokens by `jti`. */
 async function validateTokenOrJti(ctx: Context, next: Next): Promise<void> {
   const { token, jti } = paramsOf<IntrospectionRequest>(ctx);
   if (token === undefined && jti === undefined) {

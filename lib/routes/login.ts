@@ -1,20 +1,22 @@
 /**
- * `POST /token/login` (optional, off unless `login` is configured): the seed's "authentication web
- * resource where to submit username and password", for apps without SSO. The host checks the
- * password; a correct one goes through the same hook as any other login.
+ * `POST /token/login` (optional, off unless `login` is configured): django-jwtconnect-auth's
+ * "authentication web resource where to submit username and password", for apps without SSO.
+ * The host checks the password; a correct one goes through the same hook as any other login.
  *
  * A wrong password and an unknown user get the same 401 `invalid_grant` body. Failures are
- * throttled per username and per client IP, per instance: 429 with `Retry-After`.
+ * throttled per username from one client address, per client address and per username from all
+ * addresses, per instance: 429 with `Retry-After` (see `shared/throttle.ts`).
  */
 import type { Context, Middleware, Next } from 'koa';
 import { InvalidCredentialsError, InvalidRequestError } from '../errors.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { issueSession } from '../sessions/issue.js';
-import type { UserRecord } from '../tokens/claims.js';
+import { traced } from '../telemetry/telemetry.js';
 import type { LoginRouteOptions } from './options.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
 import { noStore } from './shared/headers.js';
 import { paramsOf, validateParams } from './shared/params.js';
+import { required, routeState } from './shared/request-state.js';
 import { LoginThrottle } from './shared/throttle.js';
 
 export const loginSchema = {
@@ -44,6 +46,7 @@ export function loginRoute(
     parseBody(body),
     validateParams(loginSchema, 'body'),
     validateCredentialsPresence,
+    countFailures(deps),
     throttleFailures(throttle),
     checkPassword(options),
     issueTokens(deps, options),
@@ -58,6 +61,18 @@ async function validateCredentialsPresence(ctx: Context, next: Next): Promise<vo
   await next();
 }
 
+/** Login failures for the metrics: wrong credentials and throttled attempts. */
+function countFailures(deps: SessionDeps): Middleware {
+  return async function countFailures(ctx: Context, next: Next) {
+    try {
+      await next();
+    } catch (error) {
+      deps.telemetry?.loginFailed(error);
+      throw error;
+    }
+  };
+}
+
 /**
  * Counts the attempt before the password is checked (so parallel guesses cannot overrun the
  * limit), keeps it when the password was wrong, and gives it back otherwise.
@@ -65,16 +80,15 @@ async function validateCredentialsPresence(ctx: Context, next: Next): Promise<vo
 function throttleFailures(throttle: LoginThrottle): Middleware {
   return async function throttleFailures(ctx: Context, next: Next) {
     const username = paramsOf<LoginParams>(ctx).username as string;
-    const userKey = `user:${username.normalize('NFKC').toLowerCase()}`;
-    const keys = [userKey, `ip:${ctx.ip}`];
-    throttle.take(keys);
+    const counters = throttle.countersFor(username, ctx.ip);
+    throttle.take(counters);
     try {
       await next();
     } catch (error) {
-      if (!(error instanceof InvalidCredentialsError)) throttle.refund(keys);
+      if (!(error instanceof InvalidCredentialsError)) throttle.refund(counters);
       throw error;
     }
-    throttle.forgive(keys, userKey);
+    throttle.forgive(counters);
   };
 }
 
@@ -86,20 +100,21 @@ function checkPassword(options: LoginRouteOptions): Middleware {
     if (typeof user !== 'object') {
       throw new TypeError('login.verifyPassword must return a user object or null');
     }
-    ctx.state['loginUser'] = user;
+    routeState(ctx).loginUser = user;
     await next();
   };
 }
 
 function issueTokens(deps: SessionDeps, options: LoginRouteOptions): Middleware {
   return async function issueTokens(ctx: Context) {
-    const user = ctx.state['loginUser'] as UserRecord;
+    const user = required(ctx, 'loginUser', 'checkPassword');
     const scope = typeof options.scope === 'function' ? options.scope(ctx, user) : options.scope;
-    ctx.body = await issueSession(deps, user, {
+    const how = {
       ctx,
       source: options.source ?? 'password',
       ...(options.method !== undefined && { method: options.method }),
       ...(scope !== undefined && { scope }),
-    });
+    };
+    ctx.body = await traced(deps.telemetry, 'issue', () => issueSession(deps, user, how));
   };
 }

@@ -1,15 +1,17 @@
 /**
  * `auth.routes(options)`: checked once, when the router is built, by an ajv schema. A wrong option
- * throws one `TypeError` naming it, e.g. `"paths.refresh" option must be a path such as ...`.
+ * throws one `ConfigError` naming it, e.g. `routes options.paths.refresh must be a path such as ...`,
+ * as a wrong `jwtconnect()` option does.
  */
-import { Ajv, type ErrorObject } from 'ajv';
 import type { Context } from 'koa';
+import { ConfigError } from '../errors.js';
 import type { UserRecord } from '../tokens/claims.js';
+import { compileSchema, describeProblem } from '../validation.js';
 import type { ThrottleOptions } from './shared/throttle.js';
 
 /** The routes `auth.routes()` can serve; each path can be changed or turned off. */
 export type RouteName =
-  'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'checkpoints' | 'login';
+  'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'checkpoints' | 'sessions' | 'login';
 
 /** Options of the optional password login route (`POST /token/login`). */
 export interface LoginRouteOptions {
@@ -27,7 +29,10 @@ export interface LoginRouteOptions {
   method?: string;
   /** Scope of the session, fixed or from the user (e.g. from its roles). */
   scope?: string | ((ctx: Context, user: UserRecord) => string | undefined);
-  /** Failed-login throttling, per instance. Default 5 failures per 15 minutes. */
+  /**
+   * Failed-login throttling, per instance. Default per 15 minutes: 5 failures per username from one
+   * address, 20 per address, 100 per username from all addresses.
+   */
   throttle?: ThrottleOptions;
 }
 
@@ -57,6 +62,7 @@ export const DEFAULT_PATHS: Readonly<Record<RouteName, string>> = Object.freeze(
   jwks: '/.well-known/jwks.json',
   audit: '/token/audit',
   checkpoints: '/token/audit/checkpoints',
+  sessions: '/token/sessions',
   login: '/token/login',
 });
 
@@ -64,7 +70,10 @@ export const DEFAULT_BODY_LIMIT = 16_384;
 
 /** Segments of unreserved characters only, so no path reads as a router pattern. */
 const PATH_PATTERN = '^(/[A-Za-z0-9._~-]+)+$';
-const path = { anyOf: [{ type: 'string', pattern: PATH_PATTERN }, { const: false }] };
+const path = {
+  description: 'a path such as "/token/refresh" (unreserved characters), or false',
+  anyOf: [{ type: 'string', pattern: PATH_PATTERN }, { const: false }],
+};
 const fn = { isFunction: true };
 const count = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
 
@@ -72,13 +81,20 @@ export const routesOptionsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    prefix: { type: 'string', pattern: `${PATH_PATTERN}|^$` },
+    prefix: {
+      description: 'a path such as "/auth" (unreserved characters), or ""',
+      type: 'string',
+      pattern: `${PATH_PATTERN}|^$`,
+    },
     paths: {
       type: 'object',
       additionalProperties: false,
       properties: Object.fromEntries(Object.keys(DEFAULT_PATHS).map((name) => [name, path])),
     },
-    bodyLimit: count(256, 1_048_576),
+    bodyLimit: {
+      ...count(256, 1_048_576),
+      description: 'an integer number of bytes from 256 to 1048576',
+    },
     login: {
       type: 'object',
       additionalProperties: false,
@@ -87,12 +103,17 @@ export const routesOptionsSchema = {
         verifyPassword: fn,
         source: { type: 'string', minLength: 1, maxLength: 512 },
         method: { type: 'string', minLength: 1, maxLength: 512 },
-        scope: { anyOf: [{ type: 'string', minLength: 1 }, fn] },
+        scope: {
+          description: 'a scope string or a function',
+          anyOf: [{ type: 'string', minLength: 1 }, fn],
+        },
         throttle: {
           type: 'object',
           additionalProperties: false,
           properties: {
             maxFailures: count(1, 1000),
+            maxFailuresPerClient: count(1, 100_000),
+            maxFailuresPerUsername: count(1, 100_000),
             windowSeconds: count(1, 86_400),
             maxEntries: count(1, 10_000_000),
           },
@@ -102,20 +123,20 @@ export const routesOptionsSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ strict: true, allErrors: false, allowUnionTypes: true });
-ajv.addKeyword({
-  keyword: 'isFunction',
-  schemaType: 'boolean',
-  validate: (_schema: boolean, data: unknown) => typeof data === 'function',
-  errors: false,
-});
-const validateOptions = ajv.compile(routesOptionsSchema);
+const validateOptions = compileSchema<RoutesOptions>(routesOptionsSchema);
+
+const label = (name: string) => (name === '' ? 'routes options' : `routes options.${name}`);
 
 export function resolveRoutesOptions(options: RoutesOptions): ResolvedRoutesOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError('routes options must be an object');
+    throw new ConfigError('routes options must be an object');
   }
-  if (!validateOptions(options)) throw new TypeError(describe(validateOptions.errors ?? []));
+  if (!validateOptions(options)) {
+    const [first] = validateOptions.errors ?? [];
+    throw new ConfigError(
+      describeProblem(routesOptionsSchema, first, { label, unknown: 'is not a routes option' }),
+    );
+  }
   const paths = Object.fromEntries(
     (Object.keys(DEFAULT_PATHS) as RouteName[]).map((name) => [
       name,
@@ -123,7 +144,9 @@ export function resolveRoutesOptions(options: RoutesOptions): ResolvedRoutesOpti
     ]),
   ) as Record<RouteName, string | false>;
   if (options.login === undefined && typeof options.paths?.login === 'string') {
-    throw new TypeError('"paths.login" option needs the "login" option, which enables the route');
+    throw new ConfigError(
+      `${label('paths.login')} needs ${label('login')}, which enables the route`,
+    );
   }
   const enabled = Object.entries(paths).filter(
     ([name, value]) => value !== false && (name !== 'login' || options.login !== undefined),
@@ -132,7 +155,9 @@ export function resolveRoutesOptions(options: RoutesOptions): ResolvedRoutesOpti
   for (const [name, value] of enabled) {
     const other = seen.get(value as string);
     if (other !== undefined) {
-      throw new TypeError(`"paths.${name}" option is the same path as "paths.${other}"`);
+      throw new ConfigError(
+        `${label(`paths.${name}`)} is the same path as ${label(`paths.${other}`)}`,
+      );
     }
     seen.set(value as string, name);
   }
@@ -142,27 +167,4 @@ export function resolveRoutesOptions(options: RoutesOptions): ResolvedRoutesOpti
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     login: options.login,
   };
-}
-
-const HINTS: readonly [RegExp, string][] = [
-  [/^paths\.\w+$/, 'must be a path such as "/token/refresh" (unreserved characters), or false'],
-  [/^prefix$/, 'must be a path such as "/auth" (unreserved characters), or ""'],
-  [/^bodyLimit$/, 'must be an integer number of bytes from 256 to 1048576'],
-  [/^login\.(verifyPassword)$/, 'must be a function'],
-  [/^login\.scope$/, 'must be a scope string or a function'],
-];
-
-function describe(errors: ErrorObject[]): string {
-  const [error] = errors;
-  if (!error) return 'routes options are invalid';
-  const name = error.instancePath.slice(1).replace(/\//g, '.');
-  if (error.keyword === 'additionalProperties') {
-    const extra = String(error.params['additionalProperty']);
-    return `"${name === '' ? extra : `${name}.${extra}`}" is not a routes option`;
-  }
-  if (error.keyword === 'required') {
-    return `"${name}.${String(error.params['missingProperty'])}" option is required`;
-  }
-  const hint = HINTS.find(([pattern]) => pattern.test(name))?.[1];
-  return `"${name}" option ${hint ?? error.message ?? 'is invalid'}`;
 }

@@ -4,16 +4,18 @@
  * grace revokes the whole session. Of concurrent refreshes of one token exactly one succeeds: the
  * ledger's unique (stream, seq) decides, across every instance.
  *
- * Parameters: `token` (the seed's name) or `refresh_token`, with or without
+ * Parameters: `token` (django-jwtconnect-auth's name) or `refresh_token`, with or without
  * `grant_type=refresh_token`, as JSON or a form.
  */
 import type { Context, Middleware, Next } from 'koa';
 import { InvalidRequestError, UnsupportedGrantTypeError } from '../errors.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { refreshSession } from '../sessions/refresh.js';
+import { traced } from '../telemetry/telemetry.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
 import { noStore } from './shared/headers.js';
 import { KEYWORD_PARAM, TOKEN_PARAM, paramsOf, validateParams } from './shared/params.js';
+import { required, routeState } from './shared/request-state.js';
 
 export const refreshSchema = {
   type: 'object',
@@ -57,7 +59,7 @@ async function validateTokenPresence(ctx: Context, next: Next): Promise<void> {
   }
   const token = params.token ?? params.refresh_token;
   if (token === undefined) throw new InvalidRequestError('"token" (the refresh token) is missing');
-  ctx.state['refreshToken'] = token;
+  routeState(ctx).refreshToken = token;
   await next();
 }
 
@@ -65,6 +67,7 @@ function rotateRefreshToken(deps: SessionDeps): Middleware {
   // refreshSession throws InvalidGrantError (400) for any token problem, reuse included, and
   // StoreUnavailableError (503) when nothing could be recorded; either way nothing is issued.
   return async function rotateRefreshToken(ctx: Context) {
-    ctx.body = await refreshSession(deps, ctx.state['refreshToken'] as string, ctx);
+    const token = required(ctx, 'refreshToken', 'validateTokenPresence');
+    ctx.body = await traced(deps.telemetry, 'refresh', () => refreshSession(deps, token, ctx));
   };
 }

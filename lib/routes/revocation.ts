@@ -11,8 +11,8 @@ import type { Context, Middleware, Next } from 'koa';
 import { InvalidRequestError } from '../errors.js';
 import { verifyPresented, type SessionDeps } from '../sessions/deps.js';
 import { hasScope } from '../sessions/scope.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import { revoke } from '../sessions/revoke.js';
+import { traced } from '../telemetry/telemetry.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
 import { authenticateCaller, callerOf } from './shared/caller.js';
 import { noStore } from './shared/headers.js';
@@ -31,14 +31,10 @@ interface RevocationParams {
   token_type_hint?: string;
 }
 
-export function revocationRoute(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-  body: BodyOptions,
-): Middleware[] {
+export function revocationRoute(deps: SessionDeps, body: BodyOptions): Middleware[] {
   return [
     noStore,
-    authenticateCaller(deps, view),
+    authenticateCaller(deps),
     parseBody(body),
     validateParams(revocationSchema, 'body'),
     validateTokenPresence,
@@ -59,11 +55,8 @@ function revokeToken(deps: SessionDeps): Middleware {
     const caller = callerOf(ctx);
     const claims = await verifyPresented(deps, token as string, hint);
     if (claims && (claims.sub === caller.sub || hasScope(caller, deps.config.scopes.admin))) {
-      await revoke(
-        deps,
-        { jti: claims.jti },
-        { reason: 'revoked_by_client', actor: caller.sub, ctx },
-      );
+      const how = { reason: 'revoked_by_client', actor: caller.sub, ctx };
+      await traced(deps.telemetry, 'revoke', () => revoke(deps, { jti: claims.jti }, how));
     }
     // 200 with an empty body (section 2.2); Koa would turn a null body into 204.
     ctx.status = 200;

@@ -1,16 +1,11 @@
 /**
- * Checking a presented access token: signature and claims (one verification function), then
- * revocation: of the token, of its session, or by its subject's cut-off. By default the store is read
- * on every call (one round trip for session and subject); with `revocation.maxStalenessMs` a local
- * view fed from the ledger answers instead, after one read confirming each new token was recorded.
+ * Checking a presented access token: signature and claims (one verification function), then the
+ * ledger, through the deps' revocation check: the token must be one it recorded, with the claims it
+ * recorded, and not revoked (the token, its session, or its subject's cut-off).
  */
-import { InvalidTokenError } from '../errors.js';
-import type { Ledger } from '../ledger/index.js';
-import { tokenStatus, type SessionState } from '../ledger/projection.js';
-import { ACCESS_TOKEN_TYP, type TokenClaims } from '../tokens/claims.js';
+import { ACCESS_TOKEN_TYP } from '../tokens/claims.js';
 import type { VerifiedToken } from '../tokens/verify.js';
 import { verifyAs, type SessionDeps } from './deps.js';
-import type { RevocationView } from './revocation-view.js';
 
 /** A verified, unrevoked access token (`ctx.state.token` after `authenticate()`). */
 export interface CheckedAccessToken extends VerifiedToken {
@@ -21,35 +16,8 @@ export interface CheckedAccessToken extends VerifiedToken {
 export async function checkAccessToken(
   deps: SessionDeps,
   token: string,
-  view?: RevocationView,
 ): Promise<CheckedAccessToken> {
-  const verified = await verifyAccessToken(deps, token);
-  if (view) await view.assertNotRevoked(verified.claims);
-  else await assertRecordedAndNotRevoked(deps.ledger, verified.claims, deps.config.clock());
+  const verified = await verifyAs(deps, token, ACCESS_TOKEN_TYP);
+  await deps.revocation.assertNotRevoked(verified.claims);
   return { ...verified, token };
-}
-
-export function verifyAccessToken(deps: SessionDeps, token: string): Promise<VerifiedToken> {
-  return verifyAs(deps, token, ACCESS_TOKEN_TYP);
-}
-
-/**
- * Reads the session and subject state and returns the session. A token the ledger does not know
- * as an access token of that session and subject was never issued here, whoever signed it, and is
- * refused (fail closed).
- */
-export async function assertRecordedAndNotRevoked(
-  ledger: Ledger,
-  claims: TokenClaims,
-  now: number,
-): Promise<SessionState> {
-  const { session, subject } = await ledger.loadSession(claims.sid, claims.sub);
-  if (!session || session.sub !== claims.sub) {
-    throw new InvalidTokenError('the token is not valid', 'unknown');
-  }
-  const view = tokenStatus(session, claims.jti, subject, now);
-  if (!view || view.token.type !== 'access')
-    throw new InvalidTokenError('the token is not valid', 'unknown');
-  if (view.status === 'revoked') throw new InvalidTokenError('the token is revoked', 'revoked');
-  return session;
 }

@@ -3,26 +3,36 @@
  */
 import type { Context } from 'koa';
 import type { ResolvedConfig } from '../config.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { EventMeta, Ledger } from '../ledger/index.js';
 import { InvalidTokenError } from '../errors.js';
 import {
   ACCESS_TOKEN_TYP,
   REFRESH_TOKEN_TYP,
+  TOKEN_KINDS,
   type TokenClaims,
   type TokenTyp,
 } from '../tokens/claims.js';
+import type { PersonalData } from '../personal-data/personal-data.js';
 import type { KeySet } from '../tokens/keys.js';
 import type { VerifiedTokenCache } from '../tokens/verified-cache.js';
 import { verifyToken, type VerifiedToken } from '../tokens/verify.js';
+import type { RevocationCheck } from './revocation-check.js';
 
 export interface SessionDeps {
   readonly config: ResolvedConfig;
   readonly keys: KeySet;
   readonly ledger: Ledger;
+  /** Whether a verified access token is recorded and unrevoked (option `revocation`). */
+  readonly revocation: RevocationCheck;
   /** Signs and verifies refresh tokens when `refreshKeys` is configured; otherwise `keys` does. */
   readonly refreshKeys?: KeySet;
   /** Access tokens verified before (option `verifyCache`); absent when the cache is off. */
   readonly verified?: VerifiedTokenCache;
+  /** Metrics and spans (OpenTelemetry); absent in code that builds its own deps. */
+  readonly telemetry?: Telemetry;
+  /** Opens sessions' encrypted claims; absent, sessions' claims are read as stored. */
+  readonly personalData?: PersonalData;
 }
 
 /** The token pair answered to the client (RFC 6749 section 5.1). */
@@ -35,6 +45,11 @@ export interface TokenResponse {
   token_type: 'Bearer';
   /** Lifetime of the access token in seconds. */
   expires_in: number;
+  /**
+   * Lifetime of the refresh token in seconds: the idle timeout, or less when the session's absolute
+   * end (`sessionMaxAge`) comes first. After it, the user logs in again.
+   */
+  refresh_expires_in: number;
   /** Space-separated scopes of the session, when it has any (RFC 6749 section 5.1). */
   scope?: string;
 }
@@ -99,10 +114,8 @@ export async function verifyPresented(
   token: string,
   hint: string | undefined,
 ): Promise<TokenClaims | null> {
-  const order: TokenTyp[] =
-    hint === 'refresh_token'
-      ? [REFRESH_TOKEN_TYP, ACCESS_TOKEN_TYP]
-      : [ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP];
+  const { access, refresh } = TOKEN_KINDS;
+  const order = hint === refresh.hint ? [refresh.typ, access.typ] : [access.typ, refresh.typ];
   for (const typ of order) {
     try {
       return (await verifyAs(deps, token, typ)).claims;

@@ -1,6 +1,7 @@
 /**
- * Token introspection (RFC 7662) by `token` or, as the seed allows, by `jti`. The answer comes from
- * the ledger's projection, so rotated, revoked and expired tokens are inactive everywhere at once.
+ * Token introspection (RFC 7662) by `token` or, as django-jwtconnect-auth allows, by `jti`. The
+ * answer comes from the ledger's projection, so rotated, revoked and expired tokens are inactive
+ * everywhere at once.
  *
  * Policy: a caller may introspect tokens of its own subject; a caller holding the introspection scope
  * may introspect any token; otherwise the answer is exactly `{ active: false }`, so the existence of
@@ -12,9 +13,13 @@ import {
   type SubjectState,
   type TokenState,
 } from '../ledger/projection.js';
-import type { TokenClaims } from '../tokens/claims.js';
+import { PersonalDataError } from '../errors.js';
+import { TOKEN_KINDS, type TokenClaims, type TokenType } from '../tokens/claims.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
+import { hasSessionEnded } from './lifetime.js';
+import { claimsAsRecorded } from './revocation-check.js';
 import { hasScope } from './scope.js';
+import { sessionClaims } from './user-claims.js';
 
 export interface IntrospectionRequest {
   token?: string;
@@ -28,18 +33,26 @@ export interface IntrospectionRequest {
 export interface IntrospectionResponse {
   /** Whether the token is valid now: issued here, not expired, rotated or revoked. */
   active: boolean;
+  /** The token's opaque subject. */
   sub?: string;
+  /** The token's id. */
   jti?: string;
+  /** The id of the token's session. */
   sid?: string;
+  /** When the token was issued (NumericDate, seconds). */
   iat?: number;
+  /** When the token expires (NumericDate, seconds). */
   exp?: number;
+  /** The token's issuer. */
   iss?: string;
+  /** The token's audience, when it has one. */
   aud?: string | string[];
+  /** The session's space-separated scopes, when it has any. */
   scope?: string;
   /** `Bearer` for access tokens, `refresh_token` for refresh tokens. */
   token_type?: 'Bearer' | 'refresh_token';
   /** `T` for an access token, `R` for a refresh token, as django-jwtconnect-auth names them. */
-  ttype?: 'T' | 'R';
+  ttype?: TokenType;
   /** The `username` claim, when the access token carries one. */
   username?: string;
 }
@@ -59,15 +72,32 @@ export async function introspect(
   const { session, subject, jti } = found;
   if (caller.sub !== session.sub && !hasScope(caller, deps.config.scopes.introspection))
     return { ...INACTIVE };
-  const view = tokenStatus(session, jti, subject, deps.config.clock());
+  const now = deps.config.clock();
+  const view = tokenStatus(session, jti, subject, now);
   if (view?.status !== 'active') return { ...INACTIVE };
-  return describeToken(deps, session, view.token);
+  if (hasSessionEnded(session, deps.config.sessionMaxAge, now)) return { ...INACTIVE };
+  return describeToken(deps, session, view.token, await usernameOf(deps, session));
+}
+
+/**
+ * django-jwtconnect-auth's `username` member: the session's claim of that name, if it can still be
+ * read.
+ */
+async function usernameOf(deps: SessionDeps, session: SessionState): Promise<string | undefined> {
+  try {
+    const username = (await sessionClaims(deps, session))['username'];
+    return typeof username === 'string' ? username : undefined;
+  } catch (error) {
+    if (error instanceof PersonalDataError) return undefined;
+    throw error;
+  }
 }
 
 function describeToken(
   deps: SessionDeps,
   session: SessionState,
   token: TokenState,
+  username: string | undefined,
 ): IntrospectionResponse {
   const response: IntrospectionResponse = {
     active: true,
@@ -77,13 +107,12 @@ function describeToken(
     iat: Math.floor(token.issuedAt.getTime() / 1000),
     exp: token.exp,
     iss: deps.config.issuer,
-    token_type: token.type === 'access' ? 'Bearer' : 'refresh_token',
-    ttype: token.type === 'access' ? 'T' : 'R',
+    token_type: TOKEN_KINDS[token.type].tokenType,
+    ttype: TOKEN_KINDS[token.type].ttype,
   };
   if (session.aud !== undefined) response.aud = session.aud;
   if (session.scope !== undefined) response.scope = session.scope;
-  const username = session.claims?.['username'];
-  if (typeof username === 'string') response.username = username;
+  if (username !== undefined) response.username = username;
   return response;
 }
 
@@ -107,5 +136,8 @@ async function byToken(
   const claims = await verifyPresented(deps, token, hint);
   if (!claims) return null;
   const { session, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
-  return session ? { session, subject, jti: claims.jti } : null;
+  const recorded = session?.tokens.find((candidate) => candidate.jti === claims.jti);
+  // A token whose exp, scope or aud differ from the ledger's was not issued here: inactive.
+  if (!session || !recorded || !claimsAsRecorded(claims, session, recorded)) return null;
+  return { session, subject, jti: claims.jti };
 }

@@ -1,10 +1,11 @@
 /**
  * The login hook's core: after ANY external authentication, start a session. The `issued` event is
- * appended durably first; only then are the tokens signed and returned (SPEC guarantee 1).
+ * appended durably first; only then are the tokens signed and returned (SECURITY.md).
  */
 import type { Context } from 'koa';
-import { InvalidRequestError } from '../errors.js';
-import type { EventMeta } from '../ledger/index.js';
+import { ConcurrencyError, HookError, InvalidRequestError } from '../errors.js';
+import { subjectStream, type EventMeta, type SessionState } from '../ledger/index.js';
+import { MAX_ID_LENGTH } from '../ledger/validate.js';
 import {
   ACCESS_TOKEN_TYP,
   REFRESH_TOKEN_TYP,
@@ -37,13 +38,33 @@ export interface IssueOptions {
   aud?: string | string[];
 }
 
-/** The opaque `sub` of a user under the configured secret. */
+/** The opaque `sub` of a user: HMAC-SHA256 of its id under the configured secret, or `subject`. */
 export function subjectOf(deps: SessionDeps, user: UserRecord): string {
   const id = deps.config.userId(user);
   if ((typeof id !== 'string' || id === '') && typeof id !== 'number') {
     throw new TypeError('the user id must be a non-empty string or a number');
   }
-  return subjectFor(String(id), deps.config.subjectSecret);
+  const { subject, subjectSecret } = deps.config;
+  return subject ? hostSubject(subject, String(id)) : subjectFor(String(id), subjectSecret);
+}
+
+/** Longest `sub` whose subject stream (`subject:<sub>`) is still a valid ledger id. */
+const MAX_SUBJECT_LENGTH = MAX_ID_LENGTH - subjectStream('').length;
+
+/** The host's `subject` for `id`, held to the ledger's id rules before it can reach a store. */
+function hostSubject(subject: (userId: string) => string, id: string): string {
+  let sub: unknown;
+  try {
+    sub = subject(id);
+  } catch (error) {
+    throw new HookError('subject threw', { cause: error });
+  }
+  if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUBJECT_LENGTH) {
+    throw new HookError(
+      `subject must return a non-empty string of at most ${MAX_SUBJECT_LENGTH} characters`,
+    );
+  }
+  return sub;
 }
 
 /** The claims a user's access token would carry, without issuing anything (a preview). */
@@ -74,7 +95,8 @@ function accessClaimsFor(
     {
       issuer: config.issuer,
       audience: audienceOf(deps, options),
-      ttlSeconds: config.accessTokenTtl,
+      // A new session: its end is `sessionMaxAge` away, and no token outlives it.
+      ttlSeconds: Math.min(config.accessTokenTtl, config.sessionMaxAge),
       claimsMap: config.claimsMap,
     },
     { ...context, ...(options.scope !== undefined && { scope: options.scope }) },
@@ -126,32 +148,22 @@ export async function issueSession(
     ...requestMeta(options.ctx),
   });
 
-  if (!config.multipleTokens) {
-    // Seed JWTAUTH_MULTIPLE_TOKENS = False: one session per subject; older ones end with this login.
-    const now = config.clock();
-    for (const session of await ledger.store.findOpenSessions(sub)) {
-      // A session whose refresh token has expired is over already; nothing to record.
-      if (session.refreshExp * 1000 <= now) continue;
-      await revokeSession(deps, session.stream, {
-        ...meta,
-        reason: 'single_session',
-        actor: 'system',
-      });
-    }
-  }
-
   const sid = newSessionId();
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
   let accessClaims: ReturnType<typeof accessClaimsFor> | undefined;
   let refreshClaims: ReturnType<typeof buildRefreshClaims> | undefined;
-  await ledger.execute(sid, (state, { now }) => {
+  const appended = await ledger.execute({ stream: sid, fresh: true }, (state, { now }) => {
     if (state) throw new Error(`session id collision: ${sid}`);
     const seconds = Math.floor(now / 1000);
     accessClaims = accessClaimsFor(deps, user, options, { sub, sid, jti: accessJti, now: seconds });
     accessClaims['auth_time'] = seconds;
     refreshClaims = buildRefreshClaims(
-      { issuer: config.issuer, audience, ttlSeconds: config.refreshTokenTtl },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: Math.min(config.refreshTokenTtl, config.sessionMaxAge),
+      },
       {
         sub,
         sid,
@@ -169,11 +181,55 @@ export async function issueSession(
       refresh: { jti: refreshJti, exp: refreshClaims.exp },
       scope: options.scope,
       aud: audience === undefined || typeof audience === 'string' ? audience : [...audience],
+      sessionExp: seconds + config.sessionMaxAge,
       claims: userClaimsOf(accessClaims),
     });
   });
-  if (!accessClaims || !refreshClaims) throw new Error('issue decided nothing');
+  if (!accessClaims || !refreshClaims || appended?.state.kind !== 'session') {
+    throw new Error('issue decided nothing');
+  }
+  if (!config.multipleTokens) await endOtherSessions(deps, appended.state, meta);
+  // This instance knows the clear claims: its refreshes of the session need not decrypt them.
+  deps.personalData?.rememberClaims(sid, structuredClone(userClaimsOf(accessClaims) ?? {}));
   return tokenResponse(deps, accessClaims, refreshClaims);
+}
+
+/**
+ * Single-session policy (django-jwtconnect-auth's JWTAUTH_MULTIPLE_TOKENS = False): a login ends
+ * the subject's other sessions. Decided once this session is recorded, so that concurrent logins
+ * see each other: sessions are ordered by (start, sid); a login revokes the older sessions it sees,
+ * and its own if it sees a newer one. Of two concurrent logins, the one that looks last sees the
+ * other, so the older of the two is revoked either way and exactly the newest session survives. A
+ * login that finds itself replaced answers `ConcurrencyError` instead of tokens that would not
+ * work.
+ */
+async function endOtherSessions(
+  deps: SessionDeps,
+  own: SessionState,
+  meta: EventMeta,
+): Promise<void> {
+  const now = deps.config.clock();
+  const ending = { ...meta, reason: 'single_session', actor: 'system' };
+  let replaced = false;
+  for (const session of await deps.ledger.store.findOpenSessions(own.sub)) {
+    // A session whose refresh token has expired is over already; nothing to record.
+    if (session.stream === own.stream || session.refreshExp * 1000 <= now) continue;
+    if (startedBefore(own, session)) replaced = true;
+    else await revokeSession(deps, session.stream, ending);
+  }
+  if (replaced) {
+    await revokeSession(deps, own.stream, ending);
+    throw new ConcurrencyError(
+      'a concurrent login of the same user replaced this one',
+      own.stream,
+      1,
+    );
+  }
+}
+
+function startedBefore(a: SessionState, b: SessionState): boolean {
+  const at = a.createdAt.getTime() - b.createdAt.getTime();
+  return at < 0 || (at === 0 && a.stream < b.stream);
 }
 
 /** The claims of an access token that came from the user (claims map and extra claims). */
@@ -198,6 +254,7 @@ export async function tokenResponse(
     refresh_token: refreshToken,
     token_type: 'Bearer',
     expires_in: accessClaims.exp - accessClaims.iat,
+    refresh_expires_in: refreshClaims.exp - refreshClaims.iat,
   };
   if (accessClaims.scope !== undefined) response.scope = accessClaims.scope;
   return response;

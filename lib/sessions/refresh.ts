@@ -8,12 +8,13 @@
  * kept). Either way nothing is issued. A refresh that fails for any other reason spends nothing.
  */
 import type { Context } from 'koa';
-import { InvalidGrantError, InvalidTokenError } from '../errors.js';
+import { InvalidGrantError, InvalidTokenError, PersonalDataError } from '../errors.js';
 import {
   subjectStream,
   type EventDraft,
   type SessionState,
   type SubjectState,
+  type StreamState,
 } from '../ledger/index.js';
 import { isSessionRevoked } from '../ledger/projection.js';
 import {
@@ -23,8 +24,15 @@ import {
   newTokenId,
   type TokenClaims,
 } from '../tokens/claims.js';
+import { UNKNOWN_SESSION } from './revocation-check.js';
 import { compact, requestMeta, verifyAs, type SessionDeps, type TokenResponse } from './deps.js';
 import { tokenResponse } from './issue.js';
+import { hasSessionEnded, lifetimeWithin, sessionEnd } from './lifetime.js';
+import { revokeSession } from './revoke.js';
+import { refreshedUserClaims, sessionClaims, type UserClaims } from './user-claims.js';
+
+/** Reads a session and its subject's state ahead of the decision, which then reuses them. */
+type LoadAhead = () => Promise<{ session: SessionState | null; subject: SubjectState | null }>;
 
 type Outcome = { kind: 'rotated'; access: TokenClaims; refresh: TokenClaims } | { kind: 'reuse' };
 
@@ -35,20 +43,41 @@ export async function refreshSession(
 ): Promise<TokenResponse> {
   const { config, ledger } = deps;
   const claims = await verifyRefreshToken(deps, refreshToken);
-  const [subject = null] = await ledger.store.loadStates([subjectStream(claims.sub)]);
+  // The subject's state is read with the session's on every attempt: a retried decision never
+  // works on a copy from before a "logout everywhere".
+  const target = { stream: claims.sid, related: [subjectStream(claims.sub)] };
   const meta = requestMeta(ctx);
+  // Read before anything is appended: a refresh token must not be spent on a session whose
+  // claims cannot be put in the new access token.
+  // What was read ahead is what the decision's first attempt uses: no second read of the state.
+  let readAhead: StreamState[] | undefined;
+  const loadAhead = async () => {
+    const loaded = await ledger.loadSession(claims.sid, claims.sub);
+    readAhead = [loaded.session, loaded.subject].filter((state) => state !== null);
+    return loaded;
+  };
+  const userClaims = await readable(
+    async () =>
+      (await askHostForClaims(deps, claims, ctx, loadAhead)) ??
+      (await recordedClaims(deps, claims, loadAhead)),
+  );
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
 
   let outcome: Outcome | undefined;
-  await ledger.execute(claims.sid, (state, { now }): EventDraft | null => {
+  await ledger.execute({ ...target, readAhead }, (state, { now, related }): EventDraft | null => {
     outcome = undefined;
+    const subject = related.get(subjectStream(claims.sub));
     const session = usableSession(state, claims, subject?.kind === 'subject' ? subject : null);
+    const end = sessionEnd(session, config.sessionMaxAge);
+    if (end * 1000 <= now) throw new InvalidGrantError('the session has expired');
     if (claims.jti !== session.refreshJti) {
       const spent = session.tokens.find(
         (token) => token.jti === claims.jti && token.type === 'refresh',
       );
-      if (!spent?.rotatedAt) throw new InvalidGrantError('the refresh token is not valid');
+      if (!spent?.rotatedAt || spent.exp !== claims.exp) {
+        throw new InvalidGrantError('the refresh token is not valid');
+      }
       if (now - spent.rotatedAt.getTime() <= config.refreshReuseGrace * 1000) {
         throw new InvalidGrantError('the refresh token was already used');
       }
@@ -71,12 +100,21 @@ export async function refreshSession(
     const authTime = Math.floor(session.createdAt.getTime() / 1000);
     const access = buildAccessClaims(
       {},
-      { issuer: config.issuer, audience, ttlSeconds: config.accessTokenTtl, claimsMap: {} },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: lifetimeWithin(config.accessTokenTtl, seconds, end),
+        claimsMap: {},
+      },
       { ...context, jti: accessJti },
-      session.claims ?? {},
+      userClaims ?? session.claims ?? {},
     );
     const refresh = buildRefreshClaims(
-      { issuer: config.issuer, audience, ttlSeconds: config.refreshTokenTtl },
+      {
+        issuer: config.issuer,
+        audience,
+        ttlSeconds: lifetimeWithin(config.refreshTokenTtl, seconds, end),
+      },
       { ...context, jti: refreshJti },
     );
     access['auth_time'] = authTime;
@@ -98,6 +136,70 @@ export async function refreshSession(
   return tokenResponse(deps, outcome.access, outcome.refresh);
 }
 
+/**
+ * With `refreshClaims`, the host's claims for a refresh that would rotate (a current refresh token
+ * of a live session; the host is not asked about reuse or dead sessions). When the host ends the
+ * session, it is revoked (reason `user_inactive`) and the refresh refused. Asked before anything is
+ * appended, so a hook that fails leaves the refresh token usable. Undefined: use the recorded ones.
+ */
+async function askHostForClaims(
+  deps: SessionDeps,
+  claims: TokenClaims,
+  ctx: Context | undefined,
+  loadAhead: LoadAhead,
+): Promise<Readonly<UserClaims> | undefined> {
+  const { config } = deps;
+  // Read ahead of the decision only when a hook is configured: without one, a refresh costs no
+  // extra round trip.
+  if (!config.refreshClaims) return undefined;
+  const { session: current, subject } = await loadAhead();
+  if (current?.refreshJti !== claims.jti) return undefined;
+  const session = usableSession(current, claims, subject);
+  if (hasSessionEnded(session, config.sessionMaxAge, config.clock())) return undefined;
+  const answer = await refreshedUserClaims(deps, session, ctx);
+  if (answer !== null) return answer;
+  await revokeSession(deps, session.stream, {
+    ...requestMeta(ctx),
+    reason: 'user_inactive',
+    actor: 'system',
+  });
+  throw new InvalidGrantError('the session has ended');
+}
+
+/**
+ * The claims recorded at login, decrypted (docs/personal-data.md); undefined where they are in
+ * clear in the session's state, which the decision reads anyway. Decrypted claims are remembered
+ * per session, so only a session's first refresh on an instance reads its state ahead.
+ */
+async function recordedClaims(
+  deps: SessionDeps,
+  claims: TokenClaims,
+  loadAhead: LoadAhead,
+): Promise<Readonly<UserClaims> | undefined> {
+  const { personalData } = deps;
+  if (!personalData) return undefined;
+  const remembered = personalData.rememberedClaims(claims.sid);
+  if (remembered) return remembered;
+  const { session, subject } = await loadAhead();
+  // An unknown or revoked session is refused by the decision, without reading its personal data.
+  if (session?.sub !== claims.sub || isSessionRevoked(session, subject)) return undefined;
+  return sessionClaims(deps, session);
+}
+
+/** `invalid_grant` for a session whose personal data was erased or expired: none to refresh. */
+async function readable<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof PersonalDataError) {
+      throw new InvalidGrantError(`the session's personal data is ${error.reason}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
 /** A refresh token's claims, or `invalid_grant` (RFC 6749 section 5.2) for any token problem. */
 async function verifyRefreshToken(deps: SessionDeps, token: string): Promise<TokenClaims> {
   try {
@@ -117,9 +219,14 @@ function usableSession(
 ): SessionState {
   const session = state as SessionState | null;
   // A validly signed token the ledger does not know was never issued by this plugin's hook.
-  if (session?.kind !== 'session' || session.sub !== claims.sub) {
+  if (session === null) throw new InvalidGrantError(UNKNOWN_SESSION);
+  if (session.kind !== 'session' || session.sub !== claims.sub) {
     throw new InvalidGrantError('the refresh token is not valid');
   }
   if (isSessionRevoked(session, subject)) throw new InvalidGrantError('the session is revoked');
+  // A refresh token re-signed with a lifetime of its own was not issued here (defence in depth).
+  if (claims.jti === session.refreshJti && claims.exp !== session.refreshExp) {
+    throw new InvalidGrantError('the refresh token is not valid');
+  }
   return session;
 }

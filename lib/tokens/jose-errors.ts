@@ -1,6 +1,7 @@
 /**
  * The one place where jose's errors become the plugin's `InvalidTokenError`. Messages are short and
- * generic: they never echo the token, its claims or a key (guarantee 5); `reason` says why.
+ * generic: they never echo the token, its claims or a key (SECURITY.md, "Defences and their
+ * tests"); `reason` says why.
  */
 import { errors } from 'jose';
 import { InvalidTokenError, type InvalidTokenReason } from '../errors.js';
@@ -15,6 +16,7 @@ const MESSAGES: Readonly<Record<InvalidTokenReason, string>> = {
   not_yet_valid: 'The token is not yet valid',
   wrong_type: 'The token is not of the expected type',
   revoked: 'The token has been revoked',
+  session_expired: 'The session has expired',
   unknown: 'The token is not valid',
 };
 

@@ -2,14 +2,17 @@
  * Reading configured key sources (files, PEM text, JWKs, secrets) into node:crypto key objects.
  * Parsing is left to node:crypto and jose; this file only says which source went wrong and why,
  * naming the option (`keys[0].privateKeyFile "certs/private.key"`) and never the key material.
+ * Causes are not attached: node:crypto and node:fs errors may quote what they were given.
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { base64url, type JWK } from 'jose';
 import { KeyError } from '../errors.js';
 import type { SigningAlgorithm } from './algorithms.js';
 
-interface SourceOptions {
+/** What every key source may set besides its key material: `kid`, `alg`, `active`. */
+export interface SourceOptions {
   /** Set by the operator; otherwise the JWK's own `kid`, otherwise its RFC 7638 thumbprint. */
   kid?: string;
   /**
@@ -67,6 +70,25 @@ const KINDS = [
   'secret',
 ] as const;
 
+/** Every member a key source may have. */
+const MEMBERS: ReadonlySet<string> = new Set([
+  ...KINDS,
+  'certificateFile',
+  'certificatePem',
+  'kid',
+  'alg',
+  'active',
+]);
+
+/** Where PEM text goes instead of a file name option. */
+const PEM_OPTION = {
+  privateKeyFile: 'privateKeyPem',
+  certificateFile: 'certificatePem',
+  publicKeyFile: 'publicKeyPem',
+} as const;
+
+type FileOption = keyof typeof PEM_OPTION;
+
 type Loose = Partial<
   Record<(typeof KINDS)[number] | 'certificateFile' | 'certificatePem', unknown>
 > &
@@ -81,17 +103,58 @@ function expectString(value: unknown, where: string): string {
   return value;
 }
 
-async function readText(file: unknown, where: string): Promise<[string, string]> {
-  const path = expectString(file, where);
-  const at = `${where} "${path}"`;
-  try {
-    return [await readFile(path, 'utf8'), at];
-  } catch (cause) {
-    const code = (cause as { code?: unknown }).code;
-    throw new KeyError(
-      `${at}: cannot read the file (${typeof code === 'string' ? code : 'error'})`,
+/**
+ * Key material passed where a file name was expected (common when a key comes from an environment
+ * variable) is named for what it is, and never quoted (README "Keys": no key in any message).
+ */
+function refuseMaterialAsFileName(value: string, where: string, option: FileOption): void {
+  if (/-----(BEGIN|END) /.test(value)) {
+    fail(
+      where,
+      `looks like PEM key material, not a file name: pass the text as ${PEM_OPTION[option]}`,
     );
   }
+  if (/^\s*[{[]/.test(value)) {
+    fail(where, 'looks like a JWK, not a file name: pass the parsed object as jwk (or jwks)');
+  }
+}
+
+/**
+ * Whether an unreadable file name may be quoted: it reads as a file name (no control characters,
+ * of a sane length) and either ends in an extension or lies in an existing directory. A secret
+ * or a base64 key without armour passes neither test, so it is never echoed.
+ */
+async function quotable(path: string): Promise<boolean> {
+  if (path.length > 1024 || /[\p{Cc}]/u.test(path)) return false;
+  if (/[^/\\]\.[A-Za-z0-9]{1,10}$/.test(path)) return true;
+  const directory = dirname(path);
+  if (directory === '.' || directory === '/' || directory === path) return false;
+  return stat(directory).then(
+    (found) => found.isDirectory(),
+    () => false,
+  );
+}
+
+async function readText(
+  file: unknown,
+  where: string,
+  option: FileOption,
+): Promise<[string, string]> {
+  const path = expectString(file, where);
+  refuseMaterialAsFileName(path, where, option);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code;
+    const reason = `cannot read the file (${typeof code === 'string' ? code : 'error'})`;
+    if (await quotable(path)) throw new KeyError(`${where} "${path}": ${reason}`);
+    throw new KeyError(
+      `${where}: ${reason}; the value is not shown as it does not look like a file name`,
+    );
+  }
+  // Read, so it is a file name: quoting it names the file in every later message.
+  return [text, `${where} "${path}"`];
 }
 
 function privateFromPem(pem: string, at: string): KeyObject {
@@ -186,6 +249,13 @@ function fromSecret(secret: unknown, where: string): Uint8Array {
 export async function readKeySource(source: KeySource, label: string): Promise<RawKey[]> {
   if (typeof source !== 'object' || source === null) fail(label, 'must be an object');
   const s = source as Loose;
+  const unknown = Object.keys(s).find((member) => !MEMBERS.has(member));
+  if (unknown !== undefined) {
+    const hint = /key|cert|pem/i.test(unknown)
+      ? '; PEM text goes in privateKeyPem, certificatePem or publicKeyPem'
+      : '';
+    fail(label, `"${unknown}" is not a key source member${hint}`);
+  }
   const kinds = KINDS.filter((k) => s[k] !== undefined);
   const [kind] = kinds;
   if (kind === undefined || kinds.length !== 1) {
@@ -203,12 +273,16 @@ export async function readKeySource(source: KeySource, label: string): Promise<R
     case 'privateKeyPem': {
       const [pem, at] =
         kind === 'privateKeyFile'
-          ? await readText(s.privateKeyFile, where)
+          ? await readText(s.privateKeyFile, where, 'privateKeyFile')
           : [expectString(s.privateKeyPem, where), where];
       const privateKey = privateFromPem(pem, at);
       let publicKey = createPublicKey(privateKey);
       if (s.certificateFile !== undefined) {
-        const [certPem, certAt] = await readText(s.certificateFile, `${label}.certificateFile`);
+        const [certPem, certAt] = await readText(
+          s.certificateFile,
+          `${label}.certificateFile`,
+          'certificateFile',
+        );
         publicKey = certificateKey(certPem, certAt, privateKey);
       } else if (s.certificatePem !== undefined) {
         const at2 = `${label}.certificatePem`;
@@ -218,7 +292,7 @@ export async function readKeySource(source: KeySource, label: string): Promise<R
       return [{ ...base, ...(kind === 'privateKeyFile' && { label: at }), privateKey, publicKey }];
     }
     case 'publicKeyFile': {
-      const [pem, at] = await readText(s.publicKeyFile, where);
+      const [pem, at] = await readText(s.publicKeyFile, where, 'publicKeyFile');
       return [{ ...base, label: at, publicKey: publicFromPem(pem, at) }];
     }
     case 'publicKeyPem':

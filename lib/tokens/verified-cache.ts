@@ -3,9 +3,11 @@
  * the same token on every request pays for its signature once, not on every request.
  *
  * What makes it safe:
- * - Only a token that passed the full verification is remembered, under its exact compact string:
- *   a token differing in any character (another signature, header or payload) is not found and is
- *   verified in full.
+ * - Only a token that passed the full verification is remembered. It is found by its signing input
+ *   (header and payload, exactly as presented) and hit only when the signature is exactly the one
+ *   verified: a token differing in any character is verified in full. One signing input has one
+ *   entry, so another valid signature of the same content (an ECDSA signature's (r, n - s)) replaces
+ *   the entry instead of adding one, and respelling a token cannot fill the cache.
  * - Signature, header and static claims (`iss`, `aud`, `typ`, `ttype`, required claims) are fixed by
  *   the token's bytes and this instance's keys and options, which do not change while it runs. The
  *   time claims are not: `exp`, `nbf` and `iat` are checked again on every hit, with the same clock
@@ -22,6 +24,8 @@ import type { TokenClaims, TokenTyp } from './claims.js';
 import type { VerifiedToken } from './verify.js';
 
 interface Entry {
+  /** The signature part that was verified. */
+  signature: string;
   header: VerifiedToken['header'];
   /** The verified payload as JSON, parsed again on every hit. */
   payload: string;
@@ -57,8 +61,11 @@ export class VerifiedTokenCache {
     nowMs: number,
     toleranceSeconds: number,
   ): VerifiedToken | undefined {
-    const entry = this.#entries.get(jwt);
-    if (entry === undefined || entry.header.typ !== typ) return undefined;
+    const [input, signature] = split(jwt);
+    const entry = this.#entries.get(input);
+    if (entry === undefined || entry.signature !== signature || entry.header.typ !== typ) {
+      return undefined;
+    }
     // The same comparisons as jose's claim checks and verifyToken's `iat` check.
     const now = Math.floor(nowMs / 1000);
     if (
@@ -66,7 +73,7 @@ export class VerifiedTokenCache {
       entry.iat > now + toleranceSeconds ||
       (entry.nbf !== undefined && entry.nbf > now + toleranceSeconds)
     ) {
-      this.#entries.delete(jwt);
+      this.#entries.delete(input);
       return undefined;
     }
     return { header: { ...entry.header }, claims: JSON.parse(entry.payload) as TokenClaims };
@@ -76,11 +83,13 @@ export class VerifiedTokenCache {
   remember(jwt: string, verified: VerifiedToken): void {
     const { claims } = verified;
     const nbf = (claims as { nbf?: unknown }).nbf;
-    if (this.#entries.size >= this.maxEntries && !this.#entries.has(jwt)) {
+    const [input, signature] = split(jwt);
+    if (this.#entries.size >= this.maxEntries && !this.#entries.has(input)) {
       const oldest = this.#entries.keys().next();
       if (oldest.done !== true) this.#entries.delete(oldest.value);
     }
-    this.#entries.set(jwt, {
+    this.#entries.set(input, {
+      signature,
       header: { ...verified.header },
       payload: JSON.stringify(claims),
       exp: claims.exp,
@@ -92,4 +101,10 @@ export class VerifiedTokenCache {
   clear(): void {
     this.#entries.clear();
   }
+}
+
+/** `[signing input, signature]` of a compact JWS (RFC 7515 section 7.1). */
+function split(jwt: string): [string, string] {
+  const dot = jwt.lastIndexOf('.');
+  return [jwt.slice(0, dot), jwt.slice(dot + 1)];
 }

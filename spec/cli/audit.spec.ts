@@ -3,8 +3,8 @@ import { decodeJwt } from 'jose';
 import type { Context } from 'koa';
 import type { LedgerEvent } from '../../lib/ledger/events.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
-import { ALICE, BOB, testPlugin, type TestPlugin } from '../support/plugin.js';
-import { cliOn, type CliRun } from './run.js';
+import { ALICE, BOB, SUBJECT_SECRET, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { cli, cliOn, type CliRun } from './run.js';
 
 /** A request as far as the audit log looks at it (IP and user agent). */
 const request = { ip: '203.0.113.7', get: () => 'cli-spec' } as unknown as Context;
@@ -37,7 +37,11 @@ async function seed(label: string): Promise<Seeded> {
   p.clock.advance(60_000);
   await p.auth.refresh(second.refresh_token);
   const openSid = decodeJwt(second.access_token)['sid'] as string;
-  return { t, p, run: cliOn(testServerUri(), t.db.databaseName), revokedSid, openSid };
+  // With the subject secret the CLI decrypts IPs, user agents and claims, as history() does.
+  const run = cliOn(testServerUri(), t.db.databaseName, {
+    JWTCONNECT_SUBJECT_SECRET: SUBJECT_SECRET,
+  });
+  return { t, p, run, revokedSid, openSid };
 }
 
 async function dispose(seeded: Seeded | undefined): Promise<void> {
@@ -128,6 +132,41 @@ describe('koa-jwtconnect audit history [real binary, MongoDB]', () => {
     expect(events.map((e) => [e.type, e.stream, e.sub])).to.deep.equal([
       ['refreshed', s.openSid, sub],
     ]);
+  });
+});
+
+describe('koa-jwtconnect audit history --user [real binary, MongoDB]', () => {
+  let s: Seeded;
+  before(async () => {
+    s = await seed('cli_history_user');
+  });
+  after(() => dispose(s));
+
+  const runAs = (args: readonly string[], secret?: string) =>
+    cli(['--db', s.t.db.databaseName, 'audit', 'history', ...args], {
+      MONGODB_URI: testServerUri(),
+      JWTCONNECT_SUBJECT_SECRET: secret,
+    });
+
+  it("lists a user's events by the app's user id, with the subject secret from the environment", async () => {
+    const { code, stdout } = await runAs(['--user', ALICE.id, '--json'], SUBJECT_SECRET);
+    expect(code).to.equal(0);
+    const events = JSON.parse(stdout) as LedgerEvent[];
+    expect(events.map((e) => [e.type, e.stream])).to.deep.equal([
+      ['issued', s.revokedSid],
+      ['refreshed', s.revokedSid],
+      ['revoked', s.revokedSid],
+    ]);
+    expect(events.every((e) => e.sub === s.p.auth.subjectOf(ALICE))).to.equal(true);
+  });
+
+  it('exits 2 without the subject secret, and with --user beside --sub', async () => {
+    const missing = await runAs(['--user', ALICE.id]);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.include('JWTCONNECT_SUBJECT_SECRET').and.not.include('at ');
+    const both = await runAs(['--user', ALICE.id, '--sub', 'x'], SUBJECT_SECRET);
+    expect(both.code).to.equal(2);
+    expect(both.stderr).to.match(/--sub.*cannot be used with.*--user/);
   });
 });
 

@@ -18,10 +18,10 @@ describe('koa-jwtconnect usage and connection errors [real binary]', () => {
     expect(stderr).to.include('ES256');
   });
 
-  it('exits 2 when audit history has none of --sub, --sid, --jti', async () => {
+  it('exits 2 when audit history has none of --sub, --user, --sid, --jti', async () => {
     const { code, stderr } = await cli(['audit', 'history'], { MONGODB_URI: 'mongodb://x' });
     expect(code).to.equal(2);
-    expect(stderr).to.equal('error: audit history needs one of --sub, --sid or --jti\n');
+    expect(stderr).to.equal('error: audit history needs one of --sub, --user, --sid or --jti\n');
   });
 
   it('exits 2 on an unreachable server without printing the password [--debug]', async () => {

@@ -129,7 +129,9 @@ describe('demo pages in headless Chromium [MongoDB]', function () {
     await admin.fill('#login-form input[name="username"]', 'admin');
     await admin.fill('#login-form input[name="password"]', 'wrong');
     await admin.click('#login-form button[type="submit"]');
-    await admin.locator('#login-error', { hasText: 'wrong username or password' }).waitFor();
+    await admin
+      .locator('#login-error', { hasText: 'the username or password is not correct' })
+      .waitFor();
     await admin.fill('#login-form input[name="password"]', 'admin');
     await admin.click('#login-form button[type="submit"]');
     const badge = admin.locator('#chain-badge.ok');
@@ -193,5 +195,66 @@ describe('demo pages in headless Chromium [MongoDB]', function () {
 
     expect(problems).to.deep.equal([]);
     expect(failures, 'only the wrong password failed').to.deep.equal(['401 POST /login']);
+  });
+  it("lets an admin see a user's live sessions and revoke one, then all, with a reason", async () => {
+    const mine: string[] = [];
+    const myFailures: string[] = [];
+    const signIn = (agent: string) =>
+      fetch(`${demo.url}/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'User-Agent': agent },
+        body: JSON.stringify({ username: 'bob', password: 'bob' }),
+      }).then(async (response) => (await response.json()) as { access_token: string });
+    const laptop = await signIn('Laptop/1.0');
+    demo.clock.advance(MINUTE);
+    const phone = await signIn('Phone/2.0');
+    const me = async (token: string) =>
+      (await fetch(`${demo.url}/api/me`, { headers: { Authorization: `Bearer ${token}` } })).status;
+
+    const admin = await openPage(await browser.newContext(), mine, myFailures);
+    await admin.goto(`${demo.url}/sessions`);
+    await admin.fill('#login-form input[name="username"]', 'admin');
+    await admin.fill('#login-form input[name="password"]', 'admin');
+    await admin.click('#login-form button[type="submit"]');
+    await admin.locator('#who', { hasText: 'admin' }).waitFor();
+    await admin.selectOption('#pick-user', 'bob');
+    await admin.click('#pick-form button[type="submit"]');
+    await admin.locator('#sessions[data-count="2"]').waitFor();
+    const clients = await texts(admin, '#sessions tbody td.client');
+    expect(clients).to.have.length(2);
+    expect(clients[0]).to.include('Phone/2.0');
+    expect(clients[1]).to.include('Laptop/1.0');
+    expect(await data(admin, '#sessions tbody tr', 'source')).to.deep.equal([
+      'password',
+      'password',
+    ]);
+    await shot(admin, 'demo-sessions-console.png');
+
+    // Revoke the newest (the phone) with a reason of the admin's own.
+    const [phoneSid] = await data(admin, '#sessions tbody tr', 'sid');
+    await admin.fill('#reason', 'lost phone');
+    await admin.locator('#sessions tbody tr').nth(0).locator('button.revoke-one').click();
+    await admin.locator('#sessions[data-count="1"]').waitFor();
+    expect(await admin.locator('#sessions-status').textContent()).to.include('Revoked session');
+    expect([await me(phone.access_token), await me(laptop.access_token)]).to.deep.equal([401, 200]);
+    const adminSub = demo.auth.subjectOf({ id: 'u-admin', username: 'admin' });
+    const [revoked] = (await demo.auth.audit.history({ sid: phoneSid!, type: 'revoked' })).events;
+    expect(revoked!.meta).to.include({ actor: adminSub, reason: 'lost phone' });
+
+    // Then every session of bob, with one cut-off.
+    await admin.fill('#reason', 'offboarded');
+    await admin.click('#revoke-all');
+    await admin.locator('#sessions[data-count="0"]').waitFor();
+    expect(await admin.locator('#sessions-status').textContent()).to.equal('Revoked 1 session.');
+    expect(await me(laptop.access_token)).to.equal(401);
+    const bob = demo.auth.subjectOf({ id: 'u-bob', username: 'bob' });
+    const cut = await demo.auth.audit.history({ sub: bob, type: 'revoked' });
+    // Events at the same instant are ordered by stream id, so find the cut-off by its stream.
+    const cutOff = cut.events.filter((event) => event.stream === `subject:${bob}`);
+    expect(cutOff).to.have.length(1);
+    expect(cutOff[0]!.meta).to.include({ actor: adminSub, reason: 'offboarded' });
+
+    expect(mine).to.deep.equal([]);
+    expect(myFailures).to.deep.equal([]);
   });
 });

@@ -66,22 +66,35 @@ describe('demo app over HTTP [MongoDB]', () => {
       expect(decodeJwt(pair.access_token)['scope']).to.equal('introspection audit admin');
     });
 
-    it('answers 401 invalid_grant alike to a wrong password, an unknown user and no fields', async () => {
+    it('answers 401 invalid_grant alike to a wrong password and an unknown user, 400 to no fields', async () => {
       const before = (await demo.auth.audit.history({ limit: 500 })).events.length;
-      const attempts: Record<string, string>[] = [
+      for (const body of [
         { username: 'alice', password: 'bob' },
         { username: 'eve', password: 'eve' },
-        {},
-      ];
-      for (const body of attempts) {
+      ]) {
         const response = await login(body);
         expect(response.status).to.equal(401);
         expect(await response.json()).to.deep.equal({
           error: 'invalid_grant',
-          error_description: 'wrong username or password',
+          error_description: 'the username or password is not correct',
         });
       }
+      const empty = await login({});
+      expect(empty.status).to.equal(400);
+      expect(await empty.json()).to.include({ error: 'invalid_request' });
       expect((await demo.auth.audit.history({ limit: 500 })).events).to.have.length(before);
+    });
+
+    it('throttles the form: after five wrong passwords for a user, 429 even for the right one', async () => {
+      for (let i = 0; i < 5; i++) {
+        expect((await login({ username: 'bob', password: `guess${i}` })).status).to.equal(401);
+      }
+      const throttled = await login({ username: 'bob', password: 'bob' }, true);
+      expect(throttled.status).to.equal(429);
+      expect(throttled.headers.get('retry-after')).to.equal('900');
+      expect(await throttled.json()).to.include({ error: 'slow_down' });
+      demo.clock.advance(900_000);
+      expect((await login({ username: 'bob', password: 'bob' })).status).to.equal(200);
     });
   });
 
@@ -214,6 +227,33 @@ describe('demo app over HTTP [MongoDB]', () => {
       const subject = await get('/demo/subject?username=alice', admin);
       expect(await subject.json()).to.deep.equal({ username: 'alice', sub: subOf('alice') });
       expect((await get('/demo/subject?username=eve', admin)).status).to.equal(404);
+    });
+  });
+  describe('GET /metrics', () => {
+    it("serves the plugin's metrics as Prometheus text, moving with logins and refusals", async () => {
+      const scrape = async () => {
+        const response = await fetch(`${demo.url}/metrics`);
+        expect(response.status).to.equal(200);
+        expect(response.headers.get('content-type')).to.match(/^text\/plain/);
+        return response.text();
+      };
+      const value = (text: string, pattern: RegExp) =>
+        Number(new RegExp(`^${pattern.source} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      const issued =
+        /jwtconnect_tokens_issued(?:_total)?\{[^}]*jwtconnect_login_source="password"[^}]*\}/;
+      const missing =
+        /jwtconnect_bearer_rejections(?:_total)?\{[^}]*jwtconnect_rejection_reason="missing"[^}]*\}/;
+      const before = await scrape();
+      expect((await login({ username: 'alice', password: 'alice' })).status).to.equal(200);
+      expect((await me()).status).to.equal(401);
+      const after = await scrape();
+      expect(value(after, issued)).to.equal(value(before, issued) + 1);
+      expect(value(after, missing)).to.equal(value(before, missing) + 1);
+      expect(after).to.match(/^# TYPE jwtconnect_store_duration histogram$/m);
+      expect(after).to.match(
+        /^jwtconnect_store_duration_count\{[^}]*db_operation_name="appendEvent"/m,
+      );
+      expect(after).to.not.include('eyJ');
     });
   });
 });

@@ -2,13 +2,11 @@
  * The demo app for tests: in-process on 127.0.0.1:0, on the run's real database, with test-time
  * keys and a clock the test moves.
  */
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createDemoApp } from '../../demo/app.js';
 import type { JwtConnect } from '../../lib/index.js';
 import { fakeClock, type FakeClock } from '../support/clock.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import { serve } from '../support/http.js';
 import { keyPair } from '../support/keys.js';
 import { SUBJECT_SECRET, quietLogger } from '../support/plugin.js';
 
@@ -30,17 +28,13 @@ export async function startDemo(label: string): Promise<RunningDemo> {
     clock,
     logger: quietLogger,
   });
-  const server: Server = createServer(app.callback());
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const served = await serve(app);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: served.url,
     auth,
     clock,
     async close() {
-      server.closeAllConnections();
-      server.close();
+      await served.close();
       await auth.close();
       await database.dispose();
     },

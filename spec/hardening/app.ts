@@ -2,13 +2,12 @@
  * The app the hardening specs and the fuzzer attack: every route of the plugin (login included), the
  * login hook behind a simulated SSO assertion consumer, and two protected APIs, on a real HTTP server.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import bodyParser from 'koa-bodyparser';
 import type { JwtConnect } from '../../lib/jwtconnect.js';
 import type { TokenClaims, UserRecord } from '../../lib/tokens/claims.js';
+import { serve } from '../support/http.js';
 
 /** The host's user directory: password = username; admin's sessions carry every scope. */
 const USERS: Readonly<Record<string, UserRecord & { scope?: string }>> = {
@@ -27,7 +26,7 @@ function scopeOf(user: UserRecord): string | undefined {
 
 export interface HardeningApp {
   readonly url: string;
-  /** Errors that reached Koa itself: none of the plugin's may (it answers them all). */
+  /** Errors emitted on the app: the plugin emits only those it answered with 5xx. */
   readonly errors: unknown[];
   close(): Promise<void>;
 }
@@ -88,15 +87,5 @@ export async function startHardeningApp(auth: JwtConnect): Promise<HardeningApp>
   });
   app.use(router.routes()).use(router.allowedMethods());
 
-  const server = createServer(app.callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, errors, close: () => closeServer(server) };
-}
-
-function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve, reject) =>
-    server.close((error) => (error ? reject(error) : resolve())),
-  );
+  return { ...(await serve(app)), errors };
 }

@@ -85,7 +85,8 @@ export function auditContract(context: ContractContext): void {
       clock.advance(1000);
       const rotated = await ledger.execute(sid, rotate);
       clock.advance(1000);
-      const access = (rotated!.event as Exclude<LedgerEvent, { type: 'revoked' }>).access.jti;
+      const access = (rotated!.event as Extract<LedgerEvent, { type: 'issued' | 'refreshed' }>)
+        .access.jti;
       await ledger.execute(sid, () => revokedToken(sub, access));
       const seqs = async (query: HistoryQuery) =>
         (await history(ledger, query)).events.map(
@@ -111,6 +112,12 @@ export function auditContract(context: ContractContext): void {
         { cursor: cursorOf({ time: 1 }) },
         { cursor: cursorOf([T0, { $ne: null }, 1]) },
         { cursor: cursorOf([T0, 'sid', 1.5]) },
+        // Safe integers beyond the Date range (+-8.64e15 ms) would decode to an Invalid Date.
+        ...[9e15, -9e15, Number.MAX_SAFE_INTEGER].map((time) => ({
+          cursor: cursorOf([time, 's', 1]),
+        })),
+        ...[0, -1].map((seq) => ({ cursor: cursorOf([T0, 'sid', seq]) })),
+        ...['', 'x'.repeat(513)].map((stream) => ({ cursor: cursorOf([T0, stream, 1]) })),
         { cursor: 'x'.repeat(3000) },
         ...[0, -1, 501, 1.5, '10'].map((limit) => ({ limit })),
         { from: 'yesterday' },

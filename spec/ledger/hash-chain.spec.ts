@@ -62,6 +62,14 @@ describe('hash chain', () => {
       for (const variant of variants) expect(hashEvent(variant)).to.not.equal(hash);
     });
 
+    it('keeps every own member in the canonical form, one named __proto__ included', () => {
+      const value = JSON.parse('{"a": 1, "__proto__": {"b": 2}, "c": {"__proto__": null}}');
+      expect(canonicalJson(value)).to.equal('{"__proto__":{"b":2},"a":1,"c":{"__proto__":null}}');
+      const [event] = sessionEvents(newId('sid'), newId('sub'), T0);
+      const meta = JSON.parse('{"__proto__": {"reason": "compromised"}}') as LedgerEvent['meta'];
+      expect(hashEvent({ ...event!, meta })).to.not.equal(hashEvent({ ...event!, meta: {} }));
+    });
+
     it('treats an absent optional field and an undefined one alike, and refuses what JSON cannot hold', () => {
       expect(canonicalJson({ a: 1, b: undefined })).to.equal(canonicalJson({ a: 1 }));
       expect(() => canonicalJson({ a: () => 1 })).to.throw(TypeError);
@@ -162,6 +170,31 @@ describe('hash chain', () => {
       const { store, target, events } = await ledgerWithHistory();
       await events.updateOne({ stream: target, seq: 2 }, { $set: { 'meta.ip': '203.0.113.9' } });
       expect(await problemsOf(store, target)).to.deep.equal(['2 altered']);
+    });
+
+    it('reports a member named __proto__ inserted into an event, as the audit log would show it', async () => {
+      const { store, target, events } = await ledgerWithHistory();
+      await events.updateOne(
+        { stream: target, seq: 2 },
+        { $set: { 'meta.__proto__': { reason: 'compromised' } } },
+      );
+      // A top-level member, spelled as JSON: an object literal's __proto__ would set the prototype.
+      await events.updateOne(
+        { stream: target, seq: 1 },
+        { $set: JSON.parse('{"__proto__": {"v": 2}}') as Document },
+      );
+      // Read back as an own member, which the audit route and the CLI print.
+      const [first, second] = await store.readStream(target);
+      expect(JSON.stringify(second?.meta)).to.include('"__proto__":{"reason":"compromised"}');
+      expect(Object.keys(first!)).to.include('__proto__');
+      const report = await verifyLedger(store);
+      expect(report.ok).to.equal(false);
+      expect(
+        report.problems.filter((p) => p.detail === 'hash does not match content'),
+      ).to.deep.equal([
+        { stream: target, seq: 1, problem: 'altered', detail: 'hash does not match content' },
+        { stream: target, seq: 2, problem: 'altered', detail: 'hash does not match content' },
+      ]);
     });
 
     it('reports an edited event whose hash was recomputed as a broken link after it', async () => {

@@ -27,7 +27,6 @@ describe('MongoStore', () => {
       collections: {
         events: `events_${suffix}`,
         state: `state_${suffix}`,
-        pending: `pending_${suffix}`,
         checkpoints: `checkpoints_${suffix}`,
         archives: `archives_${suffix}`,
         archived: `archived_${suffix}`,
@@ -49,7 +48,7 @@ describe('MongoStore', () => {
     expect(streamSeq).to.deep.include({ key: { stream: 1, seq: 1 }, unique: true });
     expect(events.map((index) => index.name)).to.include.members([
       'time_stream_seq',
-      'sub_time',
+      'sub_time_stream_seq',
       'jtis',
       'type_time',
     ]);
@@ -58,9 +57,15 @@ describe('MongoStore', () => {
       key: { stream: 1, seq: 1 },
       unique: true,
     });
-    expect(state.map((index) => index.name)).to.include.members(['tokens_jti', 'sub_kind']);
-    const pending = await t.db.collection('jwtconnect_pending').indexes();
-    expect(pending.find((index) => index.name === 'stream_seq')).to.deep.include({ unique: true });
+    expect(state.map((index) => index.name)).to.include.members([
+      'tokens_jti',
+      'sub_kind_stream_seq',
+      'sub_kind_refreshExp',
+    ]);
+    // Pending marks live beside the snapshots (found by `pending` for repair and the view).
+    expect(state.find((index) => index.name === 'pending')).to.deep.include({
+      key: { pending: 1 },
+    });
   });
 
   it('fails closed with a StoreUnavailableError when no server answers', async () => {
@@ -102,7 +107,6 @@ describe('MongoStore', () => {
     const names = {
       events: newId('my_events'),
       state: newId('my_state'),
-      pending: newId('my_pending'),
     };
     const store = new MongoStore({ db: t.db, collections: names });
     const ledger = new Ledger({ store, clock: fakeClock() });
@@ -111,12 +115,15 @@ describe('MongoStore', () => {
     await ledger.execute(sid, (_s, { now }) => issued(newId('sub'), now));
     expect(await t.db.collection(names.events).countDocuments({ stream: sid })).to.equal(1);
     expect(await t.db.collection(names.state).countDocuments({ stream: sid })).to.equal(1);
-    expect(await t.db.collection(names.pending).countDocuments({ stream: sid })).to.equal(0);
+    // The snapshot only: the pending mark written before the append is gone.
+    expect(
+      await t.db.collection(names.state).countDocuments({ stream: sid, seq: { $lt: 0 } }),
+    ).to.equal(0);
     expect(await t.db.collection('jwtconnect_events').countDocuments({ stream: sid })).to.equal(0);
   });
 
   it('lands racing executes from two stores on one database exactly once', async () => {
-    const names = { events: newId('events'), state: newId('state'), pending: newId('pending') };
+    const names = { events: newId('events'), state: newId('state') };
     const [a, b] = [1, 2].map(
       () =>
         new Ledger({
@@ -147,7 +154,7 @@ describe('MongoStore', () => {
   });
 
   it('leaves equal snapshots alone on rebuild and rewrites one that differs only in a type', async () => {
-    const names = { events: newId('events'), state: newId('state'), pending: newId('pending') };
+    const names = { events: newId('events'), state: newId('state') };
     const store = new MongoStore({ db: t.db, collections: names });
     const ledger = new Ledger({ store, clock: fakeClock() });
     await ledger.open();

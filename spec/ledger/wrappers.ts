@@ -63,3 +63,99 @@ export function crashBeforeAppend(store: LedgerStore): LedgerStore {
     },
   });
 }
+
+/** `store` whose `saveState` throws once after `arm()` is called; until then it passes through. */
+export function saveStateFailsOnceArmed(store: LedgerStore): { store: LedgerStore; arm(): void } {
+  let armed = false;
+  return {
+    store: delegate(store, {
+      saveState: async (state, expectedSeq) => {
+        if (!armed) return store.saveState(state, expectedSeq);
+        armed = false;
+        throw new SimulatedCrash(`the projection write of ${state.stream}@${state.seq} failed`);
+      },
+    }),
+    arm: () => {
+      armed = true;
+    },
+  };
+}
+
+/**
+ * `store` whose `revoked` inserts wait until `release()`: the event reaches the store late, as an
+ * insert retried across a failover or held by a paused process does. Other writes pass through.
+ */
+export function delayedRevocations(store: LedgerStore): {
+  store: LedgerStore;
+  /** Resolves once a `revoked` insert is being held. */
+  held: Promise<void>;
+  release(): Promise<void>;
+} {
+  const waiting: { event: Parameters<LedgerStore['appendEvent']>[0]; done: () => void }[] = [];
+  const inserted: Promise<void>[] = [];
+  let arrived = () => {};
+  const held = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
+  return {
+    store: delegate(store, {
+      appendEvent: (event) => {
+        if (event.type !== 'revoked') return store.appendEvent(event);
+        return new Promise<void>((resolve, reject) => {
+          waiting.push({
+            event,
+            done: () => {
+              const insert = store.appendEvent(event).then(resolve, reject);
+              inserted.push(insert);
+            },
+          });
+          arrived();
+        });
+      },
+    }),
+    held,
+    release: async () => {
+      for (const entry of waiting.splice(0)) entry.done();
+      await Promise.all(inserted);
+    },
+  };
+}
+
+/**
+ * `store` whose `findOpenSessions` answers no caller until `parties` callers are waiting: the
+ * callers' preceding steps have all happened by then, as with concurrent logins.
+ */
+export function openSessionsBarrier(store: LedgerStore, parties: number): LedgerStore {
+  const waiting: (() => void)[] = [];
+  let open = false;
+  return delegate(store, {
+    findOpenSessions: async (sub) => {
+      if (open) return store.findOpenSessions(sub);
+      if (waiting.length < parties - 1) {
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      } else {
+        open = true;
+        for (const wake of waiting.splice(0)) wake();
+      }
+      return store.findOpenSessions(sub);
+    },
+  });
+}
+
+/** `store` that runs `hook` once, just before the first append of an event of `type`. */
+export function beforeFirstAppend(
+  store: LedgerStore,
+  type: Parameters<LedgerStore['appendEvent']>[0]['type'],
+  hook: () => Promise<void>,
+): LedgerStore {
+  let done = false;
+  return delegate(store, {
+    appendEvent: async (event) => {
+      if (!done && event.type === type) {
+        done = true;
+        await hook();
+      }
+      return store.appendEvent(event);
+    },
+  });
+}

@@ -8,13 +8,13 @@ import chaiAsPromised from 'chai-as-promised';
 import Router from '@koa/router';
 import { decodeJwt } from 'jose';
 import Koa from 'koa';
-import { InvalidGrantError, InvalidTokenError } from '../../lib/errors.js';
+import { ConfigError, InvalidGrantError, InvalidTokenError } from '../../lib/errors.js';
 import type { JwtConnect } from '../../lib/jwtconnect.js';
 import type { LedgerEvent } from '../../lib/ledger/index.js';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
-import { call, serve, type Served } from './http.js';
+import { call, serve, type Served } from '../support/http.js';
 
 use(chaiAsPromised);
 
@@ -29,7 +29,7 @@ function newUser() {
 /** Stands in for a SAML assertion consumer: the user comes from a test header, when there is one. */
 const fakeSamlMiddleware: Koa.Middleware = async (ctx, next) => {
   const header = ctx.get('x-test-user');
-  if (header !== '') ctx.state['user'] = JSON.parse(header) as unknown;
+  if (header !== '') ctx.state['user'] = JSON.parse(header) as Koa.DefaultState['user'];
   await next();
 };
 
@@ -100,8 +100,14 @@ describe('auth.loginHook() [MongoDB, HTTP]', () => {
     expect(answer.headers.get('content-type')).to.match(/^application\/json/);
     expect(answer.headers.get('cache-control')).to.equal('no-store');
     const pair = answer.body as TokenResponse;
-    expect(pair).to.have.all.keys('access_token', 'refresh_token', 'token_type', 'expires_in');
-    expect(pair).to.include({ token_type: 'Bearer', expires_in: 1800 });
+    expect(pair).to.have.all.keys(
+      'access_token',
+      'refresh_token',
+      'token_type',
+      'expires_in',
+      'refresh_expires_in',
+    );
+    expect(pair).to.include({ token_type: 'Bearer', expires_in: 1800, refresh_expires_in: 3600 });
     expect((await me(served.url, pair.access_token)).body).to.include({
       username: `hooked${users}`,
       given_name: 'Hook',
@@ -148,7 +154,10 @@ describe('auth.loginHook() [MongoDB, HTTP]', () => {
   });
 
   it('refuses an empty source when the hook is created', () => {
-    expect(() => p.auth.loginHook({ source: '' })).to.throw(TypeError, /source/);
+    expect(() => p.auth.loginHook({ source: '' })).to.throw(
+      ConfigError,
+      /^loginHook options\.source must say/,
+    );
   });
 
   it('answers 503 and issues no token when the store is unavailable', async () => {
@@ -188,7 +197,12 @@ describe('auth.loginHook() [MongoDB, HTTP]', () => {
     it("revokes the user's older sessions with reason single_session, and not other users'", async () => {
       const carol = newUser();
       const dave = newUser();
-      const login = async (user: object) => (await acs(singleApp.url, user)).body as TokenResponse;
+      // Sessions are ordered by start time, then session id (see SECURITY.md "Revocations that
+      // always land"): one login after another, a millisecond apart as real logins are at least.
+      const login = async (user: object) => {
+        single.clock.advance(1);
+        return (await acs(singleApp.url, user)).body as TokenResponse;
+      };
       const first = await login(carol);
       const second = await login(carol);
       const other = await login(dave);

@@ -177,6 +177,8 @@ describe('GET /token/audit [MongoDB, HTTP]', () => {
       { to: '2026-02-30T00:00:00Z' },
       { type: 'deleted' },
       { cursor: 'not-a-cursor' },
+      // A well-formed cursor whose time is past the end of the Date range.
+      { cursor: Buffer.from(JSON.stringify([9e15, 'sid', 1])).toString('base64url') },
       { at: '2026-01-15T12:00:00Z' },
       { at: '2026-01-15T12:00:00Z', jti: 'a', sid: 'b' },
       'sub=a&sub=b',

@@ -25,7 +25,13 @@ const PASSWORDS: Record<string, string> = {
   carol: 'carol-pw',
   dave: 'dave-pw',
   erin: 'erin-pw',
+  frank: 'frank-pw',
+  grace: 'grace-pw',
+  heidi: 'heidi-pw',
 };
+
+/** Password checks per username, to count the guesses that got through the throttle. */
+const checks = new Map<string, number>();
 
 /** Holds Erin's password checks until released. */
 const erinGate = {
@@ -40,6 +46,7 @@ erinGate.held = new Promise<void>((resolve) => {
 const routes: RoutesOptions = {
   login: {
     verifyPassword: async (username, password) => {
+      checks.set(username, (checks.get(username) ?? 0) + 1);
       if (username === 'erin') {
         erinGate.checked++;
         await erinGate.held;
@@ -51,7 +58,7 @@ const routes: RoutesOptions = {
 };
 
 let ips = 0;
-/** A client address of its own, so only the per-username limit is in play. */
+/** A client address of its own, so only the username's limit across addresses is in play. */
 function fromNewIp(): HeaderMap {
   ips += 1;
   return { 'x-forwarded-for': `10.0.${Math.floor(ips / 250)}.${ips % 250}` };
@@ -120,26 +127,74 @@ describe('POST /token/login [MongoDB, HTTP]', () => {
     }
   });
 
-  it('throttles a username after five failures with 429 and Retry-After, and lets go after the window', async () => {
+  it('throttles a username from one address after five failures with 429 and Retry-After, and lets go after the window', async () => {
+    const address = fromNewIp();
     for (let i = 0; i < 5; i++) {
-      const reply = await postJson(url, { username: 'carol', password: `guess${i}` }, fromNewIp());
+      const reply = await postJson(url, { username: 'carol', password: `guess${i}` }, address);
       expect(reply.status).to.equal(401);
     }
     p.clock.advance(60_000);
-    // Throttled even with the right password, from yet another address.
-    const throttled = await postJson(url, { username: 'CAROL', password: 'carol-pw' }, fromNewIp());
+    // Throttled even with the right password, however the username is spelled.
+    const throttled = await postJson(url, { username: 'CAROL', password: 'carol-pw' }, address);
     expect(throttled.status).to.equal(429);
     expect(throttled.headers.get('retry-after')).to.equal(String(15 * 60 - 60));
     expect(throttled.body['error']).to.equal('slow_down');
     expect(throttled.text).to.not.include('eyJ');
     p.clock.advance((15 * 60 - 60) * 1000);
-    const after = await postJson(url, { username: 'carol', password: 'carol-pw' }, fromNewIp());
+    const after = await postJson(url, { username: 'carol', password: 'carol-pw' }, address);
     expect(after.status).to.equal(200);
   });
 
-  it('throttles a client address across usernames, and not other addresses', async () => {
-    const attacker = fromNewIp();
+  it('does not let five wrong passwords from elsewhere lock a user out', async () => {
+    const stranger = fromNewIp();
     for (let i = 0; i < 5; i++) {
+      const reply = await postJson(url, { username: 'frank', password: `guess${i}` }, stranger);
+      expect(reply.status).to.equal(401);
+    }
+    const stopped = await postJson(url, { username: 'frank', password: 'frank-pw' }, stranger);
+    expect(stopped.status).to.equal(429);
+    const own = await postJson(url, { username: 'frank', password: 'frank-pw' }, fromNewIp());
+    expect(own.status).to.equal(200);
+  });
+
+  it('throttles a username everywhere after 100 failures from many addresses', async () => {
+    const bots = Array.from({ length: 25 }, fromNewIp);
+    for (let i = 0; i < 100; i++) {
+      const reply = await postJson(url, { username: 'grace', password: `guess${i}` }, bots[i % 25]);
+      expect(reply.status, `guess ${i}`).to.equal(401);
+    }
+    const own = await postJson(url, { username: 'grace', password: 'grace-pw' }, fromNewIp());
+    expect(own.status).to.equal(429);
+    expect(Number(own.headers.get('retry-after'))).to.be.within(1, 900);
+  });
+
+  it('holds the limit while one address floods it with made-up usernames to make it forget', async () => {
+    const small = await startApp(p.auth, {
+      routes: { login: { ...routes.login!, throttle: { maxEntries: 50 } } },
+      proxy: true,
+    });
+    const login = (username: string, password: string) =>
+      postJson(`${small.url}/token/login`, { username, password }, attacker);
+    const attacker = fromNewIp();
+    try {
+      const before = checks.get('heidi') ?? 0;
+      let flood = 0;
+      for (let round = 0; round < 10; round++) {
+        // Made-up usernames until one gets through (the throttle forgot this address), then a guess.
+        for (let i = 0; i < 100; i++) {
+          if ((await login(`made-up-${flood++}`, 'x')).status === 401) break;
+        }
+        await login('heidi', `guess${round}`);
+      }
+      expect((checks.get('heidi') ?? 0) - before).to.be.at.most(5);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('throttles a client address across usernames after 20 failures, and not other addresses', async () => {
+    const attacker = fromNewIp();
+    for (let i = 0; i < 20; i++) {
       const reply = await postJson(url, { username: `user${i}`, password: 'x' }, attacker);
       expect(reply.status).to.equal(401);
     }
@@ -159,8 +214,9 @@ describe('POST /token/login [MongoDB, HTTP]', () => {
     const sevenThrottled = new Promise<void>((resolve) => {
       sevenBack = resolve;
     });
+    const address = fromNewIp();
     const replies = Array.from({ length: 12 }, (_, i) =>
-      postJson(url, { username: 'erin', password: `guess${i}` }, fromNewIp()).then((reply) => {
+      postJson(url, { username: 'erin', password: `guess${i}` }, address).then((reply) => {
         if (reply.status === 429 && ++throttled === 7) sevenBack();
         return reply;
       }),

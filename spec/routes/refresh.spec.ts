@@ -46,8 +46,18 @@ describe('POST /token/refresh [MongoDB, HTTP]', () => {
     expect(reply.status).to.equal(200);
     expect(reply.headers.get('cache-control')).to.equal('no-store');
     expect(reply.headers.get('pragma')).to.equal('no-cache');
-    expect(reply.body).to.have.keys(['access_token', 'refresh_token', 'token_type', 'expires_in']);
-    expect(reply.body).to.include({ token_type: 'Bearer', expires_in: 1800 });
+    expect(reply.body).to.have.keys([
+      'access_token',
+      'refresh_token',
+      'token_type',
+      'expires_in',
+      'refresh_expires_in',
+    ]);
+    expect(reply.body).to.include({
+      token_type: 'Bearer',
+      expires_in: 1800,
+      refresh_expires_in: 3600,
+    });
     const next = pairOf(reply);
     expect(next.refresh_token).to.not.equal(first.refresh_token);
     expect(sidOf(next.access_token)).to.equal(sidOf(first.access_token));

@@ -1,11 +1,15 @@
 /**
  * `auth.routes(options)`: the JWKS route, configurable prefix and paths, disabled routes, methods,
- * and options refused up front with a TypeError naming the option.
+ * and options refused up front with a ConfigError naming the option.
  */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import Koa from 'koa';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
-import { get, pairOf, postJson, request, startApp, type TestApp } from '../support/http.js';
+import { bearer, get, pairOf, postJson, request, startApp, type TestApp } from '../support/http.js';
 import { ALICE, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { ConfigError } from '../../lib/errors.js';
 import type { RoutesOptions } from '../../lib/routes/index.js';
 
 describe('auth.routes() [MongoDB, HTTP]', () => {
@@ -77,6 +81,36 @@ describe('auth.routes() [MongoDB, HTTP]', () => {
     ).to.equal(200);
   });
 
+  it("keeps its own per-request data off the host's ctx.state", async () => {
+    const keysLeft: string[][] = [];
+    const koa = new Koa();
+    koa.use(async (ctx, next) => {
+      await next();
+      keysLeft.push(Object.keys(ctx.state));
+    });
+    koa.use(p.auth.routes({ login: { verifyPassword: () => ALICE } }));
+    const server = koa.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const login = await postJson(`${url}/token/login`, { username: 'alice', password: 'x' });
+      const { refresh_token: token } = pairOf(login);
+      const pair = pairOf(await postJson(`${url}/token/refresh`, { token }));
+      const caller = bearer(pair.access_token);
+      const introspection = await postJson(
+        `${url}/token/introspection`,
+        { token: pair.access_token },
+        caller,
+      );
+      const sessions = await get(`${url}/token/sessions`, caller);
+      expect([introspection.body['active'], sessions.status]).to.deep.equal([true, 200]);
+      expect(keysLeft).to.deep.equal([[], [], [], []]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('answers 405 with Allow for a method a route does not serve', async () => {
     const reply = await request(`${app.url}/token/refresh`, { method: 'GET' });
     expect(reply.status).to.equal(405);
@@ -85,33 +119,38 @@ describe('auth.routes() [MongoDB, HTTP]', () => {
     expect(jwks.status).to.equal(405);
   });
 
-  it('refuses wrong options with a TypeError naming the option', () => {
+  it('refuses wrong options with a ConfigError naming the option, as jwtconnect() does', () => {
     const cases: [unknown, RegExp][] = [
-      [{ prefix: 'auth' }, /^"prefix" option must be a path/],
-      [{ paths: { refresh: '/token/:id' } }, /^"paths\.refresh" option must be a path/],
-      [{ paths: { jwks: true } }, /^"paths\.jwks" option must be a path/],
-      [{ paths: { token: '/token' } }, /^"paths\.token" is not a routes option$/],
-      [{ bodyLimit: '16kb' }, /^"bodyLimit" option must be an integer number of bytes/],
-      [{ bodyLimit: 0 }, /^"bodyLimit" option/],
-      [{ cors: true }, /^"cors" is not a routes option$/],
-      [{ login: {} }, /^"login\.verifyPassword" option is required$/],
-      [{ login: { verifyPassword: 'yes' } }, /^"login\.verifyPassword" option must be a function$/],
+      [{ prefix: 'auth' }, /^routes options\.prefix must be a path/],
+      [{ paths: { refresh: '/token/:id' } }, /^routes options\.paths\.refresh must be a path/],
+      [{ paths: { jwks: true } }, /^routes options\.paths\.jwks must be a path/],
+      [{ paths: { token: '/token' } }, /^routes options\.paths\.token is not a routes option$/],
+      [{ bodyLimit: '16kb' }, /^routes options\.bodyLimit must be an integer number of bytes/],
+      [{ bodyLimit: 0 }, /^routes options\.bodyLimit /],
+      [{ cors: true }, /^routes options\.cors is not a routes option$/],
+      [{ login: {} }, /^routes options\.login\.verifyPassword is required$/],
+      [
+        { login: { verifyPassword: 'yes' } },
+        /^routes options\.login\.verifyPassword must be a function$/,
+      ],
       [
         { login: { verifyPassword: () => null, throttle: { maxFailures: 0 } } },
-        /^"login\.throttle\.maxFailures" option/,
+        /^routes options\.login\.throttle\.maxFailures /,
       ],
-      [{ paths: { login: '/signin' } }, /^"paths\.login" option needs the "login" option/],
+      [
+        { paths: { login: '/signin' } },
+        /^routes options\.paths\.login needs routes options\.login/,
+      ],
       [
         { paths: { audit: '/token/refresh' } },
-        /^"paths\.audit" option is the same path as "paths\.refresh"$/,
+        /^routes options\.paths\.audit is the same path as routes options\.paths\.refresh$/,
       ],
       [null, /^routes options must be an object$/],
     ];
     for (const [options, message] of cases) {
-      expect(() => p.auth.routes(options as RoutesOptions), JSON.stringify(options)).to.throw(
-        TypeError,
-        message,
-      );
+      const call = () => p.auth.routes(options as RoutesOptions);
+      expect(call, JSON.stringify(options)).to.throw(ConfigError, message);
+      expect(call).to.throw().with.property('code', 'ERR_CONFIG');
     }
   });
 });

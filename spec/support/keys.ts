@@ -107,11 +107,16 @@ const run = promisify(execFile);
 /** A self-signed X.509 certificate for an existing private key file; returns the cert file. */
 export async function selfSignedCertificate(keyFile: string): Promise<string> {
   const certFile = `${keyFile}.cert`;
+  await opensslCertificate(['-key', keyFile], certFile);
+  return certFile;
+}
+
+/** `openssl req -x509` for CN=test, valid one day; `keyArgs` name or create the key. */
+async function opensslCertificate(keyArgs: string[], certFile: string): Promise<void> {
   await run('openssl', [
     'req',
     '-x509',
-    '-key',
-    keyFile,
+    ...keyArgs,
     '-out',
     certFile,
     '-days',
@@ -119,33 +124,18 @@ export async function selfSignedCertificate(keyFile: string): Promise<string> {
     '-subj',
     '/CN=test',
   ]);
-  return certFile;
 }
 
 /**
- * What the seed's README runs:
+ * What django-jwtconnect-auth's README runs:
  * `openssl req -nodes -new -x509 -days 3650 -keyout certs/private.key -out certs/public.cert`.
  */
 export async function opensslKeyAndCertificate(
   dir: TempDir,
-  prefix = 'seed',
+  prefix = 'django',
 ): Promise<{ keyFile: string; certFile: string }> {
   const keyFile = join(dir.path, `${prefix}-private.key`);
   const certFile = join(dir.path, `${prefix}-public.cert`);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=test',
-  ]);
+  await opensslCertificate(['-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile], certFile);
   return { keyFile, certFile };
 }

@@ -13,6 +13,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
+import { assertServerAllowed } from './db.js';
 
 const run = promisify(execFile);
 const FERRETDB_VERSION = 'v1.24.2';
@@ -25,8 +26,9 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(): Promise<TestServer> {
-  const fromEnv = process.env['MONGODB_URI'];
+export async function startTestServer(env: NodeJS.ProcessEnv = process.env): Promise<TestServer> {
+  assertServerAllowed(env);
+  const fromEnv = env['MONGODB_URI'];
   if (fromEnv) {
     return {
       uri: fromEnv,

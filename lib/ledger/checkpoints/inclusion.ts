@@ -52,14 +52,22 @@ export function inclusionProblems(inclusion: StreamInclusion, claims: Checkpoint
 }
 
 /**
- * An event read back from JSON, or null when it is not one. It is hashed as it is: a `Date` and
- * its ISO 8601 string have the same canonical form (lib/ledger/hash-chain.ts).
+ * An event read back from JSON, its dates (`time`, a subject revocation's `before`) Dates again as
+ * the event schema wants them; null when it is not one. A Date and its ISO 8601 string have the
+ * same canonical form (lib/ledger/hash-chain.ts), so the hash is unchanged.
  */
 function asEvent(value: unknown): LedgerEvent | null {
   const event = value as Record<string, unknown> | null;
   if (typeof event !== 'object' || event === null) return null;
   if (typeof event['hash'] !== 'string' || !Number.isSafeInteger(event['seq'])) return null;
-  return timeOf(event) === null ? null : (event as unknown as LedgerEvent);
+  const time = timeOf(event);
+  if (time === null) return null;
+  const revived: Record<string, unknown> = { ...event, time: new Date(time) };
+  const target = event['target'] as Record<string, unknown> | undefined;
+  if (target?.['kind'] === 'subject' && typeof target['before'] === 'string') {
+    revived['target'] = { ...target, before: new Date(target['before']) };
+  }
+  return revived as unknown as LedgerEvent;
 }
 
 function timeOf(event: Record<string, unknown>): number | null {

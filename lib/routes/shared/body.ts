@@ -1,7 +1,8 @@
 /**
  * Request bodies: JSON or `application/x-www-form-urlencoded` only (RFC 6749 section 4.1.3 for
- * forms; JSON for the seed's clients), bounded in size, strict JSON, and every parameter given once
- * (RFC 6749 section 3.2). Errors are thrown for the router's one error step to render.
+ * forms; JSON for django-jwtconnect-auth's clients), bounded in size, strict JSON, and every
+ * parameter given once (RFC 6749 section 3.2). Errors are thrown for the router's one error step
+ * to render.
  */
 import type { Context, Middleware, Next } from 'koa';
 import bodyParser from 'koa-bodyparser';

@@ -4,11 +4,13 @@
  * as `{"$ne": null}` are refused with 400 `invalid_request` before anything reads them. Unknown
  * parameters are ignored (RFC 6749 section 3.2) and never passed on.
  */
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import type { Context, Middleware, Next } from 'koa';
 import { InvalidRequestError } from '../../errors.js';
 import { MAX_ID_LENGTH } from '../../ledger/index.js';
 import { DEFAULT_MAX_TOKEN_LENGTH } from '../../tokens/verify.js';
+import { compileSchema, describeProblem } from '../../validation.js';
+import { required, routeState } from './request-state.js';
 
 /** The shape every route schema has: an object of string parameters. */
 export interface ParamsSchema {
@@ -29,16 +31,14 @@ export const ID_PARAM = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH
 /** A short keyword such as `grant_type` or `token_type_hint`. */
 export const KEYWORD_PARAM = { type: 'string', minLength: 1, maxLength: 64 } as const;
 
-const ajv = new Ajv({ strict: true, allErrors: false, coerceTypes: false, useDefaults: false });
-
 export type ParamsSource = 'body' | 'query';
 
 /**
  * Validates the body or the query against `schema` and puts the known parameters on
- * `ctx.state.params` (read them with `paramsOf`).
+ * the route state (read them with `paramsOf`).
  */
 export function validateParams(schema: ParamsSchema, from: ParamsSource): Middleware {
-  const validate = ajv.compile(schema);
+  const validate = compileSchema(schema);
   const names = Object.keys(schema.properties);
   return async function validateParams(ctx: Context, next: Next) {
     const input: unknown = from === 'body' ? ctx.request.body : ctx.query;
@@ -50,16 +50,17 @@ export function validateParams(schema: ParamsSchema, from: ParamsSource): Middle
       const value = (input as Record<string, unknown>)[name];
       if (Object.hasOwn(input as object, name) && typeof value === 'string') known[name] = value;
     }
-    ctx.state['params'] = known;
+    routeState(ctx).params = known;
     await next();
   };
 }
 
 /** The validated parameters of the request. */
 export function paramsOf<T extends object>(ctx: Context): T {
-  return ctx.state['params'] as T;
+  return required(ctx, 'params', 'validateParams') as T;
 }
 
+/** Type problems are told from the input; the rest from the schema (its `description`). */
 function describe(schema: ParamsSchema, errors: ErrorObject[], input: unknown): string {
   const [error] = errors;
   if (!error || error.instancePath === '') return 'the parameters must be an object';
@@ -67,13 +68,5 @@ function describe(schema: ParamsSchema, errors: ErrorObject[], input: unknown): 
   const value = (input as Record<string, unknown>)[name];
   if (Array.isArray(value)) return `"${name}" must be given once, as a string`;
   if (typeof value !== 'string') return `"${name}" must be a string`;
-  if (error.keyword === 'enum') {
-    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
-    return `"${name}" must be one of ${allowed.join(', ')}`;
-  }
-  const description = schema.properties[name]?.['description'];
-  if (error.keyword === 'pattern' && typeof description === 'string') {
-    return `"${name}" must be ${description}`;
-  }
-  return `"${name}" ${error.message ?? 'is invalid'}`;
+  return describeProblem(schema, error, { label: () => `"${name}"` });
 }

@@ -46,7 +46,6 @@ for (const kind of ['memory', 'mongodb'] as const) {
         collections: {
           events: `e_${s}`,
           state: `s_${s}`,
-          pending: `p_${s}`,
           checkpoints: `c_${s}`,
           archives: `a_${s}`,
           archived: `x_${s}`,

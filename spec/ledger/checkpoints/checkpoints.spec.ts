@@ -43,7 +43,6 @@ for (const kind of ['memory', 'mongodb'] as const) {
                     collections: {
                       events: `e_${suffix}`,
                       state: `s_${suffix}`,
-                      pending: `p_${suffix}`,
                       checkpoints: `c_${suffix}`,
                       archives: `a_${suffix}`,
                       archived: `x_${suffix}`,
