@@ -11,7 +11,14 @@ import type { ThrottleOptions } from './shared/throttle.js';
 
 /** The routes `auth.routes()` can serve; each path can be changed or turned off. */
 export type RouteName =
-  'refresh' | 'introspection' | 'revocation' | 'jwks' | 'audit' | 'checkpoints' | 'sessions' | 'login';
+  | 'refresh'
+  | 'introspection'
+  | 'revocation'
+  | 'jwks'
+  | 'audit'
+  | 'checkpoints'
+  | 'sessions'
+  | 'login';
 
 /** Options of the optional password login route (`POST /token/login`). */
 export interface LoginRouteOptions {
