@@ -19,7 +19,7 @@ const PAGE_SIZE = 100;
 /** Pages fetched per lookup before "Load more" is offered. */
 const AUTO_PAGES = 5;
 
-const lookup = { params: null, label: '', events: [], nextCursor: null };
+const lookup = { params: null, label: '', events: [], nextCursor: null, archived: [] };
 
 /** A call with the stored access token; refreshes once and retries when it has expired. */
 async function authed(path) {
@@ -242,8 +242,14 @@ function render() {
   }
   $('results').hidden = false;
   $('results-title').textContent = `Timeline of ${label}`;
+  // Sessions moved to an archive file are named rather than silently missing.
+  const archived = lookup.archived.map(
+    ({ sid, archive }) => ` Session ${sid} is in archive ${archive}.`,
+  );
   $('results-summary').textContent =
-    `${events.length} event(s), oldest first` + (nextCursor ? '; more are available.' : '.');
+    `${events.length} event(s), oldest first` +
+    (nextCursor ? '; more are available.' : '.') +
+    archived.join('');
   $('timeline').replaceChildren(...events.map((event) => renderEvent(event, logins)));
   $('more-button').hidden = !nextCursor;
   const lineage = renderLineage(events);
@@ -262,6 +268,7 @@ async function loadPages() {
       return;
     }
     lookup.events.push(...answer.body.events);
+    lookup.archived.push(...(answer.body.archived ?? []));
     lookup.nextCursor = answer.body.next_cursor ?? null;
     pages += 1;
   } while (lookup.nextCursor && pages < AUTO_PAGES);
@@ -390,6 +397,7 @@ $('lookup-form').addEventListener('submit', async (event) => {
     label: `${kind} ${value}`,
     events: [],
     nextCursor: null,
+    archived: [],
   });
   if (kind === 'sid' || kind === 'jti') {
     $('state-kind').value = kind;
