@@ -175,6 +175,28 @@ for (const kind of ['memory', 'mongodb'] as const) {
       expect(foreign.problems[0]).to.match(/signature does not verify/);
     });
 
+    it('never overwrites a file that is not an archive, or an archive whose sessions were removed', async () => {
+      const w = await world();
+      const { auth } = w.p;
+      await writeFile(w.out, 'not an archive\n');
+      await expect(
+        auth.audit.archive({ before: w.before, out: w.out }),
+      ).to.be.rejected.and.eventually.have.property('code', 'ERR_CHECKPOINT');
+      expect(await readFile(w.out, 'utf8')).to.equal('not an archive\n');
+      for (const { sid } of w.ended) expect(await w.store.readStream(sid)).to.not.be.empty;
+      const out = `${w.out}.gz`;
+      await auth.audit.archive({ before: w.before, out });
+      const before = await readFile(out);
+      // Later, the live session ends too: a run to the same file must not replace the only copy.
+      await auth.revoke({ sid: w.live.sid }, { reason: 'logout' });
+      w.clock.advance(2 * HOUR);
+      await expect(
+        auth.audit.archive({ before: new Date(w.clock() - HOUR), out }),
+      ).to.be.rejected.and.eventually.have.property('code', 'ERR_CHECKPOINT');
+      expect((await readFile(out)).equals(before)).to.equal(true);
+      expect(await w.store.readStream(w.live.sid)).to.not.be.empty;
+    });
+
     const steps: ArchiveStep[] = ['selected', 'checkpointed', 'written', 'verified', 'recorded'];
     for (const step of steps) {
       it(`loses nothing when it dies after step "${step}", and a re-run completes`, async () => {
