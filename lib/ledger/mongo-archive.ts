@@ -42,10 +42,11 @@ export const ARCHIVE_INDEXES: IndexDescription[] = [
 ];
 export const ARCHIVED_INDEXES: IndexDescription[] = [
   { key: { stream: 1 }, name: 'stream', unique: true },
-  { key: { sub: 1 }, name: 'sub' },
-  { key: { jtis: 1 }, name: 'jtis' },
-  { key: { archive: 1 }, name: 'archive' },
-  { key: { from: 1 }, name: 'from' },
+  // Each query sorts by stream: the index carries it.
+  { key: { sub: 1, stream: 1 }, name: 'sub_stream' },
+  { key: { jtis: 1, stream: 1 }, name: 'jtis_stream' },
+  { key: { archive: 1, stream: 1 }, name: 'archive_stream' },
+  { key: { from: 1, stream: 1 }, name: 'from_stream' },
 ];
 
 export async function streamHeads(
