@@ -56,6 +56,7 @@ import {
 import { Telemetry, timedStore, traced } from './telemetry/index.js';
 import type { TokenClaims, UserRecord } from './tokens/claims.js';
 import { joinKeySets, loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
+import { refreshMacKeySet } from './tokens/refresh-key.js';
 import { VerifiedTokenCache } from './tokens/verified-cache.js';
 
 /** The type of a ledger event, as `auth.on()` takes it: `issued`, `refreshed` or `revoked`. */
@@ -222,11 +223,16 @@ function createStore(config: ResolvedConfig): LedgerStore {
 }
 
 /**
- * The `refreshKeys` key set: signs refresh tokens, and verifies them together with `keys`, so refresh
- * tokens issued before the option was set keep working. A secret without `alg` is HS256.
+ * The key set of refresh tokens: signs them, and verifies them together with `keys`, so refresh
+ * tokens that `keys` signed earlier keep refreshing until they expire. It signs with `refreshKeys`
+ * when set (a secret without `alg` is HS256), else with an HS256 key derived from `subjectSecret`
+ * (`lib/tokens/refresh-key.ts`). Never part of the access-token key set, never published.
  */
-async function loadRefreshKeys(config: ResolvedConfig, keys: KeySet): Promise<KeySet | undefined> {
-  if (config.refreshKeys === undefined) return undefined;
+async function loadRefreshKeys(config: ResolvedConfig, keys: KeySet): Promise<KeySet> {
+  if (config.refreshKeys === undefined) {
+    const derived = await refreshMacKeySet(config.subjectSecret);
+    return joinKeySets(derived, keys, 'the refresh-token MAC key');
+  }
   const sources = config.refreshKeys.map((source) =>
     'secret' in source && source.alg === undefined ? { ...source, alg: 'HS256' as const } : source,
   );
@@ -291,7 +297,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     config,
     keys,
     ledger,
-    ...(refreshKeys && { refreshKeys }),
+    refreshKeys,
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
     telemetry,
   };
