@@ -6,6 +6,7 @@ export {
   optionsSchema,
   type JwtConnectOptions,
   type Logger,
+  type PersonalDataOption,
   type RefreshClaimsHook,
   type RefreshClaimsInput,
   type ScopeNames,
@@ -19,6 +20,7 @@ export type { IssueOptions } from './sessions/issue.js';
 export type { IntrospectionResponse } from './sessions/introspect.js';
 export type { RevokeOptions, RevokeResult, RevokeTarget } from './sessions/revoke.js';
 export type { CheckedAccessToken } from './sessions/access.js';
+export type { EraseOptions, EraseResult, ExpireReport, KekSource } from './personal-data/index.js';
 export type { LiveSession, RevokeOthersOptions } from './sessions/list.js';
 export type { UserHistoryQuery, UserOrSubject } from './sessions/user.js';
 export * from './errors.js';
@@ -33,13 +35,19 @@ export {
   MemoryStore,
   MongoStore,
   TOKEN_RETENTION_MS,
+  type AuditEvent,
+  type DataKeyQuery,
+  type DataKeyRecord,
+  type ErasedEvent,
   type EventMeta,
+  type PersonalDataStatus,
   type EventType,
   type HistoryPage,
   type HistoryQuery,
   type IssuedEvent,
   type LedgerEvent,
   type LedgerStore,
+  type PersonalDataCodec,
   type MongoStoreOptions,
   type RefreshedEvent,
   type RevokedEvent,

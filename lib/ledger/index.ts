@@ -1,4 +1,7 @@
 export type {
+  AuditEvent,
+  ErasedEvent,
+  PersonalDataStatus,
   EventDraft,
   EventMeta,
   EventType,
@@ -34,7 +37,14 @@ export {
   type TokenStatus,
   type TokenView,
 } from './projection.js';
-export type { EventPosition, EventQuery, LedgerStore, PendingMark } from './store.js';
+export type {
+  DataKeyQuery,
+  DataKeyRecord,
+  EventPosition,
+  EventQuery,
+  LedgerStore,
+  PendingMark,
+} from './store.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';
 export { MongoStore, type MongoStoreOptions } from './mongo-store.js';
@@ -45,6 +55,7 @@ export {
   type Decide,
   type ExecuteTarget,
   type LedgerOptions,
+  type PersonalDataCodec,
 } from './ledger.js';
 export {
   history,

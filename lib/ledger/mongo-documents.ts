@@ -3,8 +3,11 @@
  */
 import type { LedgerEvent } from './events.js';
 import type { StreamState } from './projection.js';
+import type { DataKeyRecord } from './store.js';
 
 export type EventDocument = LedgerEvent & { _id?: unknown };
+/** A data key of personal data (`jwtconnect_data_keys`). */
+export type DataKeyDocument = DataKeyRecord & { _id?: unknown };
 /** A projection snapshot: one stream's state at one seq (seq >= 1). */
 export type StateDocument = StreamState & { _id?: unknown };
 /**

@@ -11,7 +11,10 @@
  *   replaces were seen to both win, and an update to undo a newer replace);
  *   The state collection also holds the pending marks written before each append (see
  *   `MarkDocument`), so the one query that reads a stream's state also shows whether the log may
- *   be ahead of it: a failed projection write is completed by the next reader, not at a restart.
+ *   be ahead of it: a failed projection write is completed by the next reader, not at a restart;
+ * - data keys: wrapped per-subject keys of personal data. The one in-place update anywhere destroys
+ *   one (removes the wrapped key): unconditional on its outcome and idempotent, so it needs no
+ *   atomic compare-and-set.
  */
 import {
   MongoClient,
@@ -21,12 +24,18 @@ import {
   type IndexDescription,
   type WriteConcernSettings,
 } from 'mongodb';
-import { ConfigError, LedgerNotFoundError, StoreUnavailableError } from '../errors.js';
+import {
+  ConfigError,
+  LedgerInputError,
+  LedgerNotFoundError,
+  StoreUnavailableError,
+} from '../errors.js';
 import { subjectStream, type LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
   SCAN_BATCH,
   isMark,
+  type DataKeyDocument,
   type EventDocument,
   type MarkDocument,
   type SnapshotDocument,
@@ -34,7 +43,7 @@ import {
 } from './mongo-documents.js';
 import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState, SubjectState } from './projection.js';
-import type { EventQuery, LedgerStore, PendingMark } from './store.js';
+import type { DataKeyQuery, DataKeyRecord, EventQuery, LedgerStore, PendingMark } from './store.js';
 
 /** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
 export interface MongoStoreOptions {
@@ -44,8 +53,11 @@ export interface MongoStoreOptions {
   dbName?: string;
   /** A host-provided database; the host owns its client. */
   db?: Db;
-  /** Collection names. Default `jwtconnect_events`, `jwtconnect_state` (which also keeps the pending marks). */
-  collections?: { events?: string; state?: string };
+  /**
+   * Collection names. Default `jwtconnect_events`, `jwtconnect_state` (which also keeps the pending
+   * marks), `jwtconnect_data_keys`.
+   */
+  collections?: { events?: string; state?: string; dataKeys?: string };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
    * default otherwise (decided at `open()` from the `hello` reply).
@@ -77,6 +89,12 @@ const STATE_INDEXES: IndexDescription[] = [
   { key: { pending: 1 }, name: 'pending' },
 ];
 
+const DATA_KEY_INDEXES: IndexDescription[] = [
+  { key: { kid: 1 }, name: 'kid', unique: true },
+  { key: { sub: 1, period: 1, kid: 1 }, name: 'sub_period_kid' },
+  { key: { period: 1 }, name: 'period' },
+];
+
 /**
  * The MongoDB store (`store: { mongo: ... }`): the product's store, shared by every instance.
  * Needs no transactions, sessions, change streams or TTL indexes.
@@ -86,6 +104,7 @@ export class MongoStore implements LedgerStore {
   #client: MongoClient | undefined;
   #events: Collection<EventDocument> | undefined;
   #state: Collection<SnapshotDocument> | undefined;
+  #dataKeys: Collection<DataKeyDocument> | undefined;
 
   /** Throws `ConfigError` for a connection string the driver cannot parse (nothing is opened). */
   constructor(options: MongoStoreOptions) {
@@ -145,12 +164,19 @@ export class MongoStore implements LedgerStore {
     const settings = writeConcern && { writeConcern };
     this.#events = db.collection<EventDocument>(events, settings);
     this.#state = db.collection<SnapshotDocument>(names.state ?? 'jwtconnect_state', settings);
+    this.#dataKeys = db.collection<DataKeyDocument>(
+      names.dataKeys ?? 'jwtconnect_data_keys',
+      settings,
+    );
     if (!create) return;
     await guard(async () => {
       // One index per command: FerretDB v1.24 drops the connection when one `createIndexes`
       // names several indexes that all exist already, i.e. on every start after the first.
       for (const index of EVENT_INDEXES) await this.#eventsCollection().createIndexes([index]);
       for (const index of STATE_INDEXES) await this.#stateCollection().createIndexes([index]);
+      for (const index of DATA_KEY_INDEXES) {
+        await this.#dataKeysCollection().createIndexes([index]);
+      }
     });
   }
 
@@ -418,6 +444,53 @@ export class MongoStore implements LedgerStore {
         states,
       ),
     );
+  }
+
+  async insertDataKey(record: DataKeyRecord): Promise<void> {
+    await guard(async () => {
+      try {
+        await this.#dataKeysCollection().insertOne({ ...record });
+      } catch (error) {
+        if (isDuplicateKey(error)) {
+          throw new LedgerInputError('the data key id is taken', { cause: error });
+        }
+        throw error;
+      }
+    });
+  }
+
+  async findDataKey(kid: string): Promise<DataKeyRecord | null> {
+    return guard(() => this.#dataKeysCollection().findOne({ kid }, { projection: { _id: 0 } }));
+  }
+
+  async liveDataKeys(query: DataKeyQuery): Promise<DataKeyRecord[]> {
+    const filter: Filter<DataKeyDocument> =
+      'periodBefore' in query
+        ? { period: { $lt: query.periodBefore } }
+        : { sub: query.sub, ...(query.period !== undefined && { period: query.period }) };
+    return guard(() =>
+      this.#dataKeysCollection()
+        .find({ ...filter, wrapped: { $exists: true } }, { projection: { _id: 0 } })
+        .sort({ kid: 1 })
+        .toArray(),
+    );
+  }
+
+  async destroyDataKey(
+    kid: string,
+    destroyed: { reason: 'erased' | 'expired'; at: Date },
+  ): Promise<void> {
+    await guard(() =>
+      this.#dataKeysCollection().updateOne(
+        { kid, destroyed: { $exists: false } },
+        { $set: { destroyed }, $unset: { wrapped: '' } },
+      ),
+    );
+  }
+
+  #dataKeysCollection(): Collection<DataKeyDocument> {
+    if (!this.#dataKeys) throw new StoreUnavailableError('the MongoDB store is not open');
+    return this.#dataKeys;
   }
 
   #eventsCollection(): Collection<EventDocument> {

@@ -189,6 +189,8 @@ export async function issueSession(
     throw new Error('issue decided nothing');
   }
   if (!config.multipleTokens) await endOtherSessions(deps, appended.state, meta);
+  // This instance knows the clear claims: its refreshes of the session need not decrypt them.
+  deps.personalData?.rememberClaims(sid, structuredClone(userClaimsOf(accessClaims) ?? {}));
   return tokenResponse(deps, accessClaims, refreshClaims);
 }
 

@@ -8,12 +8,13 @@
  * kept). Either way nothing is issued. A refresh that fails for any other reason spends nothing.
  */
 import type { Context } from 'koa';
-import { InvalidGrantError, InvalidTokenError } from '../errors.js';
+import { InvalidGrantError, InvalidTokenError, PersonalDataError } from '../errors.js';
 import {
   subjectStream,
   type EventDraft,
   type SessionState,
   type SubjectState,
+  type StreamState,
 } from '../ledger/index.js';
 import { isSessionRevoked } from '../ledger/projection.js';
 import {
@@ -30,6 +31,9 @@ import { hasSessionEnded, lifetimeWithin, sessionEnd } from './lifetime.js';
 import { revokeSession } from './revoke.js';
 import { refreshedUserClaims, sessionClaims, type UserClaims } from './user-claims.js';
 
+/** Reads a session and its subject's state ahead of the decision, which then reuses them. */
+type LoadAhead = () => Promise<{ session: SessionState | null; subject: SubjectState | null }>;
+
 type Outcome = { kind: 'rotated'; access: TokenClaims; refresh: TokenClaims } | { kind: 'reuse' };
 
 export async function refreshSession(
@@ -43,12 +47,25 @@ export async function refreshSession(
   // works on a copy from before a "logout everywhere".
   const target = { stream: claims.sid, related: [subjectStream(claims.sub)] };
   const meta = requestMeta(ctx);
-  const userClaims = await askHostForClaims(deps, claims, ctx);
+  // Read before anything is appended: a refresh token must not be spent on a session whose
+  // claims cannot be put in the new access token.
+  // What was read ahead is what the decision's first attempt uses: no second read of the state.
+  let readAhead: StreamState[] | undefined;
+  const loadAhead = async () => {
+    const loaded = await ledger.loadSession(claims.sid, claims.sub);
+    readAhead = [loaded.session, loaded.subject].filter((state) => state !== null);
+    return loaded;
+  };
+  const userClaims = await readable(
+    async () =>
+      (await askHostForClaims(deps, claims, ctx, loadAhead)) ??
+      (await recordedClaims(deps, claims, loadAhead)),
+  );
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
 
   let outcome: Outcome | undefined;
-  await ledger.execute(target, (state, { now, related }): EventDraft | null => {
+  await ledger.execute({ ...target, readAhead }, (state, { now, related }): EventDraft | null => {
     outcome = undefined;
     const subject = related.get(subjectStream(claims.sub));
     const session = usableSession(state, claims, subject?.kind === 'subject' ? subject : null);
@@ -90,7 +107,7 @@ export async function refreshSession(
         claimsMap: {},
       },
       { ...context, jti: accessJti },
-      userClaims ?? sessionClaims(session),
+      userClaims ?? session.claims ?? {},
     );
     const refresh = buildRefreshClaims(
       {
@@ -129,12 +146,13 @@ async function askHostForClaims(
   deps: SessionDeps,
   claims: TokenClaims,
   ctx: Context | undefined,
+  loadAhead: LoadAhead,
 ): Promise<Readonly<UserClaims> | undefined> {
   const { config } = deps;
   // Read ahead of the decision only when a hook is configured: without one, a refresh costs no
   // extra round trip.
   if (!config.refreshClaims) return undefined;
-  const { session: current, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
+  const { session: current, subject } = await loadAhead();
   if (current?.refreshJti !== claims.jti) return undefined;
   const session = usableSession(current, claims, subject);
   if (hasSessionEnded(session, config.sessionMaxAge, config.clock())) return undefined;
@@ -146,6 +164,40 @@ async function askHostForClaims(
     actor: 'system',
   });
   throw new InvalidGrantError('the session has ended');
+}
+
+/**
+ * The claims recorded at login, decrypted (docs/personal-data.md); undefined where they are in
+ * clear in the session's state, which the decision reads anyway. Decrypted claims are remembered
+ * per session, so only a session's first refresh on an instance reads its state ahead.
+ */
+async function recordedClaims(
+  deps: SessionDeps,
+  claims: TokenClaims,
+  loadAhead: LoadAhead,
+): Promise<Readonly<UserClaims> | undefined> {
+  const { personalData } = deps;
+  if (!personalData) return undefined;
+  const remembered = personalData.rememberedClaims(claims.sid);
+  if (remembered) return remembered;
+  const { session, subject } = await loadAhead();
+  // An unknown or revoked session is refused by the decision, without reading its personal data.
+  if (session?.sub !== claims.sub || isSessionRevoked(session, subject)) return undefined;
+  return sessionClaims(deps, session);
+}
+
+/** `invalid_grant` for a session whose personal data was erased or expired: none to refresh. */
+async function readable<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof PersonalDataError) {
+      throw new InvalidGrantError(`the session's personal data is ${error.reason}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
 }
 
 /** A refresh token's claims, or `invalid_grant` (RFC 6749 section 5.2) for any token problem. */

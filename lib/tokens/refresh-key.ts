@@ -7,8 +7,9 @@
  * instance (or `sub` values would differ between them), at least 32 characters, and never sent
  * anywhere: only HMAC outputs of it leave the server. Deriving from it needs no new option and no
  * new secret to distribute. HKDF's `info` label separates the uses (RFC 5869 section 3.2): the
- * derived key, the kid below and the `sub` HMAC are independent outputs, so none of them tells
- * anything about another or about the secret. The consequence, documented in
+ * derived key, the kid below, the personal-data KEK (its own salt and label, in
+ * lib/personal-data/key-encryption.ts) and the `sub` HMAC are independent outputs, so none of them
+ * tells anything about another or about the secret. The consequence, documented in
  * docs/tokens-and-ledger.md: changing `subjectSecret` ends every outstanding refresh token (as it
  * already changes every `sub`). HKDF adds no strength to a weak secret; README "Options" asks for
  * a random one.
