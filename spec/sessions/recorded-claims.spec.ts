@@ -13,21 +13,14 @@ import {
 } from 'jose';
 import { InvalidGrantError, InvalidTokenError } from '../../lib/errors.js';
 import type { JwtConnect } from '../../lib/jwtconnect.js';
-import { deriveRefreshMacKey } from '../../lib/tokens/refresh-key.js';
 import { bearer, postJson, startApp } from '../support/http.js';
-import { keyPair } from '../support/keys.js';
-import { ALICE, SUBJECT_SECRET, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { ALICE, signingKeyOf, testPlugin, type TestPlugin } from '../support/plugin.js';
 import { signRaw } from '../support/tokens.js';
 import '../ledger/expect.js';
 
 async function resign(token: string, changes: JWTPayload): Promise<string> {
   const header = decodeProtectedHeader(token) as CompactJWSHeaderParameters;
-  // Refresh tokens are MACed with the key derived from subjectSecret; access tokens use keys.
-  const key =
-    header.alg === 'HS256'
-      ? deriveRefreshMacKey(SUBJECT_SECRET).secret
-      : (await keyPair('ES256')).privateKey;
-  return signRaw(key, header, {
+  return signRaw(await signingKeyOf(token), header, {
     ...decodeJwt(token),
     ...changes,
   });
