@@ -24,7 +24,7 @@ import {
   newTokenId,
   type TokenClaims,
 } from '../tokens/claims.js';
-import { UNKNOWN_SESSION } from './access.js';
+import { UNKNOWN_SESSION } from './revocation-check.js';
 import { compact, requestMeta, verifyAs, type SessionDeps, type TokenResponse } from './deps.js';
 import { tokenResponse } from './issue.js';
 import { hasSessionEnded, lifetimeWithin, sessionEnd } from './lifetime.js';
