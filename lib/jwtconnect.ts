@@ -251,16 +251,19 @@ function createStore(config: ResolvedConfig): LedgerStore {
 }
 
 /**
- * The key set of refresh tokens: signs them, and verifies them together with `keys`, so refresh
- * tokens that `keys` signed earlier keep refreshing until they expire. It signs with `refreshKeys`
+ * The key set of refresh tokens: signs them, and verifies them together with `keys` (and the
+ * derived key, when `refreshKeys` is set), so refresh tokens signed earlier keep refreshing until
+ * they expire. It signs with `refreshKeys`
  * when set (a secret without `alg` is HS256), else with an HS256 key derived from `subjectSecret`
  * (`lib/tokens/refresh-key.ts`). Never part of the access-token key set, never published.
  */
 async function loadRefreshKeys(config: ResolvedConfig, keys: KeySet): Promise<KeySet> {
-  if (config.refreshKeys === undefined) {
-    const derived = await refreshMacKeySet(config.subjectSecret);
-    return joinKeySets(derived, keys, 'the refresh-token MAC key');
-  }
+  const derived = joinKeySets(
+    await refreshMacKeySet(config.subjectSecret),
+    keys,
+    'the refresh-token MAC key',
+  );
+  if (config.refreshKeys === undefined) return derived;
   const sources = config.refreshKeys.map((source) =>
     'secret' in source && source.alg === undefined ? { ...source, alg: 'HS256' as const } : source,
   );
@@ -268,7 +271,8 @@ async function loadRefreshKeys(config: ResolvedConfig, keys: KeySet): Promise<Ke
     defaultAlgorithm: config.algorithm,
     label: 'refreshKeys',
   });
-  return joinKeySets(own, keys, 'refreshKeys');
+  // Refresh tokens the derived key MACed before `refreshKeys` was set keep refreshing too.
+  return joinKeySets(own, derived, 'refreshKeys');
 }
 
 /**
