@@ -98,7 +98,11 @@ export {
   type TokenView,
 } from './ledger/index.js';
 export type { SourceOptions } from './tokens/key-sources.js';
-export type { Draft, EventHeader, Header } from './ledger/events.js';
-export type { StateHeader } from './ledger/projection.js';
-export type { PendingMark } from './ledger/store.js';
-export type { ExecuteTarget } from './ledger/ledger.js';
+export type {
+  Draft,
+  EventHeader,
+  ExecuteTarget,
+  Header,
+  PendingMark,
+  StateHeader,
+} from './ledger/index.js';

@@ -8,10 +8,10 @@
  * naming the databases that have one, not an empty answer.
  */
 import { ConfigError, LedgerNotFoundError, StoreUnavailableError } from '../errors.js';
-import { MongoStore } from '../ledger/mongo-store.js';
+import { MongoStore } from '../ledger/index.js';
 import { CliError, describeError } from './errors.js';
 
-export { DEFAULT_DATABASE as DEFAULT_DB } from '../ledger/mongo-store.js';
+export { DEFAULT_DATABASE as DEFAULT_DB } from '../ledger/index.js';
 export const DEFAULT_EVENTS_COLLECTION = 'jwtconnect_events';
 export const DEFAULT_STATE_COLLECTION = 'jwtconnect_state';
 

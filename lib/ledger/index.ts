@@ -1,7 +1,14 @@
+/**
+ * The ledger's one entry point: every module outside `lib/ledger/` imports from here (enforced by
+ * eslint), so what the ledger offers the rest of the plugin is listed in one place.
+ */
 export type {
+  Draft,
   EventDraft,
+  EventHeader,
   EventMeta,
   EventType,
+  Header,
   IssuedEvent,
   LedgerEvent,
   RefreshedEvent,
@@ -28,16 +35,17 @@ export {
   ProjectionError,
   type Revocation,
   type SessionState,
+  type StateHeader,
   type StreamState,
   type SubjectState,
   type TokenState,
   type TokenStatus,
   type TokenView,
 } from './projection.js';
-export type { EventPosition, EventQuery, LedgerStore } from './store.js';
+export type { EventPosition, EventQuery, LedgerStore, PendingMark } from './store.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';
-export { MongoStore, type MongoStoreOptions } from './mongo-store.js';
+export { DEFAULT_DATABASE, MongoStore, type MongoStoreOptions } from './mongo-store.js';
 export {
   Ledger,
   type Appended,

@@ -6,8 +6,7 @@
  * ledger answers instead, after one read confirming each new token was recorded.
  */
 import { InvalidTokenError } from '../errors.js';
-import type { Ledger } from '../ledger/index.js';
-import { tokenStatus, type SessionState, type TokenState } from '../ledger/projection.js';
+import { tokenStatus, type Ledger, type SessionState, type TokenState } from '../ledger/index.js';
 import { ACCESS_TOKEN_TYP, type TokenClaims } from '../tokens/claims.js';
 import type { VerifiedToken } from '../tokens/verify.js';
 import { verifyAs, type SessionDeps } from './deps.js';

@@ -12,7 +12,7 @@ import {
   type SessionState,
   type SubjectState,
   type TokenState,
-} from '../ledger/projection.js';
+} from '../ledger/index.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { claimsAsRecorded } from './access.js';
 import { verifyPresented, type SessionDeps } from './deps.js';

@@ -8,8 +8,12 @@
  */
 import type { Context } from 'koa';
 import { LedgerInputError } from '../errors.js';
-import { isSessionRevoked, type LedgerEvent, type SessionState } from '../ledger/index.js';
-import { assertId } from '../ledger/validate.js';
+import {
+  assertId,
+  isSessionRevoked,
+  type LedgerEvent,
+  type SessionState,
+} from '../ledger/index.js';
 import { compact, type SessionDeps } from './deps.js';
 import { revoke, type RevokeOptions } from './revoke.js';
 

@@ -10,12 +10,12 @@
 import type { Context } from 'koa';
 import { InvalidGrantError, InvalidTokenError } from '../errors.js';
 import {
+  isSessionRevoked,
   subjectStream,
   type EventDraft,
   type SessionState,
   type SubjectState,
 } from '../ledger/index.js';
-import { isSessionRevoked } from '../ledger/projection.js';
 import {
   REFRESH_TOKEN_TYP,
   buildAccessClaims,
