@@ -26,6 +26,7 @@ import {
   type TokenAt,
   type VerifyReport,
 } from './ledger/index.js';
+import { attachLedger } from './internals.js';
 import type { AuthenticatedState, LoggedInState } from './koa-state.js';
 import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
 import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
@@ -180,8 +181,6 @@ export interface JwtConnect {
     /** Which refresh token replaced which in a session, from the log. */
     lineage(sid: string): Promise<LineageLink[]>;
   };
-  /** The ledger itself, for host apps that need the internals. */
-  readonly ledger: Ledger;
   /** Stops timers and closes the store (the MongoDB client, when the plugin opened it). */
   close(): Promise<void>;
 }
@@ -367,7 +366,6 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       // From the log: the projection keeps only tokens that can still matter.
       lineage: (sid) => sessionLineage(ledger, sid),
     },
-    ledger,
     async close() {
       view?.stop();
       deps.verified?.clear();
@@ -375,5 +373,6 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       await ledger.close();
     },
   };
+  attachLedger(auth, ledger);
   return auth;
 }
