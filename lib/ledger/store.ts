@@ -38,8 +38,9 @@ export interface PendingMark {
 }
 
 /**
- * The storage contract of the ledger: events, the projection and pending marks. `MemoryStore` and
- * `MongoStore` implement it; a custom store must pass the same contract tests.
+ * The storage contract of the ledger: events, the projection and pending marks. The built-in
+ * stores (`store: { memory: true }` and `store: { mongo }`) implement it; a custom store
+ * (`store: { custom }`) must pass the same contract tests (`spec/ledger/contract.ts`).
  */
 export interface LedgerStore {
   /** Creates indexes and whatever else the store needs; safe to call on every start. */
