@@ -18,6 +18,8 @@ import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './tokens/algorithms.j
 import type { TelemetryOptions } from './telemetry/telemetry.js';
 import type { KeySource } from './tokens/key-sources.js';
 import { DEFAULT_VERIFY_CACHE_ENTRIES } from './tokens/verified-cache.js';
+import { DEFAULT_KEY_CACHE_ENTRIES } from './personal-data/data-keys.js';
+import type { KekSource } from './personal-data/key-encryption.js';
 import { compileSchema, describeProblem } from './validation.js';
 
 /** Where the ledger lives: MongoDB (the product), in memory (tests, demos), or your own store. */
@@ -115,6 +117,8 @@ export interface JwtConnectOptions {
    * as `revocation` says. Default `maxEntries: 10000`; 0 turns the cache off.
    */
   verifyCache?: { maxEntries?: number };
+  /** Encryption, erasure and retention of personal data in the ledger; see docs/personal-data.md. */
+  personalData?: PersonalDataOption;
   /** Scope names granting introspection of any token, audit reading, revoking any token. */
   scopes?: Partial<ScopeNames>;
   /**
@@ -126,6 +130,22 @@ export interface JwtConnectOptions {
   clock?: Clock;
   /** Where warnings and 5xx details go. Default: `console`, prefixed `koa-jwtconnect:`. */
   logger?: Logger;
+}
+
+/** Encryption, erasure and retention of personal data in the ledger (docs/personal-data.md). */
+export interface PersonalDataOption {
+  /**
+   * Key-encryption keys (`{ kid, secret }`, secret >= 32 characters) that wrap the data keys; the
+   * first wraps new ones, all unwrap. Default: one derived (HKDF) from `subjectSecret`, which
+   * always unwraps too.
+   */
+  keys?: KekSource | KekSource[];
+  /** Days after the end of a month that its personal data expires. Default: never. */
+  retentionDays?: number;
+  /** Seconds between automatic expiry runs (needs `retentionDays`). Default 0: only on request. */
+  expireInterval?: number;
+  /** Unwrapped data keys kept per instance. Default `maxEntries: 10000`; 0 turns the cache off. */
+  keyCache?: { maxEntries?: number };
 }
 
 /** What `refreshClaims` is told about the session being refreshed. */
@@ -196,6 +216,12 @@ export interface ResolvedConfig {
   readonly revocation: { readonly maxStalenessMs: number };
   /** How many verified access tokens each instance remembers; `0`: none. */
   readonly verifyCache: { readonly maxEntries: number };
+  readonly personalData: {
+    readonly keys: readonly KekSource[];
+    readonly retentionDays: number | undefined;
+    readonly expireInterval: number;
+    readonly keyCache: { readonly maxEntries: number };
+  };
   /** The scope names granting introspection, audit and admin. */
   readonly scopes: Readonly<ScopeNames>;
   /** Where OpenTelemetry metrics and spans go. */
@@ -212,6 +238,12 @@ export const DEFAULT_SESSION_MAX_AGE = 2_592_000;
 const positiveSeconds = { type: 'integer', minimum: 1, maximum: 31_536_000 };
 const nonEmpty = { type: 'string', minLength: 1 };
 const fn = { isFunction: true };
+const kekSource = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kid', 'secret'],
+  properties: { kid: nonEmpty, secret: { type: 'string', minLength: 32 } },
+};
 const keySources = {
   description: 'a key source object or a non-empty array of them',
   anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' }, minItems: 1 }],
@@ -294,6 +326,22 @@ export const optionsSchema = {
       additionalProperties: false,
       properties: { maxEntries: { type: 'integer', minimum: 0, maximum: 1_000_000 } },
     },
+    personalData: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        keys: {
+          anyOf: [kekSource, { type: 'array', items: kekSource, minItems: 1 }],
+        },
+        retentionDays: { type: 'integer', minimum: 1, maximum: 36_500 },
+        expireInterval: { type: 'integer', minimum: 0, maximum: 31_536_000 },
+        keyCache: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { maxEntries: { type: 'integer', minimum: 0, maximum: 1_000_000 } },
+        },
+      },
+    },
     scopes: {
       type: 'object',
       additionalProperties: false,
@@ -359,6 +407,20 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
       'options.refreshTokenTtl must not be shorter than options.accessTokenTtl',
     );
   }
+  const personalData = options.personalData ?? {};
+  const keks = personalData.keys === undefined ? [] : [personalData.keys].flat();
+  const kids = new Set<string>();
+  for (const [index, kek] of keks.entries()) {
+    if (kids.has(kek.kid)) {
+      throw new ConfigError(`options.personalData.keys.${index}.kid "${kek.kid}" is used twice`);
+    }
+    kids.add(kek.kid);
+  }
+  if ((personalData.expireInterval ?? 0) > 0 && personalData.retentionDays === undefined) {
+    throw new ConfigError(
+      'options.personalData.expireInterval needs options.personalData.retentionDays',
+    );
+  }
   return Object.freeze({
     issuer: options.issuer,
     audience: options.audience,
@@ -382,6 +444,14 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
     revocation: Object.freeze({ maxStalenessMs: options.revocation?.maxStalenessMs ?? 0 }),
     verifyCache: Object.freeze({
       maxEntries: options.verifyCache?.maxEntries ?? DEFAULT_VERIFY_CACHE_ENTRIES,
+    }),
+    personalData: Object.freeze({
+      keys: Object.freeze(keks.map((kek) => Object.freeze({ kid: kek.kid, secret: kek.secret }))),
+      retentionDays: personalData.retentionDays,
+      expireInterval: personalData.expireInterval ?? 0,
+      keyCache: Object.freeze({
+        maxEntries: personalData.keyCache?.maxEntries ?? DEFAULT_KEY_CACHE_ENTRIES,
+      }),
     }),
     scopes: Object.freeze({
       introspection: options.scopes?.introspection ?? 'introspection',

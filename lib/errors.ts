@@ -260,6 +260,25 @@ export class LedgerInputError extends JwtConnectError {
   readonly error = 'invalid_request';
 }
 
+/**
+ * Personal data that cannot be read: its data key was destroyed (`erased`, `expired`), is missing,
+ * or cannot be opened with the configured key-encryption keys (`unavailable`). Audit reads show
+ * the status instead; a refresh of a session whose claims cannot be read is refused.
+ */
+export class PersonalDataError extends JwtConnectError {
+  static readonly code = 'ERR_PERSONAL_DATA';
+  readonly code = PersonalDataError.code;
+  readonly status = 500;
+  readonly error = 'server_error';
+  constructor(
+    message: string,
+    readonly reason: 'erased' | 'expired' | 'unavailable' = 'unavailable',
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** Every error class the plugin raises, as a union to narrow on `code`. */
 export type AnyJwtConnectError =
   | ConfigError
@@ -278,4 +297,5 @@ export type AnyJwtConnectError =
   | StoreUnavailableError
   | LedgerNotFoundError
   | HookError
-  | LedgerInputError;
+  | LedgerInputError
+  | PersonalDataError;

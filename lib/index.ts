@@ -10,6 +10,7 @@ export {
   optionsSchema,
   type JwtConnectOptions,
   type Logger,
+  type PersonalDataOption,
   type RefreshClaimsHook,
   type RefreshClaimsInput,
   type ResolvedConfig,
@@ -27,6 +28,7 @@ export type { IssueOptions } from './sessions/issue.js';
 export type { IntrospectionResponse } from './sessions/introspect.js';
 export type { RevokeOptions, RevokeResult, RevokeTarget } from './sessions/revoke.js';
 export type { CheckedAccessToken } from './sessions/access.js';
+export type { EraseOptions, EraseResult, ExpireReport, KekSource } from './personal-data/index.js';
 export type { LiveSession, RevokeOthersOptions } from './sessions/list.js';
 export type { UserHistoryQuery, UserOrSubject } from './sessions/user.js';
 export {
@@ -67,11 +69,14 @@ export type {
 // custom store implements (`store: { custom }`) with the projected states its methods exchange.
 export {
   EVENT_VERSION,
+  type AuditEvent,
+  type ErasedEvent,
   type EventHeader,
   type EventMeta,
   type EventType,
   type IssuedEvent,
   type LedgerEvent,
+  type PersonalDataStatus,
   type RefreshedEvent,
   type RevocationTarget,
   type RevokedEvent,
@@ -89,6 +94,8 @@ export {
   type TokenStatus,
   type TokenView,
   type VerifyReport,
+  type DataKeyQuery,
+  type DataKeyRecord,
   type EventPosition,
   type EventQuery,
   type LedgerStore,

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Context, Middleware } from 'koa';
 import { resolveConfig, type JwtConnectOptions, type ResolvedConfig } from './config.js';
+import { ConfigError, LedgerInputError } from './errors.js';
 import {
   Ledger,
   MemoryStore,
@@ -17,6 +18,7 @@ import {
   verifyLedger,
   type Appended,
   type HistoryPage,
+  type AuditEvent,
   type LedgerEvent,
   type LedgerStore,
   type LineageLink,
@@ -29,6 +31,14 @@ import {
 import { attachLedger } from './internals.js';
 import type { AuthenticatedState, LoggedInState } from './koa-state.js';
 import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
+import {
+  PersonalData,
+  eraseSubject,
+  expirePersonalData,
+  type EraseOptions,
+  type EraseResult,
+  type ExpireReport,
+} from './personal-data/index.js';
 import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
 import { createRouter, type RoutesOptions } from './routes/index.js';
 import { checkAccessToken, type CheckedAccessToken } from './sessions/access.js';
@@ -133,10 +143,27 @@ export interface JwtConnect {
   revoke(target: RevokeTarget, options?: RevokeOptions): Promise<RevokeResult>;
   /** The opaque `sub` a user gets: HMAC-SHA256 of the user id under `subjectSecret`. */
   subjectOf(user: UserRecord): string;
-  /** Calls `listener` with a copy of each event of that type once it is recorded. */
-  on(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
+  /**
+   * Erases a user's (or a `{ sub }`'s) personal data: revokes every session, destroys the data keys
+   * and records an `erased` event. History keeps its shape; its personal fields read as erased.
+   * Erasing again with nothing new to erase does nothing (`erased: false`).
+   *
+   * @example
+   * await auth.erase(user, { actor: 'dpo@example.org', reason: 'gdpr_request' });
+   */
+  erase(target: UserRecord | { sub: string }, options?: EraseOptions): Promise<EraseResult>;
+  /** Retention of personal data (`personalData.retentionDays`). */
+  readonly personalData: {
+    /** Destroys data keys past `personalData.retentionDays` (a `ConfigError` without it). */
+    expire(): Promise<ExpireReport>;
+  };
+  /**
+   * Calls `listener` with a copy of each event of that type once it is recorded, personal fields
+   * in clear as `audit.history()` returns them.
+   */
+  on(event: LedgerEventName, listener: (event: AuditEvent) => void): this;
   /** Removes a listener added with `on()`. */
-  off(event: LedgerEventName, listener: (event: LedgerEvent) => void): this;
+  off(event: LedgerEventName, listener: (event: AuditEvent) => void): this;
   /** Token utilities that need no request. */
   readonly tokens: {
     /** Verifies an access token and checks revocation, as `authenticate()` does. */
@@ -260,10 +287,14 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
   });
   const refreshKeys = await loadRefreshKeys(config, keys);
   const telemetry = new Telemetry(config.telemetry);
-  const ledger = new Ledger({
-    store: timedStore(createStore(config), telemetry.storeDuration),
+  const store = timedStore(createStore(config), telemetry.storeDuration);
+  const personalData = new PersonalData(store, {
+    subjectSecret: config.subjectSecret,
+    keys: config.personalData.keys,
     clock: config.clock,
+    cacheEntries: config.personalData.keyCache.maxEntries,
   });
+  const ledger = new Ledger({ store, clock: config.clock, personalData });
   let view: RevocationView | undefined;
   try {
     await ledger.open();
@@ -293,7 +324,17 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     ...(refreshKeys && { refreshKeys }),
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
     telemetry,
+    personalData,
   };
+  const toleranceMs = config.clockTolerance * 1000;
+  const expire = async (): Promise<ExpireReport> => {
+    const { retentionDays } = config.personalData;
+    if (retentionDays === undefined) {
+      throw new ConfigError('options.personalData.retentionDays is not set: nothing expires');
+    }
+    return expirePersonalData(ledger, personalData.keys, { retentionDays, toleranceMs });
+  };
+  const expiry = startExpiry(config, expire);
 
   ledger.onAppend(({ event }: Appended) => {
     try {
@@ -305,11 +346,12 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
   });
 
   const emitter = new EventEmitter();
-  ledger.onAppend(({ event }: Appended) => {
+  ledger.onAppend(({ event, draft }: Appended) => {
     // Copied for listeners so they cannot alter what was recorded; no copy when nobody listens.
+    // They get it as audit reads do: personal fields in clear (the process holds the keys).
     if (emitter.listenerCount(event.type) === 0) return;
     try {
-      emitter.emit(event.type, structuredClone(event));
+      emitter.emit(event.type, structuredClone(personalData.revealAppended(event, draft)));
     } catch (error) {
       // A host listener's failure must not turn a recorded operation into an error.
       config.logger.error(`a "${event.type}" listener threw`, error);
@@ -337,6 +379,12 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     revoke: (target, revokeOptions) =>
       traced(telemetry, 'revoke', () => revoke(deps, target, revokeOptions)),
     subjectOf: (user) => subjectOf(deps, user),
+    erase: async (target, eraseOptions = {}) =>
+      eraseSubject(ledger, personalData.keys, subjectOfTarget(deps, target), {
+        ...checkedEraseOptions(eraseOptions),
+        toleranceMs,
+      }),
+    personalData: { expire },
     on(event, listener) {
       emitter.on(event, listener);
       return this;
@@ -368,11 +416,46 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     },
     async close() {
       view?.stop();
+      if (expiry) clearInterval(expiry);
       deps.verified?.clear();
+      personalData.clear();
       emitter.removeAllListeners();
       await ledger.close();
     },
   };
   attachLedger(auth, ledger);
   return auth;
+}
+
+/** `{ sub }` alone names a subject; anything else is a user record. */
+function subjectOfTarget(deps: SessionDeps, target: UserRecord | { sub: string }): string {
+  if (typeof target !== 'object' || target === null) {
+    throw new LedgerInputError('erase a user record or { sub }');
+  }
+  const keys = Object.keys(target);
+  if (keys.length === 1 && keys[0] === 'sub') return (target as { sub: string }).sub;
+  return subjectOf(deps, target);
+}
+
+function checkedEraseOptions(options: EraseOptions): EraseOptions {
+  for (const value of [options.reason, options.actor]) {
+    if (value !== undefined && (typeof value !== 'string' || value.length > 512)) {
+      throw new LedgerInputError('"reason" and "actor" must be strings of at most 512 characters');
+    }
+  }
+  return options;
+}
+
+/** The optional expiry timer (`personalData.expireInterval`); it never keeps the process alive. */
+function startExpiry(
+  config: ResolvedConfig,
+  expire: () => Promise<ExpireReport>,
+): NodeJS.Timeout | undefined {
+  const seconds = config.personalData.expireInterval;
+  if (seconds === 0) return undefined;
+  const timer = setInterval(() => {
+    expire().catch((error: unknown) => config.logger.warn('personal data expiry failed', error));
+  }, seconds * 1000);
+  timer.unref();
+  return timer;
 }

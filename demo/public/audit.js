@@ -100,12 +100,29 @@ function tokenFacts(event) {
       ['New access', shortId(event.access.jti)],
     ];
   }
+  if (event.type === 'erased') {
+    return [
+      ['Erased', "the subject's personal data: its keys are destroyed, its sessions revoked"],
+    ];
+  }
   const { target } = event;
   if (target.kind === 'token') return [['Revoked', ['access token ', shortId(target.jti)]]];
   if (target.kind === 'subject') {
     return [['Revoked', ['every session created up to ', timeOf(target.before)]]];
   }
   return [['Revoked', 'the whole session (its refresh and access tokens)']];
+}
+
+const PERSONAL_MARKERS = {
+  erased: 'erased (the subject asked to be forgotten)',
+  expired: 'expired (past the retention period)',
+  unavailable: 'unavailable (this server cannot decrypt it)',
+};
+
+/** Why an event's IP, user agent and claims are not shown; nothing when they are. */
+function personalMarker(status) {
+  const text = PERSONAL_MARKERS[status];
+  return text ? el('span', { class: `personal ${status}` }, text) : undefined;
 }
 
 /** Who acted: the subject itself, `system`, or another subject (e.g. an admin). */
@@ -128,6 +145,7 @@ function renderEvent(event, logins) {
     ['Login source', sourceText],
     ['IP', meta.ip],
     ['User agent', meta.userAgent],
+    ['Personal data', personalMarker(event.personal)],
     ['Actor', actorOf(meta.actor, event.sub)],
     ['Reason', meta.reason],
     ['Subject', shortId(event.sub)],

@@ -9,14 +9,15 @@ import {
   isSubjectStream,
   Ledger,
   MAX_PAGE_SIZE,
+  type AuditEvent,
   type HistoryQuery,
-  type LedgerEvent,
   type LedgerStore,
 } from '../ledger/index.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import { CliError } from './errors.js';
 import type { CliContext } from './context.js';
 import { parseIsoDate, parsePositiveInteger } from './parse.js';
+import { personalDataFrom } from './personal-data.js';
 import { SUBJECT_SECRET_VARIABLE, subjectOfUser } from './subject.js';
 import { formatTable, shorten } from './table.js';
 
@@ -34,14 +35,19 @@ interface HistoryOptions extends ConnectionOptions {
   jsonl?: boolean;
 }
 
-/** Every matching event, page after page, up to `limit` in all. */
+/**
+ * Every matching event, page after page, up to `limit` in all; personal fields decrypted when the
+ * environment holds the subject secret (see personal-data.ts), else marked `unavailable`.
+ */
 export async function* allEvents(
   store: LedgerStore,
   query: Omit<HistoryQuery, 'cursor' | 'limit'>,
   limit = Infinity,
   pageSize = MAX_PAGE_SIZE,
-): AsyncIterable<LedgerEvent[]> {
-  const ledger = new Ledger({ store });
+  env: NodeJS.ProcessEnv = {},
+): AsyncIterable<AuditEvent[]> {
+  const personalData = personalDataFrom(env, store);
+  const ledger = new Ledger({ store, ...(personalData && { personalData }) });
   let cursor: string | undefined;
   let remaining = limit;
   while (remaining > 0) {
@@ -56,7 +62,7 @@ export async function* allEvents(
 
 const HEADERS = ['TIME', 'TYPE', 'STREAM', 'SEQ', 'SUB', 'JTIS', 'SOURCE', 'IP', 'ACTOR', 'REASON'];
 
-function row(event: LedgerEvent): string[] {
+function row(event: AuditEvent): string[] {
   const stream = isSubjectStream(event.stream)
     ? `subject:${shorten(event.stream.slice('subject:'.length))}`
     : event.stream;
@@ -69,7 +75,8 @@ function row(event: LedgerEvent): string[] {
     shorten(event.sub),
     event.jtis.join(',') || '-',
     event.meta.source ?? '-',
-    event.meta.ip ?? '-',
+    event.meta.ip ??
+      (event.personal && event.personal !== 'decrypted' ? `(${event.personal})` : '-'),
     event.meta.actor ?? '-',
     event.meta.reason ?? '-',
   ];
@@ -93,8 +100,9 @@ async function run(options: HistoryOptions, context: CliContext): Promise<void> 
   };
   await withStore(options, context.env, 'read', async (store) => {
     const rows: string[][] = [];
-    const events: LedgerEvent[] = [];
-    for await (const page of allEvents(store, query, options.limit, options.pageSize)) {
+    const events: AuditEvent[] = [];
+    const pages = allEvents(store, query, options.limit, options.pageSize, context.env);
+    for await (const page of pages) {
       if (options.jsonl) for (const event of page) context.out(JSON.stringify(event));
       else if (options.json) events.push(...page);
       else rows.push(...page.map(row));
@@ -112,9 +120,10 @@ export function registerHistory(audit: Command, context: CliContext): void {
     .command('history')
     .summary('list the events of a subject, session or token')
     .description(
-      'List the issued, refreshed and revoked events of one subject (--sub, or --user with ' +
-        `the subject secret in $${SUBJECT_SECRET_VARIABLE}), session (--sid) or token (--jti), ` +
-        'oldest first, as a table or as JSON.',
+      'List the issued, refreshed, revoked and erased events of one subject (--sub, or --user ' +
+        `with the subject secret in $${SUBJECT_SECRET_VARIABLE}), session (--sid) or token ` +
+        '(--jti), oldest first, as a table or as JSON. Personal fields (IP, user agent, claims) ' +
+        'are decrypted with that secret; without it, or once erased or expired, they read as such.',
     )
     .addOption(
       new Option('--sub <sub>', 'the subject: the opaque "sub" claim').conflicts([

@@ -14,6 +14,7 @@ import { CliError, describeError } from './errors.js';
 export { DEFAULT_DATABASE as DEFAULT_DB } from '../ledger/index.js';
 export const DEFAULT_EVENTS_COLLECTION = 'jwtconnect_events';
 export const DEFAULT_STATE_COLLECTION = 'jwtconnect_state';
+export const DEFAULT_DATA_KEYS_COLLECTION = 'jwtconnect_data_keys';
 
 /** The global options every ledger command reads (commander's `optsWithGlobals()`). */
 export interface ConnectionOptions {
@@ -21,6 +22,7 @@ export interface ConnectionOptions {
   db?: string;
   eventsCollection: string;
   stateCollection: string;
+  dataKeysCollection: string;
   connectTimeout: number;
 }
 
@@ -94,6 +96,7 @@ function openable(uri: string, options: ConnectionOptions): MongoStore {
       collections: {
         events: options.eventsCollection,
         state: options.stateCollection,
+        dataKeys: options.dataKeysCollection,
       },
       serverSelectionTimeoutMS: options.connectTimeout,
     });

@@ -18,3 +18,11 @@ export function parsePositiveInteger(value: string): number {
   }
   return number;
 }
+
+export function parseSeconds(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number > 300) {
+    throw new InvalidArgumentError('expected whole seconds from 0 to 300');
+  }
+  return number;
+}

@@ -1,15 +1,23 @@
 /**
  * The command tree: global connection options, then `audit history|verify`,
- * `projection rebuild` and `keys generate`, each in its own file.
+ * `projection rebuild`, `subject erase`, `personal-data expire` and `keys generate`, each in its
+ * own file.
  */
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { registerHistory } from './audit-history.js';
 import { registerVerify } from './audit-verify.js';
-import { DEFAULT_DB, DEFAULT_EVENTS_COLLECTION, DEFAULT_STATE_COLLECTION } from './connection.js';
+import {
+  DEFAULT_DATA_KEYS_COLLECTION,
+  DEFAULT_DB,
+  DEFAULT_EVENTS_COLLECTION,
+  DEFAULT_STATE_COLLECTION,
+} from './connection.js';
 import type { CliContext } from './context.js';
 import { registerGenerate } from './keys-generate.js';
 import { parsePositiveInteger } from './parse.js';
+import { registerExpire } from './personal-data-expire.js';
+import { registerErase } from './subject-erase.js';
 import { registerRebuild } from './projection-rebuild.js';
 
 // The same relative path from lib/cli/ (tsx) and dist/cli/ (built).
@@ -29,6 +37,7 @@ export function buildProgram(context: CliContext): Command {
     .option('--db <name>', `database (default: the one in the URI, else ${DEFAULT_DB})`)
     .option('--events-collection <name>', 'events collection', DEFAULT_EVENTS_COLLECTION)
     .option('--state-collection <name>', 'projection collection', DEFAULT_STATE_COLLECTION)
+    .option('--data-keys-collection <name>', 'data keys collection', DEFAULT_DATA_KEYS_COLLECTION)
     .option('--connect-timeout <ms>', 'how long to wait for the server', parsePositiveInteger, 5000)
     .option('--debug', 'print stack traces of errors');
 
@@ -42,6 +51,16 @@ export function buildProgram(context: CliContext): Command {
     .command('projection')
     .description('the projection: the current state of each session, derived from the log');
   registerRebuild(projection, context);
+
+  const subject = program
+    .command('subject')
+    .description("a subject's personal data in the ledger (see docs/personal-data.md)");
+  registerErase(subject, context);
+
+  const personalData = program
+    .command('personal-data')
+    .description('retention of the personal data in the ledger');
+  registerExpire(personalData, context);
 
   const keys = program.command('keys').description('signing keys for the plugin');
   registerGenerate(keys, context);

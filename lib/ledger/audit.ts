@@ -2,7 +2,8 @@
  * Audit questions answered from the log: history pages, rotation lineage and point-in-time state.
  */
 import { LedgerInputError } from '../errors.js';
-import type { EventType, LedgerEvent } from './events.js';
+import { reveal } from '../personal-data/codec.js';
+import type { AuditEvent, EventType } from './events.js';
 import { EVENT_TYPES, subjectStream } from './events.js';
 import type { Ledger } from './ledger.js';
 import {
@@ -44,8 +45,8 @@ export interface HistoryQuery {
 
 /** One page of events, oldest first. */
 export interface HistoryPage {
-  /** The events of this page. */
-  events: LedgerEvent[];
+  /** The events of this page: personal fields decrypted, or marked with why they cannot be. */
+  events: AuditEvent[];
   /** Pass back as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
 }
@@ -76,7 +77,11 @@ export async function history(ledger: Ledger, query: HistoryQuery): Promise<Hist
   });
   const page = events.slice(0, limit);
   const last = page.at(-1);
-  return { events: page, nextCursor: events.length > limit && last ? encodeCursor(last) : null };
+  const readable = await (ledger.personalData?.reveal(page) ?? reveal(null, page));
+  return {
+    events: readable,
+    nextCursor: events.length > limit && last ? encodeCursor(last) : null,
+  };
 }
 
 export function encodeCursor(position: EventPosition): string {

@@ -5,6 +5,10 @@
  * continues it, `revoked` ends it or revokes one of its access tokens. "Logout everywhere" is one
  * `revoked` event in the subject's own stream (see `subjectStream`), not one event per session.
  * Events name the tokens they concern by `jti` and expiry; a token itself is never recorded.
+ *
+ * Personal data (user claims, client IP, user agent) is recorded only as ciphertext, in `personal`
+ * (see lib/personal-data/): the hash chain covers the ciphertext, so destroying the key that opens
+ * it (erasure, retention) leaves every event verifiable. `erased` records such an erasure.
  */
 
 /** Schema version of the event shape; part of the hashed content. */
@@ -63,6 +67,11 @@ export interface EventHeader {
   meta: EventMeta;
   /** Hash of the previous event of the stream; null for the first. */
   prev: string | null;
+  /**
+   * The event's personal fields (`claims`, `meta.ip`, `meta.userAgent`) as one compact JWE under
+   * the subject's data key; those fields are then absent in clear. Absent when there are none.
+   */
+  personal?: string;
   /** SHA-256 (hex) of this event's canonical form without `hash`. */
   hash: string;
 }
@@ -109,16 +118,44 @@ export interface RevokedEvent extends EventHeader {
   target: RevocationTarget;
 }
 
+/**
+ * A subject's personal data was erased: its data keys are destroyed and its sessions revoked
+ * (before this event). In the subject's own stream; it holds no personal data.
+ */
+export interface ErasedEvent extends EventHeader {
+  type: 'erased';
+}
+
 /** One recorded event of the ledger; narrow on `type`. */
-export type LedgerEvent = IssuedEvent | RefreshedEvent | RevokedEvent;
-/** The type of an event: `issued`, `refreshed` or `revoked`. */
+export type LedgerEvent = IssuedEvent | RefreshedEvent | RevokedEvent | ErasedEvent;
+/** The type of an event: `issued`, `refreshed`, `revoked` or `erased`. */
 export type EventType = LedgerEvent['type'];
-export const EVENT_TYPES: readonly EventType[] = ['issued', 'refreshed', 'revoked'];
+export const EVENT_TYPES: readonly EventType[] = ['issued', 'refreshed', 'revoked', 'erased'];
 
 /** The name of a field of `EventHeader`. */
 export type Header = keyof EventHeader;
-/** An event of type `E` as a caller drafts it: without the header fields but `sub` and `meta`. */
-export type Draft<E> = E extends LedgerEvent ? Omit<E, Exclude<Header, 'sub' | 'meta'>> : never;
+/** An event of type `E` as a caller drafts it: without the header fields but `sub`, `meta` and
+ * `personal`. */
+export type Draft<E> = E extends LedgerEvent
+  ? Omit<E, Exclude<Header, 'sub' | 'meta' | 'personal'>>
+  : never;
+
+/**
+ * How an event's personal fields read back (`history`): `decrypted` (they are in place), `erased`
+ * (the subject was erased), `expired` (past `personalData.retentionDays`), or `unavailable` (this
+ * reader cannot open them: no or other key-encryption keys, or the data key is missing).
+ */
+export type PersonalDataStatus = 'decrypted' | 'erased' | 'expired' | 'unavailable';
+
+/**
+ * An event as audit reads return it: personal fields decrypted in place, or a status saying why
+ * they cannot be. `personal` is absent when the event holds no personal data.
+ */
+export type AuditEvent = LedgerEvent extends infer E
+  ? E extends LedgerEvent
+    ? Omit<E, 'personal'> & { personal?: PersonalDataStatus }
+    : never
+  : never;
 
 /** What a caller appends: the ledger fills in stream, seq, time, jtis, prev, hash and v. */
 export type EventDraft = Draft<LedgerEvent>;
@@ -142,6 +179,12 @@ const META_KEYS = ['source', 'method', 'ip', 'userAgent', 'actor', 'reason'] as 
  * `undefined`, which MongoDB stores as null, breaking the event's hash and the rebuilt projection.
  */
 export function eventBody(draft: EventDraft): EventDraft {
+  const body = bodyOf(draft);
+  if (draft.personal !== undefined) body.personal = draft.personal;
+  return body;
+}
+
+function bodyOf(draft: EventDraft): EventDraft {
   const meta: EventMeta = {};
   for (const key of META_KEYS) {
     if (draft.meta[key] !== undefined) meta[key] = draft.meta[key];
@@ -172,6 +215,8 @@ export function eventBody(draft: EventDraft): EventDraft {
     }
     case 'revoked':
       return { type: 'revoked', sub: draft.sub, meta, target: targetOf(draft.target) };
+    case 'erased':
+      return { type: 'erased', sub: draft.sub, meta };
   }
 }
 
@@ -199,5 +244,7 @@ export function tokenIdsOf(draft: EventDraft): string[] {
       return [draft.spent, draft.access.jti, draft.refresh.jti];
     case 'revoked':
       return draft.target.kind === 'token' ? [draft.target.jti] : [];
+    case 'erased':
+      return [];
   }
 }

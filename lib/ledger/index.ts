@@ -3,7 +3,10 @@
  * eslint), so what the ledger offers the rest of the plugin is listed in one place.
  */
 export type {
+  AuditEvent,
   Draft,
+  ErasedEvent,
+  PersonalDataStatus,
   EventDraft,
   EventHeader,
   EventMeta,
@@ -42,7 +45,14 @@ export {
   type TokenStatus,
   type TokenView,
 } from './projection.js';
-export type { EventPosition, EventQuery, LedgerStore, PendingMark } from './store.js';
+export type {
+  DataKeyQuery,
+  DataKeyRecord,
+  EventPosition,
+  EventQuery,
+  LedgerStore,
+  PendingMark,
+} from './store.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';
 export { DEFAULT_DATABASE, MongoStore, type MongoStoreOptions } from './mongo-store.js';
@@ -53,6 +63,7 @@ export {
   type Decide,
   type ExecuteTarget,
   type LedgerOptions,
+  type PersonalDataCodec,
 } from './ledger.js';
 export {
   history,

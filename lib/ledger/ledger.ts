@@ -14,7 +14,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { ConcurrencyError } from '../errors.js';
-import type { EventDraft, IssuedEvent, LedgerEvent, RefreshedEvent } from './events.js';
+import type { AuditEvent, EventDraft, IssuedEvent, LedgerEvent, RefreshedEvent } from './events.js';
 import { EVENT_VERSION, eventBody, subjectStream, tokenIdsOf } from './events.js';
 import { hashEvent } from './hash-chain.js';
 import {
@@ -34,6 +34,21 @@ export interface LedgerOptions {
   clock?: Clock;
   /** How many times a decision is re-run after losing a race on the same stream. Default 5. */
   maxAttempts?: number;
+  /** Encryption of personal data (lib/personal-data/); without it events keep what they are given. */
+  personalData?: PersonalDataCodec;
+}
+
+/** Encryption of events' personal fields, as the plugin's `PersonalData` does it. */
+export interface PersonalDataCodec {
+  /**
+   * Turns a draft's personal fields into ciphertext before it is sealed: every event passes here,
+   * so none reaches the store with them in clear.
+   */
+  protect(draft: EventDraft, now: number): Promise<EventDraft>;
+  /** Events for audit reads: personal fields decrypted, or a status saying why they cannot be. */
+  reveal(events: readonly LedgerEvent[]): Promise<AuditEvent[]>;
+  /** An event just appended, as `reveal` would return it, from the draft it was sealed from. */
+  revealAppended(event: LedgerEvent, draft: EventDraft): AuditEvent;
 }
 
 /**
@@ -58,12 +73,20 @@ export interface ExecuteTarget {
    * every attempt, so a retried decision never works on a stale copy of them.
    */
   related?: readonly string[];
+  /**
+   * The stream is new (a fresh random id, as a login's session): the first attempt decides on no
+   * state without reading it. Should the stream exist after all, the unique (stream, seq) index
+   * refuses the append and the next attempt reads it.
+   */
+  fresh?: boolean;
 }
 
 /** An event appended by `Ledger.execute()`, and the state it produced. */
 export interface Appended {
   event: LedgerEvent;
   state: StreamState;
+  /** What `decide` returned, before its personal fields were encrypted: for in-process listeners. */
+  draft: EventDraft;
 }
 
 /** Called after every successful append (and projection update). */
@@ -78,6 +101,7 @@ export class Ledger {
   readonly store: LedgerStore;
   /** The clock events are stamped with. */
   readonly clock: Clock;
+  readonly personalData: PersonalDataCodec | undefined;
   readonly #maxAttempts: number;
   readonly #listeners = new Set<AppendListener>();
 
@@ -85,6 +109,7 @@ export class Ledger {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.#maxAttempts = options.maxAttempts ?? 5;
+    this.personalData = options.personalData;
   }
 
   /** Prepares the store and repairs projections left behind by a crash. */
@@ -110,17 +135,25 @@ export class Ledger {
    */
   async execute(target: string | ExecuteTarget, decide: Decide): Promise<Appended | null> {
     // Anything but a target object is taken for a stream id, and checked as one.
-    const { stream, related = [] }: ExecuteTarget =
-      typeof target === 'object' && target !== null ? target : { stream: target };
+    const {
+      stream,
+      related = [],
+      fresh = false,
+    }: ExecuteTarget = typeof target === 'object' && target !== null ? target : { stream: target };
     assertId(stream, 'stream');
     for (const other of related) assertId(other, 'stream');
     for (let attempt = 1; ; attempt++) {
-      const states = await this.states([stream, ...related]);
+      const states =
+        fresh && attempt === 1 && related.length === 0
+          ? []
+          : await this.states([stream, ...related]);
       const state = states.find((candidate) => candidate.stream === stream) ?? null;
       const others = new Map(states.map((candidate) => [candidate.stream, candidate]));
       others.delete(stream);
-      const draft = decide(state, { attempt, now: this.clock(), related: others });
-      if (!draft) return null;
+      const now = this.clock();
+      const decided = decide(state, { attempt, now, related: others });
+      if (!decided) return null;
+      const draft = this.personalData ? await this.personalData.protect(decided, now) : decided;
       const seq = (state?.seq ?? 0) + 1;
       let event: LedgerEvent;
       try {
@@ -135,7 +168,7 @@ export class Ledger {
       }
       const next = evolve(state, event);
       if (!(await this.store.saveState(next, state?.seq ?? 0))) await this.catchUp(stream);
-      const appended = { event, state: next };
+      const appended = { event, state: next, draft: decided };
       for (const listener of this.#listeners) listener(appended);
       return appended;
     }
@@ -221,7 +254,7 @@ export class Ledger {
   async issuingEvent(jti: string): Promise<IssuedEvent | RefreshedEvent | null> {
     assertId(jti, 'jti');
     const [first] = await this.store.queryEvents({ jti, limit: 1 });
-    return first && first.type !== 'revoked' ? first : null;
+    return first?.type === 'issued' || first?.type === 'refreshed' ? first : null;
   }
 
   /**

@@ -5,11 +5,18 @@
  * never mutate what is stored (a write to a frozen object throws in strict mode, a stored Date's
  * setters throw), and reads cost no copy.
  */
-import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
+import { ConcurrencyError, LedgerInputError, StoreUnavailableError } from '../errors.js';
 import { subjectStream, type LedgerEvent } from './events.js';
 import { frozenCopy } from './frozen.js';
 import type { SessionState, StreamState, SubjectState } from './projection.js';
-import type { EventPosition, EventQuery, LedgerStore, PendingMark } from './store.js';
+import type {
+  DataKeyQuery,
+  DataKeyRecord,
+  EventPosition,
+  EventQuery,
+  LedgerStore,
+  PendingMark,
+} from './store.js';
 
 /**
  * The in-memory store (`store: { memory: true }`): for tests and demos. Everything is lost when
@@ -29,6 +36,7 @@ export class MemoryStore implements LedgerStore {
   readonly #log: LedgerEvent[] = [];
   readonly #bySub = new Map<string, LedgerEvent[]>();
   readonly #byJti = new Map<string, LedgerEvent[]>();
+  readonly #dataKeys = new Map<string, DataKeyRecord>();
   #closed = false;
 
   async open(): Promise<void> {
@@ -220,6 +228,39 @@ export class MemoryStore implements LedgerStore {
     this.#states.clear();
     for (const state of next) this.#setState(state);
     this.#pending.clear();
+  }
+
+  async insertDataKey(record: DataKeyRecord): Promise<void> {
+    this.#assertOpen();
+    if (this.#dataKeys.has(record.kid)) throw new LedgerInputError('the data key id is taken');
+    this.#dataKeys.set(record.kid, frozenCopy(record));
+  }
+
+  async findDataKey(kid: string): Promise<DataKeyRecord | null> {
+    this.#assertOpen();
+    return this.#dataKeys.get(kid) ?? null;
+  }
+
+  async liveDataKeys(query: DataKeyQuery): Promise<DataKeyRecord[]> {
+    this.#assertOpen();
+    return [...this.#dataKeys.values()]
+      .filter((record) => {
+        if (record.wrapped === undefined) return false;
+        if ('periodBefore' in query) return record.period < query.periodBefore;
+        return record.sub === query.sub && (query.period ?? record.period) === record.period;
+      })
+      .sort((a, b) => (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
+  }
+
+  async destroyDataKey(
+    kid: string,
+    destroyed: { reason: 'erased' | 'expired'; at: Date },
+  ): Promise<void> {
+    this.#assertOpen();
+    const record = this.#dataKeys.get(kid);
+    if (!record || record.destroyed) return;
+    const { wrapped: _wrapped, ...kept } = record;
+    this.#dataKeys.set(kid, frozenCopy({ ...kept, destroyed }));
   }
 
   #setState(state: StreamState): void {

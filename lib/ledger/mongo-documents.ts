@@ -3,17 +3,22 @@
  */
 import type { LedgerEvent } from './events.js';
 import type { StreamState } from './projection.js';
+import type { DataKeyRecord } from './store.js';
 
 export type EventDocument = LedgerEvent & { _id?: unknown };
+/** A data key of personal data (`jwtconnect_data_keys`). */
+export type DataKeyDocument = DataKeyRecord & { _id?: unknown };
 /** A projection snapshot: one stream's state at one seq (seq >= 1). */
 export type StateDocument = StreamState & { _id?: unknown };
 /**
- * A pending mark, written before an append at seq `pending` on `stream` and removed once the
- * projection has it. It lives in the state collection beside the stream's snapshots, at seq
- * `-pending`: the unique (stream, seq) index keeps one mark per announced seq apart from the
- * snapshots (seq >= 1), one query by stream reads a stream's snapshots and marks together (so a
- * reader learns in the same round trip that a snapshot may be behind the log), and one range
- * (`-n <= seq < n`) removes both the snapshots older than seq n and the marks it covers.
+ * A pending mark, written before an append at seq `pending` on `stream`. It lives in the state
+ * collection at the slot (stream, seq `pending`) that the snapshot of that append will take, and
+ * saving the snapshot replaces it: marking and unmarking cost no round trip of their own beyond the
+ * mark's insert. One query by stream reads a stream's snapshots and marks together, so a reader
+ * learns in the same round trip that the highest snapshot is below a mark (the log may be ahead),
+ * and a mark whose append never happened is found by `pending` (repair, the revocation view).
+ * Marks of older layouts, at seq `-pending`, are read the same way and dropped with the snapshots
+ * below the next one saved.
  */
 export interface MarkDocument {
   stream: string;

@@ -1,7 +1,7 @@
 /**
  * The one place MongoDB errors become plugin errors (used by `MongoStore` only).
  */
-import { ConcurrencyError, StoreUnavailableError } from '../errors.js';
+import { ConcurrencyError, LedgerInputError, StoreUnavailableError } from '../errors.js';
 import type { LedgerEvent } from './events.js';
 
 export function isDuplicateKey(error: unknown): boolean {
@@ -25,7 +25,13 @@ export function isOnlyDuplicateKeys(error: unknown): boolean {
  * anything else means the store cannot be trusted to answer, so callers fail closed.
  */
 export function translate(error: unknown, appending?: LedgerEvent): never {
-  if (error instanceof ConcurrencyError || error instanceof StoreUnavailableError) throw error;
+  if (
+    error instanceof ConcurrencyError ||
+    error instanceof StoreUnavailableError ||
+    error instanceof LedgerInputError
+  ) {
+    throw error;
+  }
   if (appending && isDuplicateKey(error)) {
     throw new ConcurrencyError(
       `stream ${appending.stream} already has seq ${appending.seq}`,

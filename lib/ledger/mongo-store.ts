@@ -2,7 +2,7 @@
  * The MongoDB store. Needs no multi-document transactions, sessions, change streams or TTL indexes,
  * so it also runs on MongoDB-compatible servers without them (FerretDB v1 is tested).
  *
- * Collections, all written by inserts and deletes only, never by in-place updates:
+ * Collections, written by inserts and deletes, and one replace (a pending mark by its snapshot):
  * - events: append-only; a unique (stream, seq) arbitrates races between writers;
  * - state: the projection as snapshots, one per (stream, seq), unique; readers take the highest seq
  *   and writers drop the older ones. Two writers at one seq write equal states (a fold of one log),
@@ -11,7 +11,10 @@
  *   replaces were seen to both win, and an update to undo a newer replace);
  *   The state collection also holds the pending marks written before each append (see
  *   `MarkDocument`), so the one query that reads a stream's state also shows whether the log may
- *   be ahead of it: a failed projection write is completed by the next reader, not at a restart.
+ *   be ahead of it: a failed projection write is completed by the next reader, not at a restart;
+ * - data keys: wrapped per-subject keys of personal data. The one in-place update anywhere destroys
+ *   one (removes the wrapped key): unconditional on its outcome and idempotent, so it needs no
+ *   atomic compare-and-set.
  */
 import {
   MongoClient,
@@ -21,12 +24,18 @@ import {
   type IndexDescription,
   type WriteConcernSettings,
 } from 'mongodb';
-import { ConfigError, LedgerNotFoundError, StoreUnavailableError } from '../errors.js';
+import {
+  ConfigError,
+  LedgerInputError,
+  LedgerNotFoundError,
+  StoreUnavailableError,
+} from '../errors.js';
 import { subjectStream, type LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
   SCAN_BATCH,
   isMark,
+  type DataKeyDocument,
   type EventDocument,
   type MarkDocument,
   type SnapshotDocument,
@@ -34,7 +43,7 @@ import {
 } from './mongo-documents.js';
 import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState, SubjectState } from './projection.js';
-import type { EventQuery, LedgerStore, PendingMark } from './store.js';
+import type { DataKeyQuery, DataKeyRecord, EventQuery, LedgerStore, PendingMark } from './store.js';
 
 /** Options of the MongoDB store (`store: { mongo: ... }`): a connection string or your own `Db`. */
 export interface MongoStoreOptions {
@@ -44,8 +53,11 @@ export interface MongoStoreOptions {
   dbName?: string;
   /** A host-provided database; the host owns its client. */
   db?: Db;
-  /** Collection names. Default `jwtconnect_events`, `jwtconnect_state` (which also keeps the pending marks). */
-  collections?: { events?: string; state?: string };
+  /**
+   * Collection names. Default `jwtconnect_events`, `jwtconnect_state` (which also keeps the pending
+   * marks), `jwtconnect_data_keys`.
+   */
+  collections?: { events?: string; state?: string; dataKeys?: string };
   /**
    * Write concern for every write. Default: `{ w: 'majority' }` on a replica set, the server's
    * default otherwise (decided at `open()` from the `hello` reply).
@@ -61,7 +73,8 @@ export const DEFAULT_DATABASE = 'jwtconnect';
 const EVENT_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { time: 1, stream: 1, seq: 1 }, name: 'time_stream_seq' },
-  { key: { sub: 1, time: 1 }, name: 'sub_time' },
+  // A subject's history page, in the log's order without a sort in memory.
+  { key: { sub: 1, time: 1, stream: 1, seq: 1 }, name: 'sub_time_stream_seq' },
   { key: { jtis: 1 }, name: 'jtis' },
   { key: { type: 1, time: 1 }, name: 'type_time' },
 ];
@@ -69,10 +82,17 @@ const EVENT_INDEXES: IndexDescription[] = [
 const STATE_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { 'tokens.jti': 1 }, name: 'tokens_jti' },
-  { key: { sub: 1, kind: 1 }, name: 'sub_kind' },
+  // A subject's sessions, latest snapshot of each first (`findOpenSessions`).
+  { key: { sub: 1, kind: 1, stream: 1, seq: -1 }, name: 'sub_kind_stream_seq' },
   // Live sessions of a subject (`findLiveSessions`) without reading its expired ones.
   { key: { sub: 1, kind: 1, refreshExp: 1 }, name: 'sub_kind_refreshExp' },
   { key: { pending: 1 }, name: 'pending' },
+];
+
+const DATA_KEY_INDEXES: IndexDescription[] = [
+  { key: { kid: 1 }, name: 'kid', unique: true },
+  { key: { sub: 1, period: 1 }, name: 'sub_period' },
+  { key: { period: 1 }, name: 'period' },
 ];
 
 /**
@@ -84,6 +104,7 @@ export class MongoStore implements LedgerStore {
   #client: MongoClient | undefined;
   #events: Collection<EventDocument> | undefined;
   #state: Collection<SnapshotDocument> | undefined;
+  #dataKeys: Collection<DataKeyDocument> | undefined;
 
   /** Throws `ConfigError` for a connection string the driver cannot parse (nothing is opened). */
   constructor(options: MongoStoreOptions) {
@@ -143,12 +164,19 @@ export class MongoStore implements LedgerStore {
     const settings = writeConcern && { writeConcern };
     this.#events = db.collection<EventDocument>(events, settings);
     this.#state = db.collection<SnapshotDocument>(names.state ?? 'jwtconnect_state', settings);
+    this.#dataKeys = db.collection<DataKeyDocument>(
+      names.dataKeys ?? 'jwtconnect_data_keys',
+      settings,
+    );
     if (!create) return;
     await guard(async () => {
       // One index per command: FerretDB v1.24 drops the connection when one `createIndexes`
       // names several indexes that all exist already, i.e. on every start after the first.
       for (const index of EVENT_INDEXES) await this.#eventsCollection().createIndexes([index]);
       for (const index of STATE_INDEXES) await this.#stateCollection().createIndexes([index]);
+      for (const index of DATA_KEY_INDEXES) {
+        await this.#dataKeysCollection().createIndexes([index]);
+      }
     });
   }
 
@@ -241,10 +269,12 @@ export class MongoStore implements LedgerStore {
   async markPending(stream: string, seq: number): Promise<void> {
     await guard(async () => {
       try {
-        const mark: MarkDocument = { stream, seq: -seq, pending: seq };
+        // At the slot its snapshot will take: saving the state replaces the mark (see MarkDocument).
+        const mark: MarkDocument = { stream, seq, pending: seq };
         await this.#stateCollection().insertOne(mark);
       } catch (error) {
-        // The same mark twice (a writer retrying at one seq) is one mark.
+        // The same mark twice (a writer retrying at one seq) is one mark; a snapshot already at
+        // that seq means the writer's state was stale, which its event insert finds out.
         if (!isDuplicateKey(error)) throw error;
       }
     });
@@ -267,7 +297,7 @@ export class MongoStore implements LedgerStore {
 
   async clearPending(stream: string, uptoSeq: number): Promise<void> {
     await guard(() =>
-      this.#stateCollection().deleteMany({ stream, seq: { $gte: -uptoSeq, $lt: 0 } }),
+      this.#stateCollection().deleteMany({ stream, seq: { $lte: uptoSeq }, pending: { $gt: 0 } }),
     );
   }
 
@@ -297,31 +327,30 @@ export class MongoStore implements LedgerStore {
   }
 
   /**
-   * Inserts the state as the snapshot at its seq, if the latest snapshot is at `expectedSeq`; then
-   * drops older snapshots and the stream's pending marks up to that seq, in one delete.
+   * One round trip: the snapshot takes its seq's slot (replacing the pending mark there, or
+   * inserted when none is left), while the snapshots and marks below it, which it makes obsolete,
+   * are deleted by a second command sent at the same time. The unique (stream, seq) index decides
+   * between writers at one seq; they write equal states (a fold of one log). The delete may land
+   * first: a reader in between sees only the mark and completes the state from the log, and if the
+   * snapshot write fails the mark stays, so the next reader does the same.
    */
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
     const collection = this.#stateCollection();
-    return guard(async () => {
-      const latest = await collection.findOne(
-        { stream: state.stream, seq: { $gt: 0 } },
-        { sort: { seq: -1 }, projection: { _id: 0, seq: 1 } },
-      );
-      if ((latest?.seq ?? 0) !== expectedSeq) return false;
+    const { stream, seq } = state;
+    const save = guard(async () => {
       try {
-        await collection.insertOne({ ...state });
+        await collection.replaceOne({ stream, seq, pending: seq }, { ...state }, { upsert: true });
+        return true;
       } catch (error) {
-        // Another writer saved this seq first; states at one seq are equal (a fold of one log).
         if (isDuplicateKey(error)) return false;
         throw error;
       }
-      // Snapshots 1 .. seq-1 and marks of seqs 1 .. seq (stored at -1 .. -seq); see MarkDocument.
-      await collection.deleteMany({
-        stream: state.stream,
-        seq: { $gte: -state.seq, $lt: state.seq },
-      });
-      return true;
     });
+    // A first state has nothing below it.
+    const obsolete =
+      expectedSeq > 0 ? guard(() => collection.deleteMany({ stream, seq: { $lt: seq } })) : null;
+    const [saved] = await Promise.all([save, obsolete]);
+    return saved;
   }
 
   async findSessionByToken(jti: string): Promise<SessionState | null> {
@@ -395,8 +424,10 @@ export class MongoStore implements LedgerStore {
     let previous: string | undefined;
     try {
       for await (const doc of cursor) {
-        if (doc.stream !== previous) yield doc as unknown as StreamState;
+        // Marks share the slots; the first snapshot of each stream is its latest.
+        if (isMark(doc) || doc.stream === previous) continue;
         previous = doc.stream;
+        yield doc as unknown as StreamState;
       }
     } catch (error) {
       translate(error);
@@ -413,6 +444,53 @@ export class MongoStore implements LedgerStore {
         states,
       ),
     );
+  }
+
+  async insertDataKey(record: DataKeyRecord): Promise<void> {
+    await guard(async () => {
+      try {
+        await this.#dataKeysCollection().insertOne({ ...record });
+      } catch (error) {
+        if (isDuplicateKey(error)) {
+          throw new LedgerInputError('the data key id is taken', { cause: error });
+        }
+        throw error;
+      }
+    });
+  }
+
+  async findDataKey(kid: string): Promise<DataKeyRecord | null> {
+    return guard(() => this.#dataKeysCollection().findOne({ kid }, { projection: { _id: 0 } }));
+  }
+
+  async liveDataKeys(query: DataKeyQuery): Promise<DataKeyRecord[]> {
+    const filter: Filter<DataKeyDocument> =
+      'periodBefore' in query
+        ? { period: { $lt: query.periodBefore } }
+        : { sub: query.sub, ...(query.period !== undefined && { period: query.period }) };
+    return guard(() =>
+      this.#dataKeysCollection()
+        .find({ ...filter, wrapped: { $exists: true } }, { projection: { _id: 0 } })
+        .sort({ kid: 1 })
+        .toArray(),
+    );
+  }
+
+  async destroyDataKey(
+    kid: string,
+    destroyed: { reason: 'erased' | 'expired'; at: Date },
+  ): Promise<void> {
+    await guard(() =>
+      this.#dataKeysCollection().updateOne(
+        { kid, destroyed: { $exists: false } },
+        { $set: { destroyed }, $unset: { wrapped: '' } },
+      ),
+    );
+  }
+
+  #dataKeysCollection(): Collection<DataKeyDocument> {
+    if (!this.#dataKeys) throw new StoreUnavailableError('the MongoDB store is not open');
+    return this.#dataKeys;
   }
 
   #eventsCollection(): Collection<EventDocument> {

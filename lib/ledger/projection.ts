@@ -56,8 +56,10 @@ export interface SessionState extends StateHeader {
   aud?: string | string[];
   /** When the session ends however often it is refreshed (from the `issued` event; seconds). */
   sessionExp?: number;
-  /** User claims for the session's access tokens (from the `issued` event). */
+  /** User claims for the session's access tokens (from the `issued` event, if in clear). */
   claims?: Record<string, unknown>;
+  /** The `issued` event's personal fields, encrypted (its `personal`): the claims are in there. */
+  personal?: string;
   /** The refresh token that may be used next. */
   refreshJti: string;
   refreshExp: number;
@@ -71,6 +73,8 @@ export interface SubjectState extends StateHeader {
   /** Sessions created at or before this time are revoked ("logout everywhere"). */
   revokedBefore?: Date;
   revocation?: Revocation;
+  /** When the subject's personal data was last erased (its `erased` event). */
+  erasedAt?: Date;
 }
 
 /** The projected state of any stream: a session, or a subject. */
@@ -122,12 +126,21 @@ function step(state: StreamState | null, event: LedgerEvent, retentionMs: number
   };
 
   if (isSubjectStream(event.stream)) {
+    const subject = state?.kind === 'subject' ? state : undefined;
+    if (event.type === 'erased')
+      return { kind: 'subject', ...subject, ...header, erasedAt: event.time };
     if (event.type !== 'revoked' || event.target.kind !== 'subject') {
       throw new ProjectionError(`stream ${event.stream}: only subject revocations belong here`);
     }
-    const previous = state?.kind === 'subject' ? state.revokedBefore : undefined;
+    const previous = subject?.revokedBefore;
     const before = previous && previous > event.target.before ? previous : event.target.before;
-    return { kind: 'subject', ...header, revokedBefore: before, revocation: revocationOf(event) };
+    return {
+      kind: 'subject',
+      ...subject,
+      ...header,
+      revokedBefore: before,
+      revocation: revocationOf(event),
+    };
   }
 
   if (event.type === 'issued') {
@@ -148,6 +161,7 @@ function step(state: StreamState | null, event: LedgerEvent, retentionMs: number
     if (event.aud !== undefined) session.aud = event.aud;
     if (event.sessionExp !== undefined) session.sessionExp = event.sessionExp;
     if (event.claims !== undefined) session.claims = event.claims;
+    if (event.personal !== undefined) session.personal = event.personal;
     return session;
   }
 
@@ -193,6 +207,9 @@ function step(state: StreamState | null, event: LedgerEvent, retentionMs: number
     };
   }
 
+  if (event.type === 'erased') {
+    throw new ProjectionError(`stream ${event.stream}: erasure belongs in the subject's stream`);
+  }
   const revocation = revocationOf(event);
   if (event.target.kind === 'session') {
     const tokens = retained(state, horizon);

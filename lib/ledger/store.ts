@@ -38,8 +38,28 @@ export interface PendingMark {
 }
 
 /**
- * The storage contract of the ledger: events, the projection and pending marks. The built-in
- * stores (`store: { memory: true }` and `store: { mongo }`) implement it; a custom store
+ * A data key: the random key that encrypts one subject's personal data of one period (a calendar
+ * month, UTC), stored only wrapped by a key-encryption key (lib/personal-data/). Destroying it
+ * (erasure, retention) removes `wrapped` and records why, so what it protected reads as such.
+ */
+export interface DataKeyRecord {
+  /** Random id, named by the `kid` of every ciphertext the key made. */
+  kid: string;
+  sub: string;
+  /** `YYYY-MM`, UTC. */
+  period: string;
+  createdAt: Date;
+  /** The key, as a compact JWE under a key-encryption key; absent once destroyed. */
+  wrapped?: string;
+  destroyed?: { reason: 'erased' | 'expired'; at: Date };
+}
+
+/** Live (not destroyed) data keys: a subject's (of one period), or of every period before one. */
+export type DataKeyQuery = { sub: string; period?: string } | { periodBefore: string };
+
+/**
+ * The storage contract of the ledger: events, the projection, pending marks and data keys. The
+ * built-in stores (`store: { memory: true }` and `store: { mongo }`) implement it; a custom store
  * (`store: { custom }`) must pass the same contract tests (`spec/ledger/contract.ts`).
  */
 export interface LedgerStore {
@@ -84,8 +104,11 @@ export interface LedgerStore {
     streams: readonly string[],
   ): Promise<{ states: StreamState[]; pending: PendingMark[] }>;
   /**
-   * Replaces a stream's state if the stored one is at `expectedSeq` (0: none yet). Clears the
-   * pending mark. Returns false when another writer got there first.
+   * Saves `state`, folded from the stored state at `expectedSeq` (0: none yet), as its stream's
+   * state, and clears the pending marks it covers. Returns false when a state at its seq was saved
+   * first (another writer's: states at one seq are folds of one log, so equal). A store may also
+   * refuse a state whose stored one is no longer at `expectedSeq`; a save never moves a stream's
+   * state back (readers see the highest seq saved).
    */
   saveState(state: StreamState, expectedSeq: number): Promise<boolean>;
   /** The session that holds token `jti`, if any. */
@@ -110,4 +133,16 @@ export interface LedgerStore {
    * one's seq is kept if the log has an event at its seq (a live writer's, meanwhile).
    */
   replaceAllStates(states: AsyncIterable<StreamState> | Iterable<StreamState>): Promise<void>;
+
+  /** Stores a new data key (its `kid` is new: random). */
+  insertDataKey(record: DataKeyRecord): Promise<void>;
+  /** A data key by id, destroyed or not; null if there is none. */
+  findDataKey(kid: string): Promise<DataKeyRecord | null>;
+  /** Live data keys matching the query, ordered by kid. */
+  liveDataKeys(query: DataKeyQuery): Promise<DataKeyRecord[]>;
+  /**
+   * Destroys a data key: removes the wrapped key for good and records why. Idempotent: a key
+   * destroyed already keeps its first reason. Nothing happens for an unknown `kid`.
+   */
+  destroyDataKey(kid: string, destroyed: { reason: 'erased' | 'expired'; at: Date }): Promise<void>;
 }

@@ -27,7 +27,8 @@ export function assertDate(value: unknown, name: string): asserts value is Date 
  * The shape of a stored event, for `verify`: exactly the members `eventBody` and the ledger write
  * (events.ts), nothing more. A member the hash covers but the ledger never writes (a `__proto__`
  * or any other extra name, inserted with database access) means the event was edited, even if its
- * hash was recomputed to match; `claims` alone is free-form (JWT claims). Keep in step with
+ * hash was recomputed to match; `claims` alone is free-form (JWT claims), and `personal` is the
+ * compact JWE of the personal fields (docs/personal-data.md). Keep in step with
  * `LedgerEvent` and `eventBody`.
  */
 const string = { type: 'string' } as const;
@@ -57,6 +58,11 @@ const header = {
   meta,
   prev: { anyOf: [{ type: 'string', pattern: '^[0-9a-f]{64}$' }, { type: 'null' }] },
   hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+  // Compact JWE (RFC 7516 section 7.1), `dir`: five base64url parts, the second (key) empty.
+  personal: {
+    type: 'string',
+    pattern: '^[A-Za-z0-9_-]+\\.\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+  },
 } as const;
 const HEADER_REQUIRED = ['v', 'stream', 'seq', 'time', 'sub', 'jtis', 'meta', 'prev', 'hash'];
 
@@ -108,6 +114,7 @@ const EVENT_SCHEMAS: Readonly<Record<EventType, object>> = {
     },
     ['target'],
   ),
+  erased: eventSchema('erased', {}, []),
 };
 
 const ajv = new Ajv({ strict: true, allErrors: false, allowUnionTypes: true });

@@ -45,9 +45,11 @@ export function authenticate(
   if (scope !== undefined && (typeof scope !== 'string' || scope === '' || scope.includes(' '))) {
     throw new ConfigError('authenticate options.scope must be one scope token');
   }
-  if (typeof optional !== 'boolean') throw new TypeError('"optional" option must be a boolean');
+  if (typeof optional !== 'boolean') {
+    throw new ConfigError('authenticate options.optional must be a boolean');
+  }
   if (getToken !== undefined && typeof getToken !== 'function') {
-    throw new TypeError('"getToken" option must be a function');
+    throw new ConfigError('authenticate options.getToken must be a function');
   }
   assertHeaderTypes(headerTypes);
   const readToken = tokenReader(headerReader(headerTypes), getToken);

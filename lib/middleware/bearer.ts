@@ -5,7 +5,7 @@
  * otherwise (`authenticate({ headerTypes })`).
  */
 import type { Context } from 'koa';
-import { InvalidTokenError, MissingTokenError } from '../errors.js';
+import { ConfigError, InvalidTokenError, MissingTokenError } from '../errors.js';
 
 /** RFC 6750 section 2.1 `b64token`. */
 const B64TOKEN = '[A-Za-z0-9\\-._~+/]+=*';
@@ -45,14 +45,16 @@ export function bearerToken(ctx: Context): string {
   return readBearer(ctx);
 }
 
-/** Throws a `TypeError` unless `schemes` is a non-empty list of auth-scheme names. */
+/** Throws a `ConfigError` unless `schemes` is a non-empty list of auth-scheme names. */
 export function assertHeaderTypes(schemes: unknown): asserts schemes is readonly string[] {
   if (
     !Array.isArray(schemes) ||
     schemes.length === 0 ||
     !schemes.every((scheme) => typeof scheme === 'string' && SCHEME.test(scheme))
   ) {
-    throw new TypeError('"headerTypes" option must be a non-empty array of auth-scheme names');
+    throw new ConfigError(
+      'authenticate options.headerTypes must be a non-empty array of auth-scheme names',
+    );
   }
 }
 

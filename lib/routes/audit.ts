@@ -42,7 +42,7 @@ export const auditSchema = {
     sub: ID_PARAM,
     sid: ID_PARAM,
     jti: ID_PARAM,
-    type: { type: 'string', enum: ['issued', 'refreshed', 'revoked'] },
+    type: { type: 'string', enum: ['issued', 'refreshed', 'revoked', 'erased'] },
     from: TIME_PARAM,
     to: TIME_PARAM,
     at: TIME_PARAM,

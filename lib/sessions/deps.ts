@@ -12,6 +12,7 @@ import {
   type TokenClaims,
   type TokenTyp,
 } from '../tokens/claims.js';
+import type { PersonalData } from '../personal-data/personal-data.js';
 import type { KeySet } from '../tokens/keys.js';
 import type { VerifiedTokenCache } from '../tokens/verified-cache.js';
 import { verifyToken, type VerifiedToken } from '../tokens/verify.js';
@@ -26,6 +27,8 @@ export interface SessionDeps {
   readonly verified?: VerifiedTokenCache;
   /** Metrics and spans (OpenTelemetry); absent in code that builds its own deps. */
   readonly telemetry?: Telemetry;
+  /** Opens sessions' encrypted claims; absent, sessions' claims are read as stored. */
+  readonly personalData?: PersonalData;
 }
 
 /** The token pair answered to the client (RFC 6749 section 5.1). */

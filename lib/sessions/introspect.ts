@@ -13,6 +13,7 @@ import {
   type SubjectState,
   type TokenState,
 } from '../ledger/index.js';
+import { PersonalDataError } from '../errors.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { claimsAsRecorded } from './access.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
@@ -75,13 +76,25 @@ export async function introspect(
   const view = tokenStatus(session, jti, subject, now);
   if (view?.status !== 'active') return { ...INACTIVE };
   if (hasSessionEnded(session, deps.config.sessionMaxAge, now)) return { ...INACTIVE };
-  return describeToken(deps, session, view.token);
+  return describeToken(deps, session, view.token, await usernameOf(deps, session));
+}
+
+/** The seed's `username` member: the session's claim of that name, if it can still be read. */
+async function usernameOf(deps: SessionDeps, session: SessionState): Promise<string | undefined> {
+  try {
+    const username = (await sessionClaims(deps, session))['username'];
+    return typeof username === 'string' ? username : undefined;
+  } catch (error) {
+    if (error instanceof PersonalDataError) return undefined;
+    throw error;
+  }
 }
 
 function describeToken(
   deps: SessionDeps,
   session: SessionState,
   token: TokenState,
+  username: string | undefined,
 ): IntrospectionResponse {
   const response: IntrospectionResponse = {
     active: true,
@@ -96,8 +109,7 @@ function describeToken(
   };
   if (session.aud !== undefined) response.aud = session.aud;
   if (session.scope !== undefined) response.scope = session.scope;
-  const username = sessionClaims(session)['username'];
-  if (typeof username === 'string') response.username = username;
+  if (username !== undefined) response.username = username;
   return response;
 }
 

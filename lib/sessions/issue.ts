@@ -157,7 +157,7 @@ export async function issueSession(
   const refreshJti = newTokenId();
   let accessClaims: ReturnType<typeof accessClaimsFor> | undefined;
   let refreshClaims: ReturnType<typeof buildRefreshClaims> | undefined;
-  const appended = await ledger.execute(sid, (state, { now }) => {
+  const appended = await ledger.execute({ stream: sid, fresh: true }, (state, { now }) => {
     if (state) throw new Error(`session id collision: ${sid}`);
     const seconds = Math.floor(now / 1000);
     accessClaims = accessClaimsFor(deps, user, options, { sub, sid, jti: accessJti, now: seconds });

@@ -8,12 +8,8 @@
  */
 import type { Context } from 'koa';
 import { LedgerInputError } from '../errors.js';
-import {
-  assertId,
-  isSessionRevoked,
-  type LedgerEvent,
-  type SessionState,
-} from '../ledger/index.js';
+import { assertId, isSessionRevoked, type AuditEvent, type SessionState } from '../ledger/index.js';
+import { reveal } from '../personal-data/codec.js';
 import { compact, type SessionDeps } from './deps.js';
 import { revoke, type RevokeOptions } from './revoke.js';
 
@@ -47,14 +43,16 @@ export async function listSessions(deps: SessionDeps, sub: string): Promise<Live
   );
   const live = sessions.filter((session) => !isSessionRevoked(session, subject));
   if (live.length === 0) return [];
-  const firsts = await deps.ledger.store.firstEvents(live.map((session) => session.stream));
+  const stored = await deps.ledger.store.firstEvents(live.map((session) => session.stream));
+  // The client's IP and user agent are personal data, stored encrypted (docs/personal-data.md).
+  const firsts = await (deps.ledger.personalData?.reveal(stored) ?? reveal(null, stored));
   const issued = new Map(firsts.map((event) => [event.stream, event]));
   return live
     .map((session) => summary(session, issued.get(session.stream)))
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.sid < b.sid ? -1 : 1));
 }
 
-function summary(session: SessionState, first: LedgerEvent | undefined): LiveSession {
+function summary(session: SessionState, first: AuditEvent | undefined): LiveSession {
   const current = session.tokens.find((token) => token.jti === session.refreshJti);
   const live: LiveSession = {
     sid: session.stream,
@@ -70,7 +68,7 @@ function summary(session: SessionState, first: LedgerEvent | undefined): LiveSes
 }
 
 /** The client of a session's first event: where personal fields of events are read. */
-function clientOf(event: LedgerEvent | undefined): LiveSession['client'] {
+function clientOf(event: AuditEvent | undefined): LiveSession['client'] {
   if (event?.type !== 'issued') return {};
   return compact({ ip: event.meta.ip, userAgent: event.meta.userAgent });
 }

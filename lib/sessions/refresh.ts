@@ -8,7 +8,7 @@
  * kept). Either way nothing is issued. A refresh that fails for any other reason spends nothing.
  */
 import type { Context } from 'koa';
-import { InvalidGrantError, InvalidTokenError } from '../errors.js';
+import { InvalidGrantError, InvalidTokenError, PersonalDataError } from '../errors.js';
 import {
   isSessionRevoked,
   subjectStream,
@@ -43,7 +43,11 @@ export async function refreshSession(
   // works on a copy from before a "logout everywhere".
   const target = { stream: claims.sid, related: [subjectStream(claims.sub)] };
   const meta = requestMeta(ctx);
-  const userClaims = await askHostForClaims(deps, claims, ctx);
+  // Read before anything is appended: a refresh token must not be spent on a session whose
+  // claims cannot be put in the new access token.
+  const userClaims = await readable(
+    async () => (await askHostForClaims(deps, claims, ctx)) ?? (await recordedClaims(deps, claims)),
+  );
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
 
@@ -90,7 +94,7 @@ export async function refreshSession(
         claimsMap: {},
       },
       { ...context, jti: accessJti },
-      userClaims ?? sessionClaims(session),
+      userClaims ?? session.claims ?? {},
     );
     const refresh = buildRefreshClaims(
       {
@@ -146,6 +150,39 @@ async function askHostForClaims(
     actor: 'system',
   });
   throw new InvalidGrantError('the session has ended');
+}
+
+/**
+ * The claims recorded at login, decrypted (docs/personal-data.md); undefined where they are in
+ * clear in the session's state, which the decision reads anyway. Decrypted claims are remembered
+ * per session, so only a session's first refresh on an instance reads its state ahead.
+ */
+async function recordedClaims(
+  deps: SessionDeps,
+  claims: TokenClaims,
+): Promise<Readonly<UserClaims> | undefined> {
+  const { personalData } = deps;
+  if (!personalData) return undefined;
+  const remembered = personalData.rememberedClaims(claims.sid);
+  if (remembered) return remembered;
+  const { session, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
+  // An unknown or revoked session is refused by the decision, without reading its personal data.
+  if (session?.sub !== claims.sub || isSessionRevoked(session, subject)) return undefined;
+  return sessionClaims(deps, session);
+}
+
+/** `invalid_grant` for a session whose personal data was erased or expired: none to refresh. */
+async function readable<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof PersonalDataError) {
+      throw new InvalidGrantError(`the session's personal data is ${error.reason}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
 }
 
 /** A refresh token's claims, or `invalid_grant` (RFC 6749 section 5.2) for any token problem. */

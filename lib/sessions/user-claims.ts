@@ -13,8 +13,16 @@ import type { SessionDeps } from './deps.js';
 
 export type UserClaims = Record<string, unknown>;
 
-/** The user claims recorded for `session` at login (claims map and extra claims). */
-export function sessionClaims(session: SessionState): Readonly<UserClaims> {
+/**
+ * The user claims recorded for `session` at login (claims map and extra claims), decrypted (see
+ * docs/personal-data.md). A `PersonalDataError` when they cannot be read any more: the subject was
+ * erased, or they expired.
+ */
+export async function sessionClaims(
+  deps: SessionDeps,
+  session: SessionState,
+): Promise<Readonly<UserClaims>> {
+  if (deps.personalData) return deps.personalData.sessionClaims(session);
   return session.claims ?? {};
 }
 
@@ -30,7 +38,7 @@ export async function refreshedUserClaims(
   ctx: Context | undefined,
 ): Promise<Readonly<UserClaims> | null> {
   const hook = deps.config.refreshClaims;
-  const recorded = sessionClaims(session);
+  const recorded = await sessionClaims(deps, session);
   if (!hook) return recorded;
   let answer: unknown;
   try {

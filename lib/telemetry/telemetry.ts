@@ -119,7 +119,7 @@ export class Telemetry {
       this.#issued.add(1, { 'jwtconnect.login.source': keyword(event.meta.source) });
     } else if (event.type === 'refreshed') {
       this.#refreshed.add(1);
-    } else {
+    } else if (event.type === 'revoked') {
       const reason = keyword(event.meta.reason);
       this.#revocations.add(1, {
         'jwtconnect.revocation.reason': reason,

@@ -37,7 +37,11 @@ async function seed(label: string): Promise<Seeded> {
   p.clock.advance(60_000);
   await p.auth.refresh(second.refresh_token);
   const openSid = decodeJwt(second.access_token)['sid'] as string;
-  return { t, p, run: cliOn(testServerUri(), t.db.databaseName), revokedSid, openSid };
+  // With the subject secret the CLI decrypts IPs, user agents and claims, as history() does.
+  const run = cliOn(testServerUri(), t.db.databaseName, {
+    JWTCONNECT_SUBJECT_SECRET: SUBJECT_SECRET,
+  });
+  return { t, p, run, revokedSid, openSid };
 }
 
 async function dispose(seeded: Seeded | undefined): Promise<void> {

@@ -31,7 +31,10 @@ export function cli(args: readonly string[], env: Record<string, string | undefi
   });
 }
 
-/** A CLI bound to one test database: `MONGODB_URI` is the run's server, `--db` the database. */
-export function cliOn(uri: string, dbName: string) {
-  return (args: readonly string[]) => cli(['--db', dbName, ...args], { MONGODB_URI: uri });
+/**
+ * A CLI bound to one test database: `MONGODB_URI` is the run's server, `--db` the database; `env`
+ * adds variables (e.g. the subject secret that decrypts personal data).
+ */
+export function cliOn(uri: string, dbName: string, env: Record<string, string> = {}) {
+  return (args: readonly string[]) => cli(['--db', dbName, ...args], { MONGODB_URI: uri, ...env });
 }

@@ -85,7 +85,8 @@ export function auditContract(context: ContractContext): void {
       clock.advance(1000);
       const rotated = await ledger.execute(sid, rotate);
       clock.advance(1000);
-      const access = (rotated!.event as Exclude<LedgerEvent, { type: 'revoked' }>).access.jti;
+      const access = (rotated!.event as Extract<LedgerEvent, { type: 'issued' | 'refreshed' }>)
+        .access.jti;
       await ledger.execute(sid, () => revokedToken(sub, access));
       const seqs = async (query: HistoryQuery) =>
         (await history(ledger, query)).events.map(

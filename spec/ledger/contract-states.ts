@@ -62,15 +62,17 @@ export function statesContract(context: ContractContext): void {
   });
 
   describe('projection documents', () => {
-    it('saves a first state only when expectedSeq is 0 and nobody saved one yet', async () => {
+    it('saves a state at a seq once and never moves a stream back', async () => {
       const stream = newId('sid');
       const events = sessionEvents(stream, newId('sub'), T0, 1);
-      const first = stateOf(events.slice(0, 1));
-      expect(await store().saveState(stateOf(events), 3)).to.equal(false);
-      expect(await store().loadStates([stream])).to.deep.equal([]);
-      expect(await store().saveState(first, 0)).to.equal(true);
-      expect(await store().saveState(stateOf(events), 0)).to.equal(false);
-      expect(await store().loadStates([stream])).to.deep.equal([first]);
+      const [one, two] = [1, 2].map((n) => stateOf(events.slice(0, n)));
+      expect(await store().saveState(one!, 0)).to.equal(true);
+      expect(await store().saveState(one!, 0), 'the same seq again').to.equal(false);
+      expect(await store().loadStates([stream])).to.deep.equal([one]);
+      expect(await store().saveState(two!, 1)).to.equal(true);
+      // A late writer of an older state, whatever the store answers it, is not what readers see.
+      await store().saveState(one!, 0);
+      expect(await store().loadStates([stream])).to.deep.equal([two]);
     });
 
     it('saves a first state over a pending mark', async () => {
@@ -79,18 +81,6 @@ export function statesContract(context: ContractContext): void {
       await store().markPending(stream, 1);
       expect(await store().saveState(stateOf(events), 0)).to.equal(true);
       expect(await store().loadStates([stream])).to.deep.equal([stateOf(events)]);
-    });
-
-    it('replaces a state only when the stored one is at expectedSeq', async () => {
-      const stream = newId('sid');
-      const events = sessionEvents(stream, newId('sub'), T0, 2);
-      const [one, two, three] = [1, 2, 3].map((n) => stateOf(events.slice(0, n)));
-      expect(await store().saveState(one!, 0)).to.equal(true);
-      expect(await store().saveState(two!, 1)).to.equal(true);
-      expect(await store().saveState(three!, 1), 'stale expectedSeq').to.equal(false);
-      expect(await store().loadStates([stream])).to.deep.equal([two]);
-      expect(await store().saveState(three!, 2)).to.equal(true);
-      expect(await store().loadStates([stream])).to.deep.equal([three]);
     });
 
     it('lets exactly one of several concurrent first saves win', async () => {

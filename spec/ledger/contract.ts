@@ -2,12 +2,14 @@
  * The one contract suite every `LedgerStore` passes (STYLE.md 5), in parts: events
  * (contract-events.ts), projection documents (contract-states.ts), the `Ledger` on top of the store
  * (contract-ledger.ts), audit and integrity (contract-audit.ts), user-level views
- * (contract-sessions.ts), tamper evidence (contract-tamper.ts).
+ * (contract-sessions.ts), tamper evidence (contract-tamper.ts), data keys of personal data
+ * (contract-data-keys.ts).
  *
  * `makeStore` returns a new, empty, unopened store; the suite opens it. Most tests share one store
  * and keep apart by using fresh random stream ids; tests that read the whole store get their own.
  */
 import { auditContract } from './contract-audit.js';
+import { dataKeysContract } from './contract-data-keys.js';
 import { eventsContract } from './contract-events.js';
 import { ledgerContract } from './contract-ledger.js';
 import { sessionsContract } from './contract-sessions.js';
@@ -52,5 +54,6 @@ export function storeContract(name: string, makeStore: () => Promise<DisposableS
     auditContract(context);
     tamperContract(context);
     sessionsContract(context);
+    dataKeysContract(context);
   });
 }

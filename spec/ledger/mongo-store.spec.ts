@@ -45,7 +45,7 @@ describe('MongoStore', () => {
     expect(streamSeq).to.deep.include({ key: { stream: 1, seq: 1 }, unique: true });
     expect(events.map((index) => index.name)).to.include.members([
       'time_stream_seq',
-      'sub_time',
+      'sub_time_stream_seq',
       'jtis',
       'type_time',
     ]);
@@ -56,7 +56,7 @@ describe('MongoStore', () => {
     });
     expect(state.map((index) => index.name)).to.include.members([
       'tokens_jti',
-      'sub_kind',
+      'sub_kind_stream_seq',
       'sub_kind_refreshExp',
     ]);
     // Pending marks live beside the snapshots (found by `pending` for repair and the view).

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import Router from '@koa/router';
 import { decodeJwt } from 'jose';
 import Koa from 'koa';
+import { ConfigError } from '../../lib/errors.js';
 import type { AuthenticateOptions } from '../../lib/middleware/authenticate.js';
 import { ledgerOf } from '../../lib/internals.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
@@ -237,9 +238,9 @@ describe('auth.authenticate() options [MongoDB, HTTP]', () => {
     ];
     for (const options of wrong) {
       expect(() => p.auth.authenticate(options as AuthenticateOptions), JSON.stringify(options))
-        .to.throw(TypeError)
+        .to.throw(ConfigError)
         .with.property('message')
-        .that.matches(/^"(optional|getToken|headerTypes)" option must be/);
+        .that.matches(/^authenticate options\.(optional|getToken|headerTypes) must be/);
     }
   });
 });
