@@ -1,7 +1,7 @@
 /**
  * The report: latest.json as measured, and latest.md with every result of ours as a ratio to the
- * peers of its scenario and the issue's target (issue 6) for it, met or missed. With several
- * rounds, req/s and latencies are means over the rounds and ratios are taken round by round.
+ * peers of its scenario and the target set for it, met or missed. With several rounds, req/s and
+ * latencies are means over the rounds and ratios are taken round by round.
  * `tsx bench/report.ts [name]` rewrites <name>.md from bench/results/<name>.json.
  */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
@@ -42,7 +42,7 @@ interface Target {
   ratio: number;
 }
 
-/** Issue 6's targets, by scenario. */
+/** The targets, by scenario: the ratio to a peer each result must reach. */
 const TARGETS: Record<string, Target[]> = {
   'authenticate-rs256': [
     { peer: 'ceiling', ratio: 0.8 },

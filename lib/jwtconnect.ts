@@ -43,6 +43,7 @@ import { loginHook, type LoginHookOptions } from './middleware/login-hook.js';
 import { createRouter, type RoutesOptions } from './routes/index.js';
 import { checkAccessToken, type CheckedAccessToken } from './sessions/access.js';
 import type { SessionDeps, TokenResponse } from './sessions/deps.js';
+import type { RevocationCheck } from './sessions/revocation-check.js';
 import { issueSession, previewClaims, subjectOf, type IssueOptions } from './sessions/issue.js';
 import {
   listSessions,
@@ -51,7 +52,7 @@ import {
   type RevokeOthersOptions,
 } from './sessions/list.js';
 import { refreshSession } from './sessions/refresh.js';
-import { RevocationView } from './sessions/revocation-view.js';
+import { startRevocationCheck } from './sessions/revocation-view.js';
 import {
   revoke,
   type RevokeOptions,
@@ -295,20 +296,10 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     cacheEntries: config.personalData.keyCache.maxEntries,
   });
   const ledger = new Ledger({ store, clock: config.clock, personalData });
-  let view: RevocationView | undefined;
+  let revocation: RevocationCheck;
   try {
     await ledger.open();
-    if (config.revocation.maxStalenessMs > 0) {
-      view = new RevocationView(ledger, {
-        maxStalenessMs: config.revocation.maxStalenessMs,
-        lookbackMs: Math.max(config.accessTokenTtl, config.refreshTokenTtl) * 1000,
-        skewMs: config.clockTolerance * 1000,
-        sessionMaxAge: config.sessionMaxAge,
-        clock: config.clock,
-        onError: (error) => config.logger.warn('revocation view refresh failed', error),
-      });
-      await view.start();
-    }
+    revocation = await startRevocationCheck(ledger, config);
   } catch (error) {
     // A failed start-up leaves nothing open behind it (a MongoDB client keeps the process alive).
     await ledger.close().catch((closeError: unknown) => {
@@ -321,6 +312,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     config,
     keys,
     ledger,
+    revocation,
     ...(refreshKeys && { refreshKeys }),
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
     telemetry,
@@ -368,11 +360,11 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     },
     authenticate: (authOptions, ...rest: unknown[]) => {
       assertCalledAsFactory('authenticate', [authOptions, ...rest]);
-      return authenticate(deps, view, authOptions);
+      return authenticate(deps, authOptions);
     },
     routes: (routeOptions, ...rest: unknown[]) => {
       assertCalledAsFactory('routes', [routeOptions, ...rest]);
-      return createRouter(deps, view, routeOptions);
+      return createRouter(deps, routeOptions);
     },
     refresh: (refreshToken, ctx) =>
       traced(telemetry, 'refresh', () => refreshSession(deps, refreshToken, ctx)),
@@ -394,7 +386,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       return this;
     },
     tokens: {
-      verify: (token) => checkAccessToken(deps, token, view),
+      verify: (token) => checkAccessToken(deps, token),
       previewClaims: (user, previewOptions) => previewClaims(deps, user, previewOptions),
       jwks: () => keys.jwks(),
     },
@@ -415,7 +407,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       lineage: (sid) => sessionLineage(ledger, sid),
     },
     async close() {
-      view?.stop();
+      revocation.stop();
       if (expiry) clearInterval(expiry);
       deps.verified?.clear();
       personalData.clear();

@@ -1,7 +1,7 @@
 /**
  * Options are checked once, at start-up: a wrong option throws one `ConfigError` naming its full
- * path, defaults are filled in (the seed's lifetimes), and a bad key file is named without its key
- * material. No database is needed: nothing here reaches a store.
+ * path, defaults are filled in (django-jwtconnect-auth's lifetimes), and a bad key file is named
+ * without its key material. No database is needed: nothing here reaches a store.
  */
 import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
@@ -258,7 +258,7 @@ describe('config', () => {
   });
 
   describe('defaults', () => {
-    it("fills in the seed's lifetimes, RS256, multiple tokens and the rest", () => {
+    it("fills in django-jwtconnect-auth's lifetimes, RS256, multiple tokens and the rest", () => {
       const config = resolveConfig(options());
       expect(config).to.include({
         accessTokenTtl: 1800,

@@ -6,6 +6,7 @@
 import { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, generateKeyPair, generateSecret, type JWK } from 'jose';
 import { isHmacAlgorithm, type SigningAlgorithm } from '../tokens/algorithms.js';
+import { publicJwkOf } from '../tokens/keys.js';
 
 export type KeyFormat = 'pem' | 'jwk';
 
@@ -29,15 +30,6 @@ export interface KeyRequest {
   kid?: string;
   /** RSA modulus length in bits (RS*, PS*). Default 2048. */
   modulusLength?: number;
-}
-
-const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
-
-function publicJwk(key: KeyObject): JWK {
-  const full = key.export({ format: 'jwk' }) as Record<string, unknown>;
-  return Object.fromEntries(
-    PUBLIC_MEMBERS.flatMap((m) => (full[m] === undefined ? [] : [[m, full[m]]])),
-  );
 }
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
@@ -73,7 +65,7 @@ async function pairMaterial(request: KeyRequest): Promise<KeyMaterial> {
   });
   const privateKey = KeyObject.from(pair.privateKey);
   const publicKey = KeyObject.from(pair.publicKey);
-  const jwk = publicJwk(publicKey);
+  const jwk = publicJwkOf(publicKey);
   const kid = request.kid ?? (await calculateJwkThumbprint(jwk));
   if (format === 'jwk') {
     const extra = { alg, kid, use: 'sig' };

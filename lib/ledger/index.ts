@@ -55,7 +55,12 @@ export type {
 } from './store.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';
-export { DEFAULT_DATABASE, MongoStore, type MongoStoreOptions } from './mongo-store.js';
+export {
+  DEFAULT_COLLECTIONS,
+  DEFAULT_DATABASE,
+  MongoStore,
+  type MongoStoreOptions,
+} from './mongo-store.js';
 export {
   Ledger,
   type Appended,

@@ -79,6 +79,12 @@ export interface ExecuteTarget {
    * refuses the append and the next attempt reads it.
    */
   fresh?: boolean;
+  /**
+   * The states of `stream` and `related` as the caller just read them (a read-ahead): the first
+   * attempt decides on them instead of reading again. A stale copy of `stream` loses the race at
+   * the unique (stream, seq) index and the next attempt reads fresh states.
+   */
+  readAhead?: readonly StreamState[];
 }
 
 /** An event appended by `Ledger.execute()`, and the state it produced. */
@@ -139,14 +145,17 @@ export class Ledger {
       stream,
       related = [],
       fresh = false,
+      readAhead,
     }: ExecuteTarget = typeof target === 'object' && target !== null ? target : { stream: target };
     assertId(stream, 'stream');
     for (const other of related) assertId(other, 'stream');
     for (let attempt = 1; ; attempt++) {
       const states =
-        fresh && attempt === 1 && related.length === 0
-          ? []
-          : await this.states([stream, ...related]);
+        attempt === 1 && readAhead
+          ? readAhead
+          : fresh && attempt === 1 && related.length === 0
+            ? []
+            : await this.states([stream, ...related]);
       const state = states.find((candidate) => candidate.stream === stream) ?? null;
       const others = new Map(states.map((candidate) => [candidate.stream, candidate]));
       others.delete(stream);

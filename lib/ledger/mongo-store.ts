@@ -69,6 +69,12 @@ export interface MongoStoreOptions {
 
 /** The database used with a `uri` that names none and no `dbName`. */
 export const DEFAULT_DATABASE = 'jwtconnect';
+/** The collections the ledger uses unless `collections` names others. */
+export const DEFAULT_COLLECTIONS = {
+  events: 'jwtconnect_events',
+  state: 'jwtconnect_state',
+  dataKeys: 'jwtconnect_data_keys',
+} as const;
 
 const EVENT_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
@@ -91,7 +97,7 @@ const STATE_INDEXES: IndexDescription[] = [
 
 const DATA_KEY_INDEXES: IndexDescription[] = [
   { key: { kid: 1 }, name: 'kid', unique: true },
-  { key: { sub: 1, period: 1 }, name: 'sub_period' },
+  { key: { sub: 1, period: 1, kid: 1 }, name: 'sub_period_kid' },
   { key: { period: 1 }, name: 'period' },
 ];
 
@@ -137,7 +143,7 @@ export class MongoStore implements LedgerStore {
   async open(options: { create?: boolean } = {}): Promise<void> {
     const create = options.create ?? true;
     const names = this.#options.collections ?? {};
-    const events = names.events ?? 'jwtconnect_events';
+    const events = names.events ?? DEFAULT_COLLECTIONS.events;
     const { db, writeConcern, exists } = await guard(async () => {
       let db = this.#options.db;
       if (!db) {
@@ -163,9 +169,12 @@ export class MongoStore implements LedgerStore {
     }
     const settings = writeConcern && { writeConcern };
     this.#events = db.collection<EventDocument>(events, settings);
-    this.#state = db.collection<SnapshotDocument>(names.state ?? 'jwtconnect_state', settings);
+    this.#state = db.collection<SnapshotDocument>(
+      names.state ?? DEFAULT_COLLECTIONS.state,
+      settings,
+    );
     this.#dataKeys = db.collection<DataKeyDocument>(
-      names.dataKeys ?? 'jwtconnect_data_keys',
+      names.dataKeys ?? DEFAULT_COLLECTIONS.dataKeys,
       settings,
     );
     if (!create) return;
@@ -187,7 +196,7 @@ export class MongoStore implements LedgerStore {
   async ledgerDatabases(): Promise<string[]> {
     const client = this.#options.db?.client ?? this.#client;
     if (!client) return [];
-    const events = this.#options.collections?.events ?? 'jwtconnect_events';
+    const events = this.#options.collections?.events ?? DEFAULT_COLLECTIONS.events;
     return guard(async () => {
       const { databases } = await client.db('admin').admin().listDatabases({ nameOnly: true });
       const found: string[] = [];

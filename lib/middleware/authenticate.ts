@@ -8,7 +8,6 @@ import { ConfigError, MissingTokenError } from '../errors.js';
 import { checkAccessToken } from '../sessions/access.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { assertScope } from '../sessions/scope.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import {
   DEFAULT_HEADER_TYPES,
   assertHeaderTypes,
@@ -36,11 +35,7 @@ export interface AuthenticateOptions {
   headerTypes?: readonly string[];
 }
 
-export function authenticate(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-  options: AuthenticateOptions = {},
-): Middleware {
+export function authenticate(deps: SessionDeps, options: AuthenticateOptions = {}): Middleware {
   const { scope, optional = false, getToken, headerTypes = DEFAULT_HEADER_TYPES } = options;
   if (scope !== undefined && (typeof scope !== 'string' || scope === '' || scope.includes(' '))) {
     throw new ConfigError('authenticate options.scope must be one scope token');
@@ -56,7 +51,7 @@ export function authenticate(
 
   return async function authenticateBearer(ctx: Context, next: Next) {
     try {
-      const checked = await checkAccessToken(deps, readToken(ctx), view);
+      const checked = await checkAccessToken(deps, readToken(ctx));
       if (scope !== undefined) assertScope(checked.claims, scope);
       ctx.state['user'] = checked.claims;
       ctx.state['token'] = checked;

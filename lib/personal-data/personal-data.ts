@@ -60,15 +60,24 @@ export class PersonalData implements PersonalDataCodec {
    */
   async sessionClaims(session: SessionState): Promise<Readonly<Record<string, unknown>>> {
     if (session.personal === undefined) return session.claims ?? {};
-    const claims = Object.freeze((await openPersonal(this.keys, session.personal)).claims ?? {});
+    const claims = (await openPersonal(this.keys, session.personal)).claims ?? {};
+    return this.rememberClaims(session.stream, claims);
+  }
+
+  /** Remembers the login claims of session `sid` (bounded, least recently used dropped first). */
+  rememberClaims(
+    sid: string,
+    claims: Readonly<Record<string, unknown>>,
+  ): Readonly<Record<string, unknown>> {
+    const frozen = Object.freeze({ ...claims });
     if (this.#maxClaims > 0) {
-      this.#claims.set(session.stream, claims);
+      this.#claims.set(sid, frozen);
       for (const oldest of this.#claims.keys()) {
         if (this.#claims.size <= this.#maxClaims) break;
         this.#claims.delete(oldest);
       }
     }
-    return claims;
+    return frozen;
   }
 
   /** The login claims of session `sid` if this instance decrypted them before. */

@@ -22,7 +22,6 @@ import {
   type TokenAt,
 } from '../ledger/index.js';
 import type { SessionDeps } from '../sessions/deps.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import { authenticateCaller, requireScope } from './shared/caller.js';
 import { noStore } from './shared/headers.js';
 import { ID_PARAM, paramsOf, validateParams } from './shared/params.js';
@@ -57,10 +56,10 @@ export const auditSchema = {
 
 type AuditParams = Partial<Record<keyof (typeof auditSchema)['properties'], string>>;
 
-export function auditRoute(deps: SessionDeps, view: RevocationView | undefined): Middleware[] {
+export function auditRoute(deps: SessionDeps): Middleware[] {
   return [
     noStore,
-    authenticateCaller(deps, view),
+    authenticateCaller(deps),
     requireScope(deps.config.scopes.audit),
     validateParams(auditSchema, 'query'),
     answerPointInTime(deps),

@@ -7,7 +7,6 @@ import { Router } from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import { errorHandler } from '../middleware/error-handler.js';
 import type { SessionDeps } from '../sessions/deps.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import { auditRoute } from './audit.js';
 import { introspectionRoute } from './introspection.js';
 import { jwksRoute } from './jwks.js';
@@ -37,24 +36,18 @@ export type { ThrottleOptions } from './shared/throttle.js';
  * @example
  * app.use(auth.routes({ prefix: '/auth', paths: { audit: false } }));
  */
-export function createRouter(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-  options: RoutesOptions = {},
-): Middleware {
+export function createRouter(deps: SessionDeps, options: RoutesOptions = {}): Middleware {
   const { prefix, paths, bodyLimit, login } = resolveRoutesOptions(options);
   const body = { limit: bodyLimit };
   const router = new Router(prefix === '' ? {} : { prefix });
   router.use(errorHandler(deps.config.logger));
   if (paths.refresh) router.post(paths.refresh, ...refreshRoute(deps, body));
-  if (paths.introspection) {
-    router.post(paths.introspection, ...introspectionRoute(deps, view, body));
-  }
-  if (paths.revocation) router.post(paths.revocation, ...revocationRoute(deps, view, body));
+  if (paths.introspection) router.post(paths.introspection, ...introspectionRoute(deps, body));
+  if (paths.revocation) router.post(paths.revocation, ...revocationRoute(deps, body));
   if (paths.jwks) router.get(paths.jwks, ...jwksRoute(deps));
-  if (paths.audit) router.get(paths.audit, ...auditRoute(deps, view));
+  if (paths.audit) router.get(paths.audit, ...auditRoute(deps));
   if (paths.sessions) {
-    const sessions = sessionsRoutes(deps, view);
+    const sessions = sessionsRoutes(deps);
     router.get(paths.sessions, ...sessions.list);
     router.delete(paths.sessions, ...sessions.revokeOthers);
     router.delete(`${paths.sessions}/:sid`, ...sessions.revokeOne);

@@ -10,7 +10,6 @@ import type { Context, Middleware, Next } from 'koa';
 import { InvalidRequestError } from '../errors.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { introspect, type IntrospectionRequest } from '../sessions/introspect.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
 import { authenticateCaller, callerOf } from './shared/caller.js';
 import { noStore } from './shared/headers.js';
@@ -25,14 +24,10 @@ export const introspectionSchema = {
   },
 } as const;
 
-export function introspectionRoute(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-  body: BodyOptions,
-): Middleware[] {
+export function introspectionRoute(deps: SessionDeps, body: BodyOptions): Middleware[] {
   return [
     noStore,
-    authenticateCaller(deps, view),
+    authenticateCaller(deps),
     parseBody(body),
     validateParams(introspectionSchema, 'body'),
     validateTokenOrJti,

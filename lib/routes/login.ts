@@ -12,11 +12,11 @@ import { InvalidCredentialsError, InvalidRequestError } from '../errors.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { issueSession } from '../sessions/issue.js';
 import { traced } from '../telemetry/telemetry.js';
-import type { UserRecord } from '../tokens/claims.js';
 import type { LoginRouteOptions } from './options.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
 import { noStore } from './shared/headers.js';
 import { paramsOf, validateParams } from './shared/params.js';
+import { required, routeState } from './shared/request-state.js';
 import { LoginThrottle } from './shared/throttle.js';
 
 export const loginSchema = {
@@ -100,14 +100,14 @@ function checkPassword(options: LoginRouteOptions): Middleware {
     if (typeof user !== 'object') {
       throw new TypeError('login.verifyPassword must return a user object or null');
     }
-    ctx.state['loginUser'] = user;
+    routeState(ctx).loginUser = user;
     await next();
   };
 }
 
 function issueTokens(deps: SessionDeps, options: LoginRouteOptions): Middleware {
   return async function issueTokens(ctx: Context) {
-    const user = ctx.state['loginUser'] as UserRecord;
+    const user = required(ctx, 'loginUser', 'checkPassword');
     const scope = typeof options.scope === 'function' ? options.scope(ctx, user) : options.scope;
     const how = {
       ctx,

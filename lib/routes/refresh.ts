@@ -15,6 +15,7 @@ import { traced } from '../telemetry/telemetry.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
 import { noStore } from './shared/headers.js';
 import { KEYWORD_PARAM, TOKEN_PARAM, paramsOf, validateParams } from './shared/params.js';
+import { required, routeState } from './shared/request-state.js';
 
 export const refreshSchema = {
   type: 'object',
@@ -58,7 +59,7 @@ async function validateTokenPresence(ctx: Context, next: Next): Promise<void> {
   }
   const token = params.token ?? params.refresh_token;
   if (token === undefined) throw new InvalidRequestError('"token" (the refresh token) is missing');
-  ctx.state['refreshToken'] = token;
+  routeState(ctx).refreshToken = token;
   await next();
 }
 
@@ -66,7 +67,7 @@ function rotateRefreshToken(deps: SessionDeps): Middleware {
   // refreshSession throws InvalidGrantError (400) for any token problem, reuse included, and
   // StoreUnavailableError (503) when nothing could be recorded; either way nothing is issued.
   return async function rotateRefreshToken(ctx: Context) {
-    const token = ctx.state['refreshToken'] as string;
+    const token = required(ctx, 'refreshToken', 'validateTokenPresence');
     ctx.body = await traced(deps.telemetry, 'refresh', () => refreshSession(deps, token, ctx));
   };
 }

@@ -11,7 +11,6 @@ import type { Context, Middleware, Next } from 'koa';
 import { InvalidRequestError } from '../errors.js';
 import { verifyPresented, type SessionDeps } from '../sessions/deps.js';
 import { hasScope } from '../sessions/scope.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import { revoke } from '../sessions/revoke.js';
 import { traced } from '../telemetry/telemetry.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
@@ -32,14 +31,10 @@ interface RevocationParams {
   token_type_hint?: string;
 }
 
-export function revocationRoute(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-  body: BodyOptions,
-): Middleware[] {
+export function revocationRoute(deps: SessionDeps, body: BodyOptions): Middleware[] {
   return [
     noStore,
-    authenticateCaller(deps, view),
+    authenticateCaller(deps),
     parseBody(body),
     validateParams(revocationSchema, 'body'),
     validateTokenPresence,

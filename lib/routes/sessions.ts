@@ -12,7 +12,6 @@ import { SessionNotFoundError } from '../errors.js';
 import { assertId } from '../ledger/index.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { listSessions, revokeOtherSessions, type LiveSession } from '../sessions/list.js';
-import type { RevocationView } from '../sessions/revocation-view.js';
 import { revoke } from '../sessions/revoke.js';
 import { assertScope, hasScope } from '../sessions/scope.js';
 import { traced } from '../telemetry/telemetry.js';
@@ -20,6 +19,7 @@ import type { TokenClaims } from '../tokens/claims.js';
 import { authenticateCaller, callerOf } from './shared/caller.js';
 import { noStore } from './shared/headers.js';
 import { ID_PARAM, paramsOf, validateParams } from './shared/params.js';
+import { required, routeState } from './shared/request-state.js';
 
 /** A reason for the audit log: printable ASCII, short. */
 const REASON_PARAM = { type: 'string', pattern: '^[\\x20-\\x7e]{1,200}$' } as const;
@@ -40,11 +40,8 @@ export interface SessionsRoutes {
   revokeOthers: Middleware[];
 }
 
-export function sessionsRoutes(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-): SessionsRoutes {
-  const steps = [noStore, authenticateCaller(deps, view), validateParams(sessionsSchema, 'query')];
+export function sessionsRoutes(deps: SessionDeps): SessionsRoutes {
+  const steps = [noStore, authenticateCaller(deps), validateParams(sessionsSchema, 'query')];
   return {
     list: [...steps, chooseSubject(deps), listLiveSessions(deps)],
     revokeOne: [...steps, revokeOneSession(deps)],
@@ -58,7 +55,7 @@ function chooseSubject(deps: SessionDeps): Middleware {
     const caller = callerOf(ctx);
     const { sub = caller.sub } = paramsOf<SessionsParams>(ctx);
     if (sub !== caller.sub) assertScope(caller, deps.config.scopes.admin);
-    ctx.state['subject'] = sub;
+    routeState(ctx).subject = sub;
     await next();
   };
 }
@@ -66,7 +63,7 @@ function chooseSubject(deps: SessionDeps): Middleware {
 function listLiveSessions(deps: SessionDeps): Middleware {
   return async function listLiveSessions(ctx: Context) {
     const caller = callerOf(ctx);
-    const sessions = await listSessions(deps, ctx.state['subject'] as string);
+    const sessions = await listSessions(deps, required(ctx, 'subject', 'chooseSubject'));
     ctx.body = { sessions: sessions.map((session) => sessionBody(session, caller)) };
   };
 }
@@ -91,7 +88,7 @@ function revokeOneSession(deps: SessionDeps): Middleware {
 function revokeOthers(deps: SessionDeps): Middleware {
   return async function revokeOthers(ctx: Context) {
     const caller = callerOf(ctx);
-    const sub = ctx.state['subject'] as string;
+    const sub = required(ctx, 'subject', 'chooseSubject');
     const { reason } = paramsOf<SessionsParams>(ctx);
     const how = {
       // The caller's own session stays; for another subject's sessions, none is the caller's.

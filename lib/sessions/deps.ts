@@ -9,6 +9,7 @@ import { InvalidTokenError } from '../errors.js';
 import {
   ACCESS_TOKEN_TYP,
   REFRESH_TOKEN_TYP,
+  TOKEN_KINDS,
   type TokenClaims,
   type TokenTyp,
 } from '../tokens/claims.js';
@@ -16,11 +17,14 @@ import type { PersonalData } from '../personal-data/personal-data.js';
 import type { KeySet } from '../tokens/keys.js';
 import type { VerifiedTokenCache } from '../tokens/verified-cache.js';
 import { verifyToken, type VerifiedToken } from '../tokens/verify.js';
+import type { RevocationCheck } from './revocation-check.js';
 
 export interface SessionDeps {
   readonly config: ResolvedConfig;
   readonly keys: KeySet;
   readonly ledger: Ledger;
+  /** Whether a verified access token is recorded and unrevoked (option `revocation`). */
+  readonly revocation: RevocationCheck;
   /** Signs and verifies refresh tokens when `refreshKeys` is configured; otherwise `keys` does. */
   readonly refreshKeys?: KeySet;
   /** Access tokens verified before (option `verifyCache`); absent when the cache is off. */
@@ -110,10 +114,8 @@ export async function verifyPresented(
   token: string,
   hint: string | undefined,
 ): Promise<TokenClaims | null> {
-  const order: TokenTyp[] =
-    hint === 'refresh_token'
-      ? [REFRESH_TOKEN_TYP, ACCESS_TOKEN_TYP]
-      : [ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP];
+  const { access, refresh } = TOKEN_KINDS;
+  const order = hint === refresh.hint ? [refresh.typ, access.typ] : [access.typ, refresh.typ];
   for (const typ of order) {
     try {
       return (await verifyAs(deps, token, typ)).claims;

@@ -14,10 +14,10 @@ import {
   type TokenState,
 } from '../ledger/index.js';
 import { PersonalDataError } from '../errors.js';
-import type { TokenClaims } from '../tokens/claims.js';
-import { claimsAsRecorded } from './access.js';
+import { TOKEN_KINDS, type TokenClaims, type TokenType } from '../tokens/claims.js';
 import { verifyPresented, type SessionDeps } from './deps.js';
 import { hasSessionEnded } from './lifetime.js';
+import { claimsAsRecorded } from './revocation-check.js';
 import { hasScope } from './scope.js';
 import { sessionClaims } from './user-claims.js';
 
@@ -52,7 +52,7 @@ export interface IntrospectionResponse {
   /** `Bearer` for access tokens, `refresh_token` for refresh tokens. */
   token_type?: 'Bearer' | 'refresh_token';
   /** `T` for an access token, `R` for a refresh token, as django-jwtconnect-auth names them. */
-  ttype?: 'T' | 'R';
+  ttype?: TokenType;
   /** The `username` claim, when the access token carries one. */
   username?: string;
 }
@@ -79,7 +79,10 @@ export async function introspect(
   return describeToken(deps, session, view.token, await usernameOf(deps, session));
 }
 
-/** The seed's `username` member: the session's claim of that name, if it can still be read. */
+/**
+ * django-jwtconnect-auth's `username` member: the session's claim of that name, if it can still be
+ * read.
+ */
 async function usernameOf(deps: SessionDeps, session: SessionState): Promise<string | undefined> {
   try {
     const username = (await sessionClaims(deps, session))['username'];
@@ -104,8 +107,8 @@ function describeToken(
     iat: Math.floor(token.issuedAt.getTime() / 1000),
     exp: token.exp,
     iss: deps.config.issuer,
-    token_type: token.type === 'access' ? 'Bearer' : 'refresh_token',
-    ttype: token.type === 'access' ? 'T' : 'R',
+    token_type: TOKEN_KINDS[token.type].tokenType,
+    ttype: TOKEN_KINDS[token.type].ttype,
   };
   if (session.aud !== undefined) response.aud = session.aud;
   if (session.scope !== undefined) response.scope = session.scope;

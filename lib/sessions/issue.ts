@@ -193,16 +193,19 @@ export async function issueSession(
     throw new Error('issue decided nothing');
   }
   if (!config.multipleTokens) await endOtherSessions(deps, appended.state, meta);
+  // This instance knows the clear claims: its refreshes of the session need not decrypt them.
+  deps.personalData?.rememberClaims(sid, structuredClone(userClaimsOf(accessClaims) ?? {}));
   return tokenResponse(deps, accessClaims, refreshClaims);
 }
 
 /**
- * Single-session policy (seed JWTAUTH_MULTIPLE_TOKENS = False): a login ends the subject's other
- * sessions. Decided once this session is recorded, so that concurrent logins see each other:
- * sessions are ordered by (start, sid); a login revokes the older sessions it sees, and its own if
- * it sees a newer one. Of two concurrent logins, the one that looks last sees the other, so the
- * older of the two is revoked either way and exactly the newest session survives. A login that
- * finds itself replaced answers `ConcurrencyError` instead of tokens that would not work.
+ * Single-session policy (django-jwtconnect-auth's JWTAUTH_MULTIPLE_TOKENS = False): a login ends
+ * the subject's other sessions. Decided once this session is recorded, so that concurrent logins
+ * see each other: sessions are ordered by (start, sid); a login revokes the older sessions it sees,
+ * and its own if it sees a newer one. Of two concurrent logins, the one that looks last sees the
+ * other, so the older of the two is revoked either way and exactly the newest session survives. A
+ * login that finds itself replaced answers `ConcurrencyError` instead of tokens that would not
+ * work.
  */
 async function endOtherSessions(
   deps: SessionDeps,

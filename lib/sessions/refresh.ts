@@ -15,6 +15,7 @@ import {
   type EventDraft,
   type SessionState,
   type SubjectState,
+  type StreamState,
 } from '../ledger/index.js';
 import {
   REFRESH_TOKEN_TYP,
@@ -23,12 +24,15 @@ import {
   newTokenId,
   type TokenClaims,
 } from '../tokens/claims.js';
-import { UNKNOWN_SESSION } from './access.js';
+import { UNKNOWN_SESSION } from './revocation-check.js';
 import { compact, requestMeta, verifyAs, type SessionDeps, type TokenResponse } from './deps.js';
 import { tokenResponse } from './issue.js';
 import { hasSessionEnded, lifetimeWithin, sessionEnd } from './lifetime.js';
 import { revokeSession } from './revoke.js';
 import { refreshedUserClaims, sessionClaims, type UserClaims } from './user-claims.js';
+
+/** Reads a session and its subject's state ahead of the decision, which then reuses them. */
+type LoadAhead = () => Promise<{ session: SessionState | null; subject: SubjectState | null }>;
 
 type Outcome = { kind: 'rotated'; access: TokenClaims; refresh: TokenClaims } | { kind: 'reuse' };
 
@@ -45,14 +49,23 @@ export async function refreshSession(
   const meta = requestMeta(ctx);
   // Read before anything is appended: a refresh token must not be spent on a session whose
   // claims cannot be put in the new access token.
+  // What was read ahead is what the decision's first attempt uses: no second read of the state.
+  let readAhead: StreamState[] | undefined;
+  const loadAhead = async () => {
+    const loaded = await ledger.loadSession(claims.sid, claims.sub);
+    readAhead = [loaded.session, loaded.subject].filter((state) => state !== null);
+    return loaded;
+  };
   const userClaims = await readable(
-    async () => (await askHostForClaims(deps, claims, ctx)) ?? (await recordedClaims(deps, claims)),
+    async () =>
+      (await askHostForClaims(deps, claims, ctx, loadAhead)) ??
+      (await recordedClaims(deps, claims, loadAhead)),
   );
   const accessJti = newTokenId();
   const refreshJti = newTokenId();
 
   let outcome: Outcome | undefined;
-  await ledger.execute(target, (state, { now, related }): EventDraft | null => {
+  await ledger.execute({ ...target, readAhead }, (state, { now, related }): EventDraft | null => {
     outcome = undefined;
     const subject = related.get(subjectStream(claims.sub));
     const session = usableSession(state, claims, subject?.kind === 'subject' ? subject : null);
@@ -133,12 +146,13 @@ async function askHostForClaims(
   deps: SessionDeps,
   claims: TokenClaims,
   ctx: Context | undefined,
+  loadAhead: LoadAhead,
 ): Promise<Readonly<UserClaims> | undefined> {
   const { config } = deps;
   // Read ahead of the decision only when a hook is configured: without one, a refresh costs no
   // extra round trip.
   if (!config.refreshClaims) return undefined;
-  const { session: current, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
+  const { session: current, subject } = await loadAhead();
   if (current?.refreshJti !== claims.jti) return undefined;
   const session = usableSession(current, claims, subject);
   if (hasSessionEnded(session, config.sessionMaxAge, config.clock())) return undefined;
@@ -160,12 +174,13 @@ async function askHostForClaims(
 async function recordedClaims(
   deps: SessionDeps,
   claims: TokenClaims,
+  loadAhead: LoadAhead,
 ): Promise<Readonly<UserClaims> | undefined> {
   const { personalData } = deps;
   if (!personalData) return undefined;
   const remembered = personalData.rememberedClaims(claims.sid);
   if (remembered) return remembered;
-  const { session, subject } = await deps.ledger.loadSession(claims.sid, claims.sub);
+  const { session, subject } = await loadAhead();
   // An unknown or revoked session is refused by the decision, without reading its personal data.
   if (session?.sub !== claims.sub || isSessionRevoked(session, subject)) return undefined;
   return sessionClaims(deps, session);

@@ -21,12 +21,19 @@
  * mark that came and went between two syncs belongs to an event stamped after the earlier sync
  * began, which the later sync's time query covers.
  */
-import type { Clock } from '../clock.js';
+import type { ResolvedConfig } from '../config.js';
 import { InvalidTokenError, StoreUnavailableError } from '../errors.js';
 import { coveredByCutOff, history, type Ledger, type LedgerEvent } from '../ledger/index.js';
 import type { TokenClaims } from '../tokens/claims.js';
-import { assertRecordedAndNotRevoked, claimsAsRecorded, sessionExpired } from './access.js';
 import { sessionEnd } from './lifetime.js';
+import {
+  StoreRevocationCheck,
+  assertRecordedAndNotRevoked,
+  claimsAsRecorded,
+  sessionExpired,
+  type RevocationCheck,
+  type RevocationCheckOptions,
+} from './revocation-check.js';
 
 /** An access token confirmed as recorded: its session, subject, when they began, its claims. */
 interface Recorded {
@@ -42,21 +49,18 @@ interface Recorded {
   aud?: string | string[];
 }
 
-export interface RevocationViewOptions {
+export interface RevocationViewOptions extends RevocationCheckOptions {
   maxStalenessMs: number;
   /** How far back revocations matter: the longest token lifetime, in ms. */
   lookbackMs: number;
   /** Allowed clock difference between instances, in ms. */
   skewMs: number;
-  /** The configured absolute session lifetime, seconds, for sessions recorded without their end. */
-  sessionMaxAge: number;
-  clock: Clock;
   onError?: (error: unknown) => void;
 }
 
 const PAGE = 500;
 
-export class RevocationView {
+export class RevocationView implements RevocationCheck {
   readonly #ledger: Ledger;
   readonly #options: RevocationViewOptions;
   /** Revoked token ids and session ids, with the time of their event (for pruning). */
@@ -198,4 +202,36 @@ export class RevocationView {
     for (const [sub, cutOff] of this.#cutOffs)
       if (cutOff.getTime() < before) this.#cutOffs.delete(sub);
   }
+}
+
+/**
+ * The revocation check `revocation.maxStalenessMs` asks for: the store read on every call (0, the
+ * default), or a view that bound, filled before this resolves.
+ */
+export async function startRevocationCheck(
+  ledger: Ledger,
+  config: Pick<
+    ResolvedConfig,
+    | 'revocation'
+    | 'accessTokenTtl'
+    | 'refreshTokenTtl'
+    | 'clockTolerance'
+    | 'sessionMaxAge'
+    | 'clock'
+    | 'logger'
+  >,
+): Promise<RevocationCheck> {
+  const { maxStalenessMs } = config.revocation;
+  const { sessionMaxAge, clock } = config;
+  if (maxStalenessMs <= 0) return new StoreRevocationCheck(ledger, { sessionMaxAge, clock });
+  const view = new RevocationView(ledger, {
+    maxStalenessMs,
+    lookbackMs: Math.max(config.accessTokenTtl, config.refreshTokenTtl) * 1000,
+    skewMs: config.clockTolerance * 1000,
+    sessionMaxAge,
+    clock,
+    onError: (error) => config.logger.warn('revocation view refresh failed', error),
+  });
+  await view.start();
+  return view;
 }

@@ -17,6 +17,44 @@ export type TokenTyp = typeof ACCESS_TOKEN_TYP | typeof REFRESH_TOKEN_TYP;
 /** `ttype` as in django-jwtconnect-auth: `T` access, `R` refresh. */
 export type TokenType = 'T' | 'R';
 
+/** What a token is for, in the ledger's word (`type` of a recorded token). */
+export type TokenKind = 'access' | 'refresh';
+
+/**
+ * Every encoding of a token's kind, read from this one table: the JOSE `typ` header, the `ttype`
+ * claim, the `token_type_hint` a client sends (RFC 7009 section 2.1, RFC 7662 section 2.1) and the
+ * `token_type` an introspection answers (RFC 7662 section 2.2).
+ */
+export const TOKEN_KINDS = {
+  access: { typ: ACCESS_TOKEN_TYP, ttype: 'T', hint: 'access_token', tokenType: 'Bearer' },
+  refresh: {
+    typ: REFRESH_TOKEN_TYP,
+    ttype: 'R',
+    hint: 'refresh_token',
+    tokenType: 'refresh_token',
+  },
+} as const satisfies Record<
+  TokenKind,
+  { typ: TokenTyp; ttype: TokenType; hint: string; tokenType: string }
+>;
+
+const TTYPE_OF: Readonly<Record<TokenTyp, TokenType>> = {
+  [TOKEN_KINDS.access.typ]: TOKEN_KINDS.access.ttype,
+  [TOKEN_KINDS.refresh.typ]: TOKEN_KINDS.refresh.ttype,
+};
+
+/**
+ * The `ttype` claim a token with JOSE `typ` carries; a TypeError naming `what` for any other `typ`
+ * (a caller's mistake, not a bad token).
+ */
+export function ttypeOf(typ: TokenTyp, what = '"typ"'): TokenType {
+  const ttype = TTYPE_OF[typ] as TokenType | undefined;
+  if (ttype === undefined) {
+    throw new TypeError(`${what} must be ${ACCESS_TOKEN_TYP} or ${REFRESH_TOKEN_TYP}`);
+  }
+  return ttype;
+}
+
 /**
  * The claims of a verified token (`ctx.state.user` after `authenticate()`), plus mapped user
  * claims.

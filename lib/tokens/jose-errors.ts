@@ -1,6 +1,7 @@
 /**
  * The one place where jose's errors become the plugin's `InvalidTokenError`. Messages are short and
- * generic: they never echo the token, its claims or a key (guarantee 5); `reason` says why.
+ * generic: they never echo the token, its claims or a key (SECURITY.md, "Defences and their
+ * tests"); `reason` says why.
  */
 import { errors } from 'jose';
 import { InvalidTokenError, type InvalidTokenReason } from '../errors.js';

@@ -78,7 +78,11 @@ interface LoadedKey {
 
 const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
 
-function publicJwkOf(key: KeyObject): JWK {
+/**
+ * The public members of a key's JWK (RFC 7517 section 4, RFC 7518 section 6): what the JWKS
+ * publishes and what a default `kid` (the RFC 7638 thumbprint) is computed over.
+ */
+export function publicJwkOf(key: KeyObject): JWK {
   const full = key.export({ format: 'jwk' }) as Record<string, unknown>;
   const jwk: Record<string, unknown> = {};
   for (const member of PUBLIC_MEMBERS) if (full[member] !== undefined) jwk[member] = full[member];

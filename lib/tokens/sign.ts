@@ -3,13 +3,8 @@
  * `typ` (RFC 9068 section 2.1, RFC 8725 section 3.11).
  */
 import { SignJWT } from 'jose';
-import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP, type TokenClaims, type TokenTyp } from './claims.js';
+import { ttypeOf, type TokenClaims, type TokenTyp } from './claims.js';
 import type { KeySet } from './keys.js';
-
-const TTYPE_OF: Readonly<Record<TokenTyp, TokenClaims['ttype']>> = {
-  [ACCESS_TOKEN_TYP]: 'T',
-  [REFRESH_TOKEN_TYP]: 'R',
-};
 
 /**
  * Signs `claims` as a compact JWS with the active key.
@@ -22,9 +17,7 @@ export async function signToken(
   typ: TokenTyp,
   claims: TokenClaims,
 ): Promise<string> {
-  const ttype = TTYPE_OF[typ];
-  if (ttype === undefined)
-    throw new TypeError(`"typ" must be ${ACCESS_TOKEN_TYP} or ${REFRESH_TOKEN_TYP}`);
+  const ttype = ttypeOf(typ);
   // A caller mistake that would otherwise produce a token its own verifier rejects.
   if (claims.ttype !== ttype) throw new TypeError(`a ${typ} token needs "ttype": "${ttype}"`);
   const { alg, kid, key } = keySet.signing;

@@ -5,7 +5,7 @@
  */
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { epochSeconds, type Clock } from '../clock.js';
-import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP, type TokenClaims, type TokenTyp } from './claims.js';
+import { ttypeOf, type TokenClaims, type TokenTyp } from './claims.js';
 import { invalidToken, toInvalidTokenError } from './jose-errors.js';
 import type { KeySet, SigningAlgorithm, TokenKey } from './keys.js';
 
@@ -41,11 +41,6 @@ const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 const REFUSED_HEADERS = ['jku', 'x5u', 'x5c', 'jwk', 'crit'] as const;
 
 const REQUIRED_CLAIMS = ['iss', 'sub', 'iat', 'exp', 'jti', 'sid', 'ttype'];
-
-const TTYPE_OF: Readonly<Record<TokenTyp, TokenClaims['ttype']>> = {
-  [ACCESS_TOKEN_TYP]: 'T',
-  [REFRESH_TOKEN_TYP]: 'R',
-};
 
 /**
  * One spelling per byte string (RFC 4648 section 3.5): the unused bits of a part's last character
@@ -114,7 +109,7 @@ function checkClaims(payload: JWTPayload, options: VerifyOptions, now: number): 
   }
   // jose checks `iat` only together with maxTokenAge; a token from the future is not yet valid.
   if ((iat as number) > now + options.clockToleranceSeconds) throw invalidToken('not_yet_valid');
-  if (ttype !== TTYPE_OF[options.typ]) throw invalidToken('wrong_type');
+  if (ttype !== ttypeOf(options.typ)) throw invalidToken('wrong_type');
   return payload as TokenClaims;
 }
 
@@ -132,10 +127,8 @@ export async function verifyToken(
   jwt: string,
   options: VerifyOptions,
 ): Promise<VerifiedToken> {
-  const expectedTtype = TTYPE_OF[options.typ];
-  if (expectedTtype === undefined) {
-    throw new TypeError(`"typ" option must be ${ACCESS_TOKEN_TYP} or ${REFRESH_TOKEN_TYP}`);
-  }
+  // Any other typ is the caller's mistake: a TypeError before any work.
+  ttypeOf(options.typ, '"typ" option');
   const header = readHeader(jwt, options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH);
   const key = selectKey(keySet, header);
   checkTyp(header.typ, options.typ);

@@ -107,9 +107,19 @@ describe('koa-jwtconnect keys generate [real binary]', () => {
     expect(stderr).to.include('prefer ES256 or EdDSA');
   });
 
-  it("writes the seed's private.key + public.cert pair [--x509 RS256]", async () => {
+  it("writes django-jwtconnect-auth's private.key + public.cert pair [--x509 RS256]", async () => {
     const out = join(dir.path, 'x509');
-    const args = ['keys', 'generate', '--alg', 'RS256', '--x509', '--out', out, '--kid', 'seed/1'];
+    const args = [
+      'keys',
+      'generate',
+      '--alg',
+      'RS256',
+      '--x509',
+      '--out',
+      out,
+      '--kid',
+      'django/1',
+    ];
     const { code, stdout } = await cli(args);
     expect(code).to.equal(0);
     expect(await mode(join(out, 'private.key'))).to.equal(0o600);
@@ -119,9 +129,9 @@ describe('koa-jwtconnect keys generate [real binary]', () => {
       privateKeyFile: join(out, 'private.key'),
       certificateFile: join(out, 'public.cert'),
     };
-    expect((await roundTrip({ ...source, kid: 'seed/1' }, 'RS256')).kid).to.equal('seed/1');
+    expect((await roundTrip({ ...source, kid: 'django/1' }, 'RS256')).kid).to.equal('django/1');
     expect(stdout).to.include(`certificateFile: '${join(out, 'public.cert')}'`);
-    expect(new X509Certificate(cert).subject).to.equal('CN=seed/1');
+    expect(new X509Certificate(cert).subject).to.equal('CN=django/1');
   });
 
   it('refuses to overwrite existing files without --force, and replaces them with it', async () => {

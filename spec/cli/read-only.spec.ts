@@ -83,9 +83,9 @@ describe('koa-jwtconnect read-only commands [real binary, MongoDB]', () => {
 
   it('reads an existing ledger without creating an index that is missing', async () => {
     const run = cliOn(testServerUri(), t.db.databaseName);
-    await t.db.collection('jwtconnect_events').dropIndex('sub_time');
+    await t.db.collection('jwtconnect_events').dropIndex('sub_time_stream_seq');
     const before = await layout(t.db);
-    expect(before['jwtconnect_events']).to.not.include('sub_time');
+    expect(before['jwtconnect_events']).to.not.include('sub_time_stream_seq');
     for (const args of [['audit', 'history', '--sid', sid], ...READ_ONLY.slice(1)]) {
       const { code, stderr } = await run(args);
       expect(code, stderr).to.equal(0);

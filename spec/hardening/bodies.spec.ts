@@ -1,7 +1,8 @@
 /**
- * Guarantee 6 for compressed bodies, found by the fuzzer (issue 7): a body whose Content-Encoding
- * does not describe its bytes is the client's mistake, so every route that reads a body answers
- * 400 `invalid_request` and changes nothing, never 500. A correctly compressed body is read.
+ * Bad input changes nothing, for compressed bodies (found by the fuzzer): a body whose
+ * Content-Encoding does not describe its bytes is the client's mistake, so every route that reads a
+ * body answers 400 `invalid_request` and changes nothing, never 500. A correctly compressed body is
+ * read.
  */
 import { expect } from 'chai';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';

@@ -1,8 +1,9 @@
 /**
- * Guarantees 3 and 4 across a real crash (issue 7): a plugin process is SIGKILLed right after it
- * inserted a `revoked` event and before it wrote the projection (spec/hardening/crash-child.ts).
- * The next start repairs the projection from the log before serving, so the revocation that was
- * appended is enforced, and so is the one acknowledged before the crash.
+ * Revocations survive, and the projection stays the fold of the log, across a real crash: a plugin
+ * process is SIGKILLed right after it inserted a `revoked` event and before it wrote the projection
+ * (spec/hardening/crash-child.ts). The next start repairs the projection from the log before
+ * serving, so the revocation that was appended is enforced, and so is the one acknowledged before
+ * the crash.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

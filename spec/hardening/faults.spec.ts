@@ -1,9 +1,9 @@
 /**
- * Guarantee 1 under real network faults (issue 7): the plugin reaches the real test server through
- * a loopback TCP proxy that cuts or stalls the traffic. While the store is unreachable, the login
- * hook, refresh, revocation, introspection and authenticated requests fail closed (503, no token in
- * any body, no event, nothing spent); when traffic flows again the same instance serves them all,
- * with no restart, and the refresh token that failed still works.
+ * No token without its recorded event, under real network faults: the plugin reaches the real test
+ * server through a loopback TCP proxy that cuts or stalls the traffic. While the store is
+ * unreachable, the login hook, refresh, revocation, introspection and authenticated requests fail
+ * closed (503, no token in any body, no event, nothing spent); when traffic flows again the same
+ * instance serves them all, with no restart, and the refresh token that failed still works.
  *
  * The ledger is read straight from the database (not through the proxy) before and after.
  */

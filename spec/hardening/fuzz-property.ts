@@ -1,10 +1,10 @@
 /**
- * The fuzz property (issue 7), for any generated request to any route:
+ * The fuzz property, for any generated request to any route:
  * 1. never a 5xx (and nothing logged as an error, which every 5xx would be);
  * 2. never a stack trace, key material (PEM, private JWK members, key parameters) or the subject
  *    secret in the body or a header;
  * 3. no token in any answer but the 200 of refresh, login and the login hook, and each of those
- *    tokens recorded by the event that request appended (guarantee 1);
+ *    tokens recorded by the event that request appended;
  * 4. a rejected request leaves the ledger unchanged: the event count and the projection's canonical
  *    form are equal before and after. The one exception is policy: a spent refresh token presented
  *    after the reuse grace is refused AND revokes its session (one `revoked` event, reason

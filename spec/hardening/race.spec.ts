@@ -1,7 +1,7 @@
 /**
- * Guarantee 2 under contention (issue 7): one refresh token raced by 20 concurrent requests through
- * two app instances sharing one database, 100 times over. The policy proved here, and written down
- * in SECURITY.md "Refresh token rotation":
+ * A refresh token works once, under contention: one refresh token raced by 20 concurrent requests
+ * through two app instances sharing one database, 100 times over. The policy proved here, and
+ * written down in SECURITY.md "Refresh token rotation":
  *
  * - exactly one request of a round rotates the token and gets the new pair; exactly one `refreshed`
  *   event is appended per round (the unique (stream, seq) index decides, not a process lock);

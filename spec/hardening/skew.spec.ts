@@ -1,5 +1,5 @@
 /**
- * Clock skew (issue 7), with injected clocks: two instances share one database, one of them (the
+ * Clock skew, with injected clocks: two instances share one database, one of them (the
  * issuer) with its clock set apart from the other's (the verifier). Each boundary is tested just
  * inside and just outside the tolerance, at the middleware and at the refresh route. Claims are
  * NumericDates (whole seconds); the checks are, with `now` the verifier's clock in whole seconds:

@@ -90,10 +90,29 @@ describe('MongoDB command counts per operation', () => {
     for (const m of [session, subject]) expect(m.roundTrips).to.be.at.most(5);
   });
 
-  it('reads a history page with one command', async () => {
+  it('reads a history page with two commands: its events, then their data keys in one query', async () => {
     const sub = plugin.auth.subjectOf(ALICE);
     const m = await measure('history page', () => plugin.auth.audit.history({ sub, limit: 20 }));
-    expect(m.commands).to.have.length(1);
+    expect(m.commands.map((c) => c.collection)).to.deep.equal([
+      'jwtconnect_events',
+      'jwtconnect_data_keys',
+    ]);
+  });
+
+  it('refreshes on another instance in at most 4 round trips once it holds the data key', async () => {
+    const other = await testPlugin(recorder.db);
+    try {
+      const carol = { id: 'u-carol', username: 'carol' };
+      const warm = await plugin.auth.issue(carol, { source: 'test' });
+      await other.auth.refresh(warm.refresh_token);
+      const first = await plugin.auth.issue(carol, { source: 'test' });
+      const m = await measure('refresh (another instance)', () =>
+        other.auth.refresh(first.refresh_token),
+      );
+      expect(m.roundTrips).to.be.at.most(4);
+    } finally {
+      await other.auth.close();
+    }
   });
 
   it('completes a projection the log is ahead of in a bounded number of round trips', async () => {
@@ -116,7 +135,7 @@ describe('MongoDB command counts per operation', () => {
 
   it('sends only queries a declared index serves', async () => {
     const indexes = new Map<string, string[][]>();
-    for (const name of ['jwtconnect_events', 'jwtconnect_state']) {
+    for (const name of ['jwtconnect_events', 'jwtconnect_state', 'jwtconnect_data_keys']) {
       const declared = await recorder.db.collection(name).indexes();
       indexes.set(
         name,

@@ -1,9 +1,9 @@
 /**
- * The one contract suite every `LedgerStore` passes (STYLE.md 5), in parts: events
- * (contract-events.ts), projection documents (contract-states.ts), the `Ledger` on top of the store
- * (contract-ledger.ts), audit and integrity (contract-audit.ts), user-level views
- * (contract-sessions.ts), tamper evidence (contract-tamper.ts), data keys of personal data
- * (contract-data-keys.ts).
+ * The one contract suite every `LedgerStore` passes, run on the memory store and on the real server
+ * alike, in parts: events (contract-events.ts), projection documents (contract-states.ts), the
+ * `Ledger` on top of the store (contract-ledger.ts), audit and integrity (contract-audit.ts),
+ * user-level views (contract-sessions.ts), tamper evidence (contract-tamper.ts), data keys of
+ * personal data (contract-data-keys.ts).
  *
  * `makeStore` returns a new, empty, unopened store; the suite opens it. Most tests share one store
  * and keep apart by using fresh random stream ids; tests that read the whole store get their own.

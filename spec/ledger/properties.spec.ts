@@ -1,7 +1,7 @@
 /**
  * Property tests: random sequences of issue / refresh / revoke / clock moves, run through
- * `Ledger.execute`, then checked against the log (SPEC guarantee 4: projection == fold(log), and a
- * rebuild reproduces it exactly) and against a reference model written here from scratch.
+ * `Ledger.execute`, then checked against the log (the projection is always the fold of the log, and
+ * a rebuild reproduces it exactly) and against a reference model written here from scratch.
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
@@ -93,7 +93,7 @@ interface ModelSession {
   lastEventAt: number;
 }
 
-/** What happened when, as plain lists; the answers follow SPEC, not the projection's code. */
+/** What happened when, as plain lists; the answers follow the documented rules, not the code. */
 class Model {
   readonly tokens = new Map<string, ModelToken>();
   readonly sessions: ModelSession[] = [];

@@ -1,7 +1,7 @@
 /**
  * Crashes between the append and the projection update, on MongoDB: the event is durable, the
  * projection is behind, and the next start (or the next writer) must bring it up to date
- * (SPEC guarantee 3: an acknowledged revocation survives restarts).
+ * (an acknowledged revocation survives restarts).
  */
 import type { IssuedEvent, RefreshedEvent } from '../../lib/ledger/events.js';
 import { subjectStream } from '../../lib/ledger/events.js';

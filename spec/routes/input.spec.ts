@@ -1,7 +1,7 @@
 /**
- * Guarantee 6 at the routes: bad input gets a clear 4xx and changes nothing. Operator objects,
- * arrays, numbers and repeated parameters on every parameter of every route; oversized, malformed
- * and mistyped bodies; garbage and forged tokens anywhere a token goes.
+ * Bad input at the routes gets a clear 4xx and changes nothing. Operator objects, arrays, numbers
+ * and repeated parameters on every parameter of every route; oversized, malformed and mistyped
+ * bodies; garbage and forged tokens anywhere a token goes.
  */
 import { createHmac } from 'node:crypto';
 import { expect } from 'chai';

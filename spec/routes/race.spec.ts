@@ -1,7 +1,8 @@
 /**
- * Guarantee 2 across instances: of many concurrent refreshes of one token through two apps that
- * share the database, exactly one succeeds, and the losers (within the reuse grace) leave the
- * winner's session alone. Decided by the ledger's unique (stream, seq), not by any process lock.
+ * A refresh token works once, across instances: of many concurrent refreshes of one token through
+ * two apps that share the database, exactly one succeeds, and the losers (within the reuse grace)
+ * leave the winner's session alone. Decided by the ledger's unique (stream, seq), not by any
+ * process lock.
  */
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';

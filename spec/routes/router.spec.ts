@@ -2,9 +2,12 @@
  * `auth.routes(options)`: the JWKS route, configurable prefix and paths, disabled routes, methods,
  * and options refused up front with a ConfigError naming the option.
  */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import Koa from 'koa';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
-import { get, pairOf, postJson, request, startApp, type TestApp } from '../support/http.js';
+import { bearer, get, pairOf, postJson, request, startApp, type TestApp } from '../support/http.js';
 import { ALICE, testPlugin, type TestPlugin } from '../support/plugin.js';
 import { ConfigError } from '../../lib/errors.js';
 import type { RoutesOptions } from '../../lib/routes/index.js';
@@ -76,6 +79,36 @@ describe('auth.routes() [MongoDB, HTTP]', () => {
     expect(
       (await postJson(`${app.url}/token/refresh`, { token: pair.refresh_token })).status,
     ).to.equal(200);
+  });
+
+  it("keeps its own per-request data off the host's ctx.state", async () => {
+    const keysLeft: string[][] = [];
+    const koa = new Koa();
+    koa.use(async (ctx, next) => {
+      await next();
+      keysLeft.push(Object.keys(ctx.state));
+    });
+    koa.use(p.auth.routes({ login: { verifyPassword: () => ALICE } }));
+    const server = koa.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const login = await postJson(`${url}/token/login`, { username: 'alice', password: 'x' });
+      const { refresh_token: token } = pairOf(login);
+      const pair = pairOf(await postJson(`${url}/token/refresh`, { token }));
+      const caller = bearer(pair.access_token);
+      const introspection = await postJson(
+        `${url}/token/introspection`,
+        { token: pair.access_token },
+        caller,
+      );
+      const sessions = await get(`${url}/token/sessions`, caller);
+      expect([introspection.body['active'], sessions.status]).to.deep.equal([true, 200]);
+      expect(keysLeft).to.deep.equal([[], [], [], []]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('answers 405 with Allow for a method a route does not serve', async () => {

@@ -1,5 +1,5 @@
 /**
- * The curl examples of django-jwtconnect-auth's README (the seed) and of this README's "HTTP
+ * The curl examples of django-jwtconnect-auth's README and of this README's "HTTP
  * routes" section, replayed with fetch: same method, headers and body as the command line sends.
  * (`curl -d` without a Content-Type header sends application/x-www-form-urlencoded.)
  */
@@ -31,7 +31,7 @@ describe('curl examples [MongoDB, HTTP]', () => {
     await t.dispose();
   });
 
-  describe('from the seed', () => {
+  describe("from django-jwtconnect-auth's README", () => {
     it("refreshes: curl -H 'Content-type: application/json; indent=4' -H 'Accept: application/json' -d '{\"token\":\"$REFRESH_TOKEN\"}' -X POST /token/refresh", async () => {
       const pair = await p.auth.issue(ALICE, { source: 'saml' });
       const reply = await request(`${app.url}/token/refresh`, {

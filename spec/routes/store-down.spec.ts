@@ -1,7 +1,7 @@
 /**
- * Guarantee 1 at the routes: with the store unreachable every route that needs it fails closed with
- * 503 and `Retry-After`, no token leaves the server, and nothing is spent: once the store is back,
- * the same refresh token still works.
+ * No token without its recorded event, at the routes: with the store unreachable every route that
+ * needs it fails closed with 503 and `Retry-After`, no token leaves the server, and nothing is
+ * spent: once the store is back, the same refresh token still works.
  */
 import { expect } from 'chai';
 import { ledgerOf } from '../../lib/internals.js';

@@ -1,7 +1,6 @@
 /**
- * `auth.issue()`, the login hook's core: no token without its durably appended event (SPEC
- * guarantee 1), the claims a user gets (claims map, extra claims, opaque `sub`), and what refresh
- * carries over.
+ * `auth.issue()`, the login hook's core: no token without its durably appended event, the claims a
+ * user gets (claims map, extra claims, opaque `sub`), and what refresh carries over.
  */
 import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
@@ -63,7 +62,7 @@ describe('auth.issue() [MongoDB]', () => {
     await t.dispose();
   });
 
-  describe('fails closed (guarantee 1)', () => {
+  describe('fails closed: no token without its event', () => {
     it('rejects with StoreUnavailableError and returns no token when the store is closed', async () => {
       const own = await testPlugin(null, {
         store: {

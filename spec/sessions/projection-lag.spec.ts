@@ -1,7 +1,8 @@
 /**
- * Guarantee 3 when the projection write fails after the append: the `revoked` event is in the log
- * but the session's state is not updated. Every instance must enforce it anyway, without a
- * restart: a reader that finds the stream marked pending completes the projection first.
+ * An acknowledged revocation is enforced when the projection write fails after the append: the
+ * `revoked` event is in the log but the session's state is not updated. Every instance must enforce
+ * it anyway, without a restart: a reader that finds the stream marked pending completes the
+ * projection first.
  */
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';

@@ -1,5 +1,5 @@
 /**
- * Bounded-staleness revocation (`revocation: { maxStalenessMs }`, SPEC guarantee 3): instances
+ * Bounded-staleness revocation (`revocation: { maxStalenessMs }`, docs/revocation.md): instances
  * sharing one database, like app instances behind a balancer. A revocation made through one is
  * enforced by every other once its local view is older than the bound; within the bound it may not
  * be yet (that is the trade the option makes); a view that cannot refresh fails closed.

@@ -1,5 +1,5 @@
 /**
- * `npm run soak` (issue 7): SOAK_SECONDS (default 60) of mixed load at saturation against the demo
+ * `npm run soak`: SOAK_SECONDS (default 60) of mixed load at saturation against the demo
  * app on MongoDB, then the books are balanced. SOAK_CLIENTS (default 32) virtual users each loop
  * without pause: log in, then use the session (authenticated calls, introspection of its own token,
  * refreshes) and end it with a revocation, then log in again.

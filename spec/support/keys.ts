@@ -127,12 +127,12 @@ async function opensslCertificate(keyArgs: string[], certFile: string): Promise<
 }
 
 /**
- * What the seed's README runs:
+ * What django-jwtconnect-auth's README runs:
  * `openssl req -nodes -new -x509 -days 3650 -keyout certs/private.key -out certs/public.cert`.
  */
 export async function opensslKeyAndCertificate(
   dir: TempDir,
-  prefix = 'seed',
+  prefix = 'django',
 ): Promise<{ keyFile: string; certFile: string }> {
   const keyFile = join(dir.path, `${prefix}-private.key`);
   const certFile = join(dir.path, `${prefix}-public.cert`);

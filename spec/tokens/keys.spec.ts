@@ -29,7 +29,7 @@ describe('tokens/keys', () => {
   after(() => dir.dispose());
 
   describe('loading', () => {
-    it("loads the seed's openssl output (private key file + X.509 certificate file)", async () => {
+    it("loads django-jwtconnect-auth's openssl output (private key + X.509 certificate files)", async () => {
       const { keyFile, certFile } = await opensslKeyAndCertificate(dir);
       const keys = await loadKeys(
         { privateKeyFile: keyFile, certificateFile: certFile },

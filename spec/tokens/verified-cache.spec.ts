@@ -11,6 +11,7 @@ import { ConfigError, InvalidTokenError } from '../../lib/errors.js';
 import { resolveConfig } from '../../lib/config.js';
 import { Ledger, MemoryStore } from '../../lib/ledger/index.js';
 import { verifyAs, type SessionDeps } from '../../lib/sessions/deps.js';
+import { StoreRevocationCheck } from '../../lib/sessions/revocation-check.js';
 import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP } from '../../lib/tokens/claims.js';
 import { loadKeys, type KeySet } from '../../lib/tokens/keys.js';
 import { signToken } from '../../lib/tokens/sign.js';
@@ -147,10 +148,12 @@ describe('tokens/verified-cache', () => {
         store: { memory: true },
         clock,
       });
+      const ledger = new Ledger({ store: new MemoryStore(), clock });
       return {
         config,
         keys,
-        ledger: new Ledger({ store: new MemoryStore(), clock }),
+        ledger,
+        revocation: new StoreRevocationCheck(ledger, config),
         verified: new VerifiedTokenCache(10),
       };
     }

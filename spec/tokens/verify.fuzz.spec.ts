@@ -1,6 +1,6 @@
 /**
- * Guarantee 6: garbage and forged tokens are refused with an InvalidTokenError (a 401), never any
- * other error (a 500).
+ * Garbage and forged tokens are refused with an InvalidTokenError (a 401), never any other error (a
+ * 500).
  */
 import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';

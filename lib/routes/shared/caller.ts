@@ -8,23 +8,20 @@ import { bearerToken } from '../../middleware/bearer.js';
 import { checkAccessToken } from '../../sessions/access.js';
 import type { SessionDeps } from '../../sessions/deps.js';
 import { assertScope } from '../../sessions/scope.js';
-import type { RevocationView } from '../../sessions/revocation-view.js';
 import type { TokenClaims } from '../../tokens/claims.js';
+import { required, routeState } from './request-state.js';
 
-/** Puts the caller's access-token claims on `ctx.state.caller` (read them with `callerOf`). */
-export function authenticateCaller(
-  deps: SessionDeps,
-  view: RevocationView | undefined,
-): Middleware {
+/** Puts the caller's access-token claims in the route state (read them with `callerOf`). */
+export function authenticateCaller(deps: SessionDeps): Middleware {
   return async function authenticateCaller(ctx: Context, next: Next) {
     let checked;
     try {
-      checked = await checkAccessToken(deps, bearerToken(ctx), view);
+      checked = await checkAccessToken(deps, bearerToken(ctx));
     } catch (error) {
       deps.telemetry?.bearerRejected(error);
       throw error;
     }
-    ctx.state['caller'] = checked.claims;
+    routeState(ctx).caller = checked.claims;
     await next();
   };
 }
@@ -38,7 +35,5 @@ export function requireScope(scope: string): Middleware {
 }
 
 export function callerOf(ctx: Context): TokenClaims {
-  const caller = ctx.state['caller'] as TokenClaims | undefined;
-  if (!caller) throw new Error('authenticateCaller must run before this step');
-  return caller;
+  return required(ctx, 'caller', 'authenticateCaller');
 }

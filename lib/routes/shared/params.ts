@@ -10,6 +10,7 @@ import { InvalidRequestError } from '../../errors.js';
 import { MAX_ID_LENGTH } from '../../ledger/index.js';
 import { DEFAULT_MAX_TOKEN_LENGTH } from '../../tokens/verify.js';
 import { compileSchema, describeProblem } from '../../validation.js';
+import { required, routeState } from './request-state.js';
 
 /** The shape every route schema has: an object of string parameters. */
 export interface ParamsSchema {
@@ -34,7 +35,7 @@ export type ParamsSource = 'body' | 'query';
 
 /**
  * Validates the body or the query against `schema` and puts the known parameters on
- * `ctx.state.params` (read them with `paramsOf`).
+ * the route state (read them with `paramsOf`).
  */
 export function validateParams(schema: ParamsSchema, from: ParamsSource): Middleware {
   const validate = compileSchema(schema);
@@ -49,14 +50,14 @@ export function validateParams(schema: ParamsSchema, from: ParamsSource): Middle
       const value = (input as Record<string, unknown>)[name];
       if (Object.hasOwn(input as object, name) && typeof value === 'string') known[name] = value;
     }
-    ctx.state['params'] = known;
+    routeState(ctx).params = known;
     await next();
   };
 }
 
 /** The validated parameters of the request. */
 export function paramsOf<T extends object>(ctx: Context): T {
-  return ctx.state['params'] as T;
+  return required(ctx, 'params', 'validateParams') as T;
 }
 
 /** Type problems are told from the input; the rest from the schema (its `description`). */
