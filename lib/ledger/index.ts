@@ -1,10 +1,17 @@
+/**
+ * The ledger's one entry point: every module outside `lib/ledger/` imports from here (enforced by
+ * eslint), so what the ledger offers the rest of the plugin is listed in one place.
+ */
 export type {
   AuditEvent,
+  Draft,
   ErasedEvent,
   PersonalDataStatus,
   EventDraft,
+  EventHeader,
   EventMeta,
   EventType,
+  Header,
   IssuedEvent,
   LedgerEvent,
   RefreshedEvent,
@@ -31,6 +38,7 @@ export {
   ProjectionError,
   type Revocation,
   type SessionState,
+  type StateHeader,
   type StreamState,
   type SubjectState,
   type TokenState,
@@ -47,7 +55,12 @@ export type {
 } from './store.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';
-export { MongoStore, type MongoStoreOptions } from './mongo-store.js';
+export {
+  DEFAULT_COLLECTIONS,
+  DEFAULT_DATABASE,
+  MongoStore,
+  type MongoStoreOptions,
+} from './mongo-store.js';
 export {
   Ledger,
   type Appended,
