@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { jwtconnect } from '../../lib/index.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { BENCH_USER, serve, settings, type Minted, type MintRequest } from './child.js';
 import { otelSdk } from './otel-sdk.js';
 
@@ -34,7 +35,7 @@ const auth = await jwtconnect({
 if (config.personalDataInClear) {
   // The ledger skips `protect` without a codec (lib/ledger/ledger.ts); refresh then reads the
   // session's claims from the projection, where they are in clear.
-  (auth.ledger as { personalData: unknown }).personalData = undefined;
+  (ledgerOf(auth) as { personalData: unknown }).personalData = undefined;
 }
 
 const app = new Koa();
