@@ -12,6 +12,7 @@ import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import Koa from 'koa';
 import { jwtconnect, type JwtConnect } from '../lib/index.js';
+import { ledgerOf } from '../lib/internals.js';
 import { BENCH_USER } from './servers/child.js';
 import { otelSdk } from './servers/otel-sdk.js';
 
@@ -31,7 +32,7 @@ async function plugin(options: { sdk?: boolean; inClear?: boolean } = {}): Promi
     ...(sdk && { telemetry: sdk.telemetry }),
   });
   // As bench/servers/ours.ts does for `personalDataInClear`.
-  if (options.inClear) (auth.ledger as { personalData: unknown }).personalData = undefined;
+  if (options.inClear) (ledgerOf(auth) as { personalData: unknown }).personalData = undefined;
   return auth;
 }
 
