@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { generateKeyPairSync } from 'node:crypto';
 import { jwtconnect } from '../lib/index.js';
+import { ledgerOf } from '../lib/internals.js';
 
 const streams = Number(process.argv[2] ?? 100_000);
 let now = Date.UTC(2026, 0, 15, 12);
@@ -24,7 +25,7 @@ const auth = await jwtconnect({
 });
 
 const seedStart = performance.now();
-const ledger = auth.ledger;
+const ledger = ledgerOf(auth);
 const sids: string[] = [];
 for (let i = 0; i < streams; i++) {
   const sid = `sid-${i.toString(36).padStart(6, '0')}`;

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { systemClock } from '../clock.js';
-import { archive } from '../ledger/checkpoints/index.js';
+import { archive } from '../ledger/index.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import type { CliContext } from './context.js';
 import { parseIsoDate } from './parse.js';

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { systemClock } from '../clock.js';
 import { IntegrityError } from '../errors.js';
-import { checkCheckpoint, decodeCheckpoint, makeCheckpoint } from '../ledger/checkpoints/index.js';
+import { checkCheckpoint, decodeCheckpoint, makeCheckpoint } from '../ledger/index.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import type { CliContext } from './context.js';
 import { EXIT_PROBLEMS } from './errors.js';

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { prove, verifyProof } from '../ledger/checkpoints/index.js';
+import { prove, verifyProof } from '../ledger/index.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT_PROBLEMS } from './errors.js';

@@ -4,8 +4,7 @@
  * With `--archive <file> --jwks <url|file>` it verifies an archive file alone, no database.
  */
 import type { Command } from 'commander';
-import { verifyArchiveFile } from '../ledger/checkpoints/index.js';
-import { verifyLedger } from '../ledger/integrity.js';
+import { verifyArchiveFile, verifyLedger } from '../ledger/index.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT_PROBLEMS } from './errors.js';

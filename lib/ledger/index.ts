@@ -1,10 +1,17 @@
+/**
+ * The ledger's one entry point: every module outside `lib/ledger/` imports from here (enforced by
+ * eslint), so what the ledger offers the rest of the plugin is listed in one place.
+ */
 export type {
   AuditEvent,
+  Draft,
   ErasedEvent,
   PersonalDataStatus,
   EventDraft,
+  EventHeader,
   EventMeta,
   EventType,
+  Header,
   IssuedEvent,
   LedgerEvent,
   RefreshedEvent,
@@ -31,6 +38,7 @@ export {
   ProjectionError,
   type Revocation,
   type SessionState,
+  type StateHeader,
   type StreamState,
   type SubjectState,
   type TokenState,
@@ -38,16 +46,26 @@ export {
   type TokenView,
 } from './projection.js';
 export type {
+  ArchivedQuery,
+  ArchivedStream,
+  ArchiveRecord,
+  CheckpointRecord,
   DataKeyQuery,
   DataKeyRecord,
   EventPosition,
   EventQuery,
   LedgerStore,
   PendingMark,
+  StreamHead,
 } from './store.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';
-export { MongoStore, type MongoStoreOptions } from './mongo-store.js';
+export {
+  DEFAULT_COLLECTIONS,
+  DEFAULT_DATABASE,
+  MongoStore,
+  type MongoStoreOptions,
+} from './mongo-store.js';
 export {
   Ledger,
   type Appended,
@@ -82,3 +100,30 @@ export {
   type VerifyReport,
 } from './integrity.js';
 export { assertId, assertDate, MAX_ID_LENGTH } from './validate.js';
+export {
+  ARCHIVE_FORMAT,
+  CHECKPOINT_TYP,
+  MAX_CHECKPOINTS_PAGE,
+  PROOF_FORMAT,
+  archive,
+  checkCheckpoint,
+  checkpointApi,
+  decodeCheckpoint,
+  makeCheckpoint,
+  prove,
+  startCheckpointTimer,
+  verifyArchiveFile,
+  verifyCheckpoint,
+  verifyProof,
+  type ArchiveOptions,
+  type ArchiveReport,
+  type ArchiveResult,
+  type ArchiveStep,
+  type Checkpoint,
+  type CheckpointApi,
+  type CheckpointCheck,
+  type CheckpointClaims,
+  type InclusionProof,
+  type ProofReport,
+  type StreamInclusion,
+} from './checkpoints/index.js';

@@ -5,7 +5,7 @@
  * `next_after` back as `after` for the next page. Each `jws` verifies with the JWKS alone.
  */
 import type { Context, Middleware } from 'koa';
-import { MAX_CHECKPOINTS_PAGE, decodeCheckpoint } from '../ledger/checkpoints/index.js';
+import { MAX_CHECKPOINTS_PAGE, decodeCheckpoint } from '../ledger/index.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { authenticateCaller, requireScope } from './shared/caller.js';
 import { noStore } from './shared/headers.js';

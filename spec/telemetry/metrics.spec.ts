@@ -8,8 +8,16 @@ import chaiAsPromised from 'chai-as-promised';
 import { decodeJwt } from 'jose';
 import { ConfigError, InvalidGrantError, StoreUnavailableError } from '../../lib/errors.js';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { bearer, get, postJson, startApp, type TestApp } from '../support/http.js';
-import { ADMIN, ALICE, BOB, testPlugin, type TestPlugin } from '../support/plugin.js';
+import {
+  ADMIN,
+  ALICE,
+  BOB,
+  refreshSignedByKeys,
+  testPlugin,
+  type TestPlugin,
+} from '../support/plugin.js';
 import { telemetryHarness, type TelemetryHarness } from '../support/telemetry.js';
 
 use(chaiAsPromised);
@@ -55,9 +63,9 @@ describe('metrics and spans [memory, OpenTelemetry SDK in memory]', () => {
     // Free text that is not a keyword is folded into one series.
     expect(await h.count(ISSUED, { 'jwtconnect.login.source': 'other' })).to.equal(1);
 
-    await p.auth.ledger.store.close();
+    await ledgerOf(p.auth).store.close();
     await expect(p.auth.issue(ALICE, { source: 'saml' })).to.be.rejectedWith(StoreUnavailableError);
-    await p.auth.ledger.open();
+    await ledgerOf(p.auth).open();
     expect(await h.count(ISSUED)).to.equal(3);
     const failed = h
       .spans()
@@ -136,7 +144,9 @@ describe('metrics and spans [memory, OpenTelemetry SDK in memory]', () => {
 
     await me();
     await me(bearer('garbage'));
+    // A refresh token is refused for its key (invalid), or for its typ when keys signed it.
     await me(bearer(pair.refresh_token));
+    await me(bearer(await refreshSignedByKeys(pair)));
     await get(`${app.url}/token/sessions`);
     // A valid token without the audit scope: 403, not a rejected token.
     await get(`${app.url}/token/audit?sub=x`, bearer(pair.access_token));
@@ -153,7 +163,7 @@ describe('metrics and spans [memory, OpenTelemetry SDK in memory]', () => {
     );
     expect(reasons).to.deep.equal({
       missing: 2,
-      invalid: 1,
+      invalid: 2,
       wrong_type: 1,
       revoked: 1,
       expired: 1,
@@ -186,9 +196,9 @@ describe('metrics and spans [memory, OpenTelemetry SDK in memory]', () => {
     await p.auth.tokens.verify(pair.access_token);
     expect(await h.count(STORE, { 'db.operation.name': 'readStates' })).to.equal(loads + 1);
 
-    await p.auth.ledger.store.close();
+    await ledgerOf(p.auth).store.close();
     await expect(p.auth.tokens.verify(pair.access_token)).to.be.rejectedWith(StoreUnavailableError);
-    await p.auth.ledger.open();
+    await ledgerOf(p.auth).open();
     expect(
       await h.count(STORE, {
         'db.operation.name': 'readStates',

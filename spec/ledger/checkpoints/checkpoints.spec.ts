@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SignJWT, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { ledgerOf } from '../../../lib/internals.js';
 import { CHECKPOINT_TYP, type InclusionProof } from '../../../lib/ledger/checkpoints/index.js';
 import { MemoryStore } from '../../../lib/ledger/memory-store.js';
 import type { LedgerStore } from '../../../lib/ledger/store.js';
@@ -286,7 +287,7 @@ for (const kind of ['memory', 'mongodb'] as const) {
         // The edited event keeps its hash: the chain check finds it, and so do checkpoints once
         // the hash is recomputed to hide it.
         expect((await auth.audit.verify()).ok).to.equal(false);
-        const [event] = await auth.ledger.store.readStream(sid);
+        const [event] = await ledgerOf(auth).store.readStream(sid);
         const { hashEvent } = await import('../../../lib/ledger/hash-chain.js');
         await t!.db
           .collection(collections.events)
