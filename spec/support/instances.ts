@@ -3,6 +3,7 @@
  * sharing the database for the deployment in which concurrent refreshes contend (SECURITY.md
  * "Refresh token rotation").
  */
+import type { Db } from 'mongodb';
 import type { JwtConnectOptions } from '../../lib/config.js';
 import type { FakeClock } from './clock.js';
 import { openTestDatabase, type TestDatabase } from './db.js';
@@ -78,4 +79,39 @@ export function raceRefresh(
       postJson(`${apps[i % apps.length]!.url}/token/refresh`, { token }),
     ),
   );
+}
+
+export type StoreKind = 'memory' | 'MongoDB';
+
+export interface PluginsPerTest {
+  /** The suite's test database for MongoDB, `null` for the memory store. */
+  db(): Db | null;
+  /** Keeps `p` to be closed after the current test. */
+  track(p: TestPlugin): TestPlugin;
+}
+
+/**
+ * The hooks of a suite whose tests each start their own plugins on the store `kind`: for MongoDB
+ * one test database `name` for the whole suite; the plugins a test started are closed after it.
+ */
+export function pluginsPerTest(kind: StoreKind, name: string): PluginsPerTest {
+  let t: TestDatabase | undefined;
+  let plugins: TestPlugin[] = [];
+  before(async () => {
+    if (kind === 'MongoDB') t = await openTestDatabase(name);
+  });
+  afterEach(async () => {
+    for (const { auth } of plugins) await auth.close();
+    plugins = [];
+  });
+  after(async () => {
+    await t?.dispose();
+  });
+  return {
+    db: () => t?.db ?? null,
+    track(p) {
+      plugins.push(p);
+      return p;
+    },
+  };
 }
