@@ -51,12 +51,17 @@ export interface JwtConnectOptions {
   algorithm?: SigningAlgorithm;
   /**
    * Keys for refresh tokens only, which no one but this server's instances ever verifies; they
-   * are never published. A shared secret (`{ secret }`, HS256 unless it names its `alg`) makes a
-   * token pair cost one asymmetric signature instead of two. Refresh tokens signed by `keys` keep
-   * verifying. Default: refresh tokens are signed by `keys`.
+   * are never published. Default: refresh tokens are MACed (HS256) with a key derived (HKDF) from
+   * `subjectSecret`, so a token pair costs one asymmetric signature, not two. Set this to use keys
+   * of your own instead (`{ secret }` is HS256 unless it names its `alg`): refresh tokens the
+   * derived key MACed then stop refreshing. Refresh tokens signed by `keys` keep verifying.
    */
   refreshKeys?: KeySource | KeySource[];
-  /** Secret (>= 32 characters) under which user ids become opaque `sub` values (HMAC-SHA256). */
+  /**
+   * Secret (>= 32 characters, random) under which user ids become opaque `sub` values
+   * (HMAC-SHA256), and from which the refresh-token MAC key is derived (HKDF): changing it changes
+   * every `sub` and ends every outstanding refresh token (unless `refreshKeys` is set).
+   */
   subjectSecret: string;
   /**
    * Where the ledger lives: `{ mongo: { uri, dbName } }`, `{ mongo: { db } }`, `{ memory: true }`.

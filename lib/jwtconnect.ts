@@ -67,6 +67,7 @@ import {
 import { Telemetry, timedStore, traced } from './telemetry/index.js';
 import type { TokenClaims, UserRecord } from './tokens/claims.js';
 import { joinKeySets, loadKeys, type KeySet, type PublicJwks } from './tokens/keys.js';
+import { refreshMacKeySet } from './tokens/refresh-key.js';
 import { VerifiedTokenCache } from './tokens/verified-cache.js';
 
 /** The type of a ledger event, as `auth.on()` takes it: `issued`, `refreshed` or `revoked`. */
@@ -250,11 +251,19 @@ function createStore(config: ResolvedConfig): LedgerStore {
 }
 
 /**
- * The `refreshKeys` key set: signs refresh tokens, and verifies them together with `keys`, so refresh
- * tokens issued before the option was set keep working. A secret without `alg` is HS256.
+ * The key set of refresh tokens: signs them, and verifies them together with `keys` (and the
+ * derived key, when `refreshKeys` is set), so refresh tokens signed earlier keep refreshing until
+ * they expire. It signs with `refreshKeys`
+ * when set (a secret without `alg` is HS256), else with an HS256 key derived from `subjectSecret`
+ * (`lib/tokens/refresh-key.ts`). Never part of the access-token key set, never published.
  */
-async function loadRefreshKeys(config: ResolvedConfig, keys: KeySet): Promise<KeySet | undefined> {
-  if (config.refreshKeys === undefined) return undefined;
+async function loadRefreshKeys(config: ResolvedConfig, keys: KeySet): Promise<KeySet> {
+  const derived = joinKeySets(
+    await refreshMacKeySet(config.subjectSecret),
+    keys,
+    'the refresh-token MAC key',
+  );
+  if (config.refreshKeys === undefined) return derived;
   const sources = config.refreshKeys.map((source) =>
     'secret' in source && source.alg === undefined ? { ...source, alg: 'HS256' as const } : source,
   );
@@ -262,7 +271,8 @@ async function loadRefreshKeys(config: ResolvedConfig, keys: KeySet): Promise<Ke
     defaultAlgorithm: config.algorithm,
     label: 'refreshKeys',
   });
-  return joinKeySets(own, keys, 'refreshKeys');
+  // Refresh tokens the derived key MACed before `refreshKeys` was set keep refreshing too.
+  return joinKeySets(own, derived, 'refreshKeys');
 }
 
 /**
@@ -314,7 +324,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
     keys,
     ledger,
     revocation,
-    ...(refreshKeys && { refreshKeys }),
+    refreshKeys,
     ...(maxEntries > 0 && { verified: new VerifiedTokenCache(maxEntries) }),
     telemetry,
     personalData,

@@ -25,7 +25,11 @@ export interface SessionDeps {
   readonly ledger: Ledger;
   /** Whether a verified access token is recorded and unrevoked (option `revocation`). */
   readonly revocation: RevocationCheck;
-  /** Signs and verifies refresh tokens when `refreshKeys` is configured; otherwise `keys` does. */
+  /**
+   * Signs refresh tokens and verifies them (with `keys` too, for those signed earlier): `refreshKeys`
+   * when configured, else the key derived from `subjectSecret`. Absent only in deps built by hand,
+   * where `keys` does.
+   */
   readonly refreshKeys?: KeySet;
   /** Access tokens verified before (option `verifyCache`); absent when the cache is off. */
   readonly verified?: VerifiedTokenCache;

@@ -19,8 +19,7 @@ import {
   type Reply,
   type TestApp,
 } from '../support/http.js';
-import { keyPair } from '../support/keys.js';
-import { ALICE, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { ALICE, signingKeyOf, testPlugin, type TestPlugin } from '../support/plugin.js';
 import { signRaw } from '../support/tokens.js';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
 import type { UserRecord } from '../../lib/tokens/claims.js';
@@ -31,9 +30,8 @@ const T_SECONDS = T / 1000;
 
 /** The same recorded token with some claims changed, signed again with the server's key. */
 async function resigned(token: string, changes: Record<string, unknown>): Promise<string> {
-  const { privateKey } = await keyPair('ES256');
   const header = decodeProtectedHeader(token) as { alg: string; kid: string; typ: string };
-  return signRaw(privateKey, header, { ...decodeJwt(token), ...changes });
+  return signRaw(await signingKeyOf(token), header, { ...decodeJwt(token), ...changes });
 }
 
 function eventCount(db: Db): Promise<number> {

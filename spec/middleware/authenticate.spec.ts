@@ -341,8 +341,11 @@ describe('auth.authenticate() [MongoDB, HTTP]', () => {
 
     it('refuses a refresh token presented as an access token', async () => {
       const { pair } = await login();
-      await refused(pair.refresh_token, 'wrong_type');
-      // ...even with the access typ, since its ttype says refresh.
+      // MACed with a key the access-token key set does not hold.
+      await refused(pair.refresh_token, 'algorithm');
+      // Signed by keys (as refresh tokens were before they were MACed by default): its typ...
+      await refused(await resign(decodeJwt(pair.refresh_token), { typ: 'rt+jwt' }), 'wrong_type');
+      // ...and even with the access typ, since its ttype says refresh.
       await refused(await resign(decodeJwt(pair.refresh_token)), 'wrong_type');
     });
 

@@ -14,14 +14,13 @@ import {
 import { InvalidGrantError, InvalidTokenError } from '../../lib/errors.js';
 import type { JwtConnect } from '../../lib/jwtconnect.js';
 import { bearer, postJson, startApp } from '../support/http.js';
-import { keyPair } from '../support/keys.js';
-import { ALICE, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { ALICE, signingKeyOf, testPlugin, type TestPlugin } from '../support/plugin.js';
 import { signRaw } from '../support/tokens.js';
 import '../ledger/expect.js';
 
 async function resign(token: string, changes: JWTPayload): Promise<string> {
-  const key = (await keyPair('ES256')).privateKey;
-  return signRaw(key, decodeProtectedHeader(token) as CompactJWSHeaderParameters, {
+  const header = decodeProtectedHeader(token) as CompactJWSHeaderParameters;
+  return signRaw(await signingKeyOf(token), header, {
     ...decodeJwt(token),
     ...changes,
   });

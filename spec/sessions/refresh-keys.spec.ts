@@ -21,7 +21,7 @@ describe('refreshKeys [MongoDB]', () => {
   const secret = randomBytes(32).toString('base64url');
   /** Refresh tokens MACed with `secret`. */
   let mac: TestPlugin;
-  /** The same keys and database without the option: refresh tokens signed by `keys`. */
+  /** The same keys and database without the option: refresh tokens MACed by the derived key. */
   let plain: TestPlugin;
   let users = 0;
   const user = () => ({ id: `refresh-keys-${++users}` });
@@ -65,10 +65,25 @@ describe('refreshKeys [MongoDB]', () => {
   });
 
   it('keeps refreshing tokens that keys signed before the option was set', async () => {
-    const before = await plain.auth.issue(user(), { source: 'test' });
-    expect(decodeProtectedHeader(before.refresh_token).alg).to.equal('RS256');
-    const after = await mac.auth.refresh(before.refresh_token);
-    expect(decodeProtectedHeader(after.refresh_token).alg).to.equal('HS256');
+    const pair = await plain.auth.issue(user(), { source: 'test' });
+    const { kid } = decodeProtectedHeader(pair.access_token);
+    const before = await signRaw(
+      server.privateKey,
+      { alg: 'RS256', kid: kid!, typ: 'rt+jwt' },
+      decodeJwt(pair.refresh_token),
+    );
+    const after = await mac.auth.refresh(before);
+    expect(decodeProtectedHeader(after.refresh_token)).to.include({
+      alg: 'HS256',
+      kid: 'refresh-1',
+    });
+  });
+
+  it('signs with its key but keeps refreshing tokens the key derived from subjectSecret MACed', async () => {
+    const pair = await plain.auth.issue(user(), { source: 'test' });
+    expect(decodeProtectedHeader(pair.refresh_token).kid).to.match(/^rt-mac-/);
+    const after = await mac.auth.refresh(pair.refresh_token);
+    expect(decodeProtectedHeader(after.refresh_token)).to.include({ kid: 'refresh-1' });
   });
 
   it('is needed to verify its refresh tokens: an instance without it refuses them', async () => {

@@ -2,12 +2,16 @@
  * A plugin instance for tests: real MongoDB (a database per spec file), a frozen clock and
  * test-time keys. Several instances may share one database, like app instances behind a balancer.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Db } from 'mongodb';
 import type { JwtConnectOptions } from '../../lib/config.js';
 import { jwtconnect, type JwtConnect } from '../../lib/jwtconnect.js';
+import type { TokenResponse } from '../../lib/sessions/deps.js';
+import { deriveRefreshMacKey } from '../../lib/tokens/refresh-key.js';
 import { fakeClock, type FakeClock } from './clock.js';
 import { keyPair } from './keys.js';
+import { signRaw } from './tokens.js';
 
 export const TEST_ISSUER = 'https://auth.example.org';
 export const SUBJECT_SECRET = randomBytes(32).toString('base64url');
@@ -36,6 +40,30 @@ export async function testPlugin(
     ...overrides,
   });
   return { auth, clock };
+}
+
+/**
+ * The key a `testPlugin` instance with its default keys and subjectSecret signed `token` with:
+ * the refresh-token MAC key derived from the subject secret (HS256), else the ES256 key.
+ */
+export async function signingKeyOf(token: string): Promise<KeyObject | Uint8Array> {
+  return decodeProtectedHeader(token).alg === 'HS256'
+    ? deriveRefreshMacKey(SUBJECT_SECRET).secret
+    : (await keyPair('ES256')).privateKey;
+}
+
+/**
+ * `pair`'s refresh token as the configured key signed refresh tokens before they were MACed by
+ * default: the same claims under the access token's key and kid. For `testPlugin`'s default keys.
+ */
+export async function refreshSignedByKeys(pair: TokenResponse): Promise<string> {
+  const { kid } = decodeProtectedHeader(pair.access_token);
+  const { privateKey } = await keyPair('ES256');
+  return signRaw(
+    privateKey,
+    { alg: 'ES256', ...(kid !== undefined && { kid }), typ: 'rt+jwt' },
+    decodeJwt(pair.refresh_token),
+  );
 }
 
 export const ALICE = {

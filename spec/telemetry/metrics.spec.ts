@@ -9,7 +9,14 @@ import { decodeJwt } from 'jose';
 import { ConfigError, InvalidGrantError, StoreUnavailableError } from '../../lib/errors.js';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
 import { bearer, get, postJson, startApp, type TestApp } from '../support/http.js';
-import { ADMIN, ALICE, BOB, testPlugin, type TestPlugin } from '../support/plugin.js';
+import {
+  ADMIN,
+  ALICE,
+  BOB,
+  refreshSignedByKeys,
+  testPlugin,
+  type TestPlugin,
+} from '../support/plugin.js';
 import { telemetryHarness, type TelemetryHarness } from '../support/telemetry.js';
 
 use(chaiAsPromised);
@@ -136,7 +143,9 @@ describe('metrics and spans [memory, OpenTelemetry SDK in memory]', () => {
 
     await me();
     await me(bearer('garbage'));
+    // A refresh token is refused for its key (invalid), or for its typ when keys signed it.
     await me(bearer(pair.refresh_token));
+    await me(bearer(await refreshSignedByKeys(pair)));
     await get(`${app.url}/token/sessions`);
     // A valid token without the audit scope: 403, not a rejected token.
     await get(`${app.url}/token/audit?sub=x`, bearer(pair.access_token));
@@ -153,7 +162,7 @@ describe('metrics and spans [memory, OpenTelemetry SDK in memory]', () => {
     );
     expect(reasons).to.deep.equal({
       missing: 2,
-      invalid: 1,
+      invalid: 2,
       wrong_type: 1,
       revoked: 1,
       expired: 1,
