@@ -18,6 +18,24 @@ export default tseslint.config(
     },
   },
   {
+    // The ledger is used through its entry point, so its storage modules can change behind it.
+    files: ['lib/**/*.ts'],
+    ignores: ['lib/ledger/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/ledger/*', '!**/ledger/index.js'],
+              message: 'Import the ledger through lib/ledger/index.ts.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['spec/**/*.ts'],
     rules: {
       // chai's property assertions (`expect(x).to.be.true`) are expressions by design.

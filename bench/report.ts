@@ -5,7 +5,7 @@
  * `tsx bench/report.ts [name]` rewrites <name>.md from bench/results/<name>.json.
  */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
-import { labelOf } from './scenarios.js';
+import { labelOf, OTEL_SDK, PERSONAL_DATA_IN_CLEAR } from './scenarios.js';
 
 export interface Row {
   scenario: string;
@@ -54,6 +54,40 @@ const TARGETS: Record<string, Target[]> = {
   refresh: [{ peer: 'oidc-provider', ratio: 1.0 }],
 };
 const PEERS: Row['impl'][] = ['ceiling', 'koa-jwt', 'oidc-provider'];
+
+/**
+ * What a feature costs: ours with it against ours without it, same scenario and store, run back to
+ * back. The cost is the throughput lost to the feature's CPU time, 1 - without / with (server CPU
+ * ms per answer), and must stay under `goal`; req/s on a shared machine swings by more than the
+ * goals, so it is shown but not judged.
+ */
+interface Cost {
+  feature: string;
+  scenario: string;
+  store: Row['store'];
+  /** The variants of the two rows (undefined: the default row). */
+  with: string | undefined;
+  without: string | undefined;
+  goal: number;
+}
+const COSTS: Cost[] = [
+  {
+    feature: 'OpenTelemetry SDK (metrics, spans)',
+    scenario: 'authenticate-rs256',
+    store: 'memory',
+    with: OTEL_SDK,
+    without: 'per-request',
+    goal: 0.03,
+  },
+  ...['issue', 'refresh'].map((scenario) => ({
+    feature: 'personal-data encryption',
+    scenario,
+    store: 'memory' as const,
+    with: undefined,
+    without: PERSONAL_DATA_IN_CLEAR,
+    goal: 0.1,
+  })),
+];
 
 const fmt = (value: number | undefined) => (value === undefined ? '' : String(value));
 const ms = (value: unknown) => (typeof value === 'number' ? String(value) : '');
@@ -120,6 +154,38 @@ function ratioTable(rows: Row[]): string[] {
   return lines;
 }
 
+function costTable(rows: Row[]): string[] {
+  const lines = [
+    '| feature | scenario | with | req/s | CPU ms/req | without | req/s | CPU ms/req | req/s with / without | cost (CPU) | goal | met |',
+    '|---|---|---|--:|--:|---|--:|--:|--:|--:|--:|---|',
+  ];
+  const find = (cost: Cost, variant: string | undefined) =>
+    rows.find(
+      (row) =>
+        row.impl === 'ours' &&
+        row.scenario === cost.scenario &&
+        row.store === cost.store &&
+        row.variant === variant,
+    );
+  for (const cost of COSTS) {
+    const withIt = find(cost, cost.with);
+    const without = find(cost, cost.without);
+    if (!withIt || !without) continue;
+    const { ratio, perRound } = ratioOf(withIt, without);
+    const rounds = perRound.length > 1 ? ` (${perRound.map((r) => r.toFixed(3)).join(', ')})` : '';
+    const cpuWith = withIt['cpu_ms_per_2xx'] as number | undefined;
+    const cpuWithout = without['cpu_ms_per_2xx'] as number | undefined;
+    const lost =
+      cpuWith === undefined || cpuWithout === undefined ? undefined : 1 - cpuWithout / cpuWith;
+    const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+    const met = lost === undefined ? '?' : lost < cost.goal ? 'yes' : 'no';
+    lines.push(
+      `| ${cost.feature} | ${cost.scenario} | ${oursLabel(withIt)} | ${rpsCell(withIt)} | ${ms(cpuWith)} | ${oursLabel(without)} | ${rpsCell(without)} | ${ms(cpuWithout)} | ${ratio.toFixed(3)}${rounds} | ${lost === undefined ? '' : percent(lost)} | < ${percent(cost.goal)} | ${met} |`,
+    );
+  }
+  return lines.length > 2 ? lines : [];
+}
+
 function ledgerTable(rows: Row[]): string[] {
   const lines = [
     '| store | events | seeding s | appends/s | append p50 / p99 ms | rebuild events/s | audit p50 ms | audit p99 ms | RSS MB | targets (rebuild; audit p99 < 20 ms) |',
@@ -146,6 +212,11 @@ function ledgerTable(rows: Row[]): string[] {
   return lines;
 }
 
+/** `table` under `heading`, or nothing when the table has no rows. */
+function withHeading(heading: string, table: string[]): string[] {
+  return table.length > 0 ? [heading, '', ...table, ''] : [];
+}
+
 export function markdown(report: Report): string {
   const warnings = new Map<string, string[]>();
   for (const row of report.results) {
@@ -162,6 +233,10 @@ export function markdown(report: Report): string {
     '',
     ...ratioTable(report.results),
     '',
+    ...withHeading(
+      'What features cost (ours with the feature against ours without it, back to back; cost = throughput lost to the extra server CPU per answer, 1 - CPU without / CPU with):',
+      costTable(report.results),
+    ),
     'Ledger (in-process, one child per store; audit = `history()` queries one at a time over the seeded log):',
     '',
     ...ledgerTable(report.results),

@@ -56,7 +56,7 @@ const ISSUER = 'https://auth.bench.example';
 class Child {
   readonly process: ChildProcess;
   readonly output: string[] = [];
-  #mints = 0;
+  #requests = 0;
 
   constructor(file: string, settings: unknown, label: string) {
     // One directory per child: tsx's loader thread writes a profile of its own next to the main one.
@@ -94,12 +94,20 @@ class Child {
   }
 
   async mint(request: MintRequest): Promise<Minted> {
-    const id = ++this.#mints;
+    const id = ++this.#requests;
     const reply = this.next<{ minted?: Minted; error?: string }>('minted', id);
     this.process.send({ type: 'mint', id, request });
     const { minted, error } = await reply;
     if (!minted) throw new Error(`minting failed: ${error}`);
     return minted;
+  }
+
+  /** CPU time the child has used so far (user + system), in milliseconds. */
+  async cpuMs(): Promise<number> {
+    const id = ++this.#requests;
+    const reply = this.next<{ micros: number }>('cpu', id);
+    this.process.send({ type: 'cpu', id });
+    return (await reply).micros / 1000;
   }
 
   /** Peak resident set size (VmHWM) so far, in MB. */
@@ -159,7 +167,9 @@ async function runHttp(
     // A refresh the warm-up left in flight must not break the measured chains: they get tokens of
     // their own. Tokens that are only presented serve both (minting on FerretDB takes seconds).
     const tokens = scenario.spendsTokens ? await child.mint(scenario.mint) : warmupTokens;
+    const cpuBefore = await child.cpuMs();
     const result = await load(url, MODE.duration, scenario.requests(tokens));
+    const cpuMs = (await child.cpuMs()) - cpuBefore;
     const row: Row = {
       scenario: scenario.scenario,
       impl: scenario.impl,
@@ -169,6 +179,8 @@ async function runHttp(
       rps: Math.round(result['2xx'] / result.duration),
       p50_ms: result.latency.p50,
       p99_ms: result.latency.p99,
+      // The server's own work per answer: unlike req/s, barely moved by other load on the machine.
+      cpu_ms_per_2xx: Math.round((cpuMs / Math.max(1, result['2xx'])) * 1000) / 1000,
       rss_mb: await child.peakRssMb(),
       non2xx: result.non2xx,
       errors: result.errors,
@@ -176,7 +188,7 @@ async function runHttp(
     const warnings = child.warnings();
     if (warnings.length > 0) row.warnings = warnings;
     console.log(
-      `${label.padEnd(52)} ${String(row.rps).padStart(7)} req/s  p50 ${row.p50_ms} ms  p99 ${row.p99_ms} ms  rss ${row.rss_mb} MB${result.non2xx || result.errors ? `  NON-2XX ${result.non2xx} ERRORS ${result.errors}` : ''}`,
+      `${label.padEnd(52)} ${String(row.rps).padStart(7)} req/s  p50 ${row.p50_ms} ms  p99 ${row.p99_ms} ms  rss ${row.rss_mb} MB  cpu ${String(row['cpu_ms_per_2xx'])} ms/req${result.non2xx || result.errors ? `  NON-2XX ${result.non2xx} ERRORS ${result.errors}` : ''}`,
     );
     return row;
   } finally {
@@ -196,6 +208,11 @@ function mergeRounds(measured: Row[]): Row {
     p50_ms: mean('p50_ms'),
     p99_ms: mean('p99_ms'),
     rss_mb: Math.max(...measured.map((row) => row.rss_mb)),
+    cpu_ms_per_2xx:
+      Math.round(
+        (measured.reduce((sum, row) => sum + Number(row['cpu_ms_per_2xx']), 0) / measured.length) *
+          1000,
+      ) / 1000,
     rps_rounds: measured.map((row) => row.rps),
   };
 }

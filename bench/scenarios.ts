@@ -28,6 +28,11 @@ type Alg = ServerSettings['alg'];
 /** For the `refreshKeys` variants: refresh tokens MACed with HS256 (a benchmark-only secret). */
 const REFRESH_SECRET = 'benchmark-refresh-secret-0123456789abcdef';
 
+/** The variant with the OpenTelemetry SDK installed (bench/servers/otel-sdk.ts). */
+export const OTEL_SDK = 'per-request, OTel SDK';
+/** The variant whose ledger keeps personal data in clear: the baseline of the encryption's cost. */
+export const PERSONAL_DATA_IN_CLEAR = 'personal data in clear';
+
 /** autocannon connections, as the issue asks. */
 export const CONNECTIONS = 50;
 
@@ -146,6 +151,20 @@ export function httpScenarios(): HttpScenario[] {
         server: 'ours',
         settings: { alg, store: 'memory' },
       },
+      // What metrics cost a host that installs the SDK, next to the row it is compared with (see
+      // COSTS in bench/report.ts); one algorithm tells it, the Bearer path being the same for both.
+      ...(alg === 'RS256'
+        ? [
+            {
+              ...common,
+              impl: 'ours' as const,
+              store: 'memory' as const,
+              variant: OTEL_SDK,
+              server: 'ours' as const,
+              settings: { alg, store: 'memory' as const, otelSdk: true },
+            },
+          ]
+        : []),
       {
         ...common,
         impl: 'ours',
@@ -182,6 +201,14 @@ export function httpScenarios(): HttpScenario[] {
       store: 'memory',
       server: 'ours',
       settings: { alg: 'RS256', store: 'memory' },
+    },
+    {
+      ...issue,
+      impl: 'ours',
+      store: 'memory',
+      variant: PERSONAL_DATA_IN_CLEAR,
+      server: 'ours',
+      settings: { alg: 'RS256', store: 'memory', personalDataInClear: true },
     },
     {
       ...issue,
@@ -243,6 +270,15 @@ export function httpScenarios(): HttpScenario[] {
       store: 'memory',
       server: 'ours',
       settings: { alg: 'RS256', store: 'memory' },
+      requests: refresh('/token/refresh'),
+    },
+    {
+      ...refreshing,
+      impl: 'ours',
+      store: 'memory',
+      variant: PERSONAL_DATA_IN_CLEAR,
+      server: 'ours',
+      settings: { alg: 'RS256', store: 'memory', personalDataInClear: true },
       requests: refresh('/token/refresh'),
     },
     {

@@ -1,6 +1,10 @@
 /**
- * koa-jwtconnect: the public surface. Every export is named.
+ * koa-jwtconnect: the public surface. Every export is named, and each is here because a host
+ * calls it or a public signature needs it; the ledger, its stores and their helpers stay internal,
+ * so storage can change without a breaking release (README, "API reference").
  */
+
+// The plugin, its options and the results of its methods.
 export { jwtconnect, type JwtConnect, type LedgerEventName } from './jwtconnect.js';
 export {
   optionsSchema,
@@ -9,12 +13,16 @@ export {
   type PersonalDataOption,
   type RefreshClaimsHook,
   type RefreshClaimsInput,
+  type ResolvedConfig,
   type ScopeNames,
   type StoreOption,
 } from './config.js';
+export type { Clock } from './clock.js';
 export type { AuthenticateOptions } from './middleware/authenticate.js';
 export type { LoginHookOptions } from './middleware/login-hook.js';
 export type { RoutesOptions } from './routes/index.js';
+export type { LoginRouteOptions, RouteName } from './routes/options.js';
+export type { ThrottleOptions } from './routes/shared/throttle.js';
 export type { TokenResponse } from './sessions/deps.js';
 export type { IssueOptions } from './sessions/issue.js';
 export type { IntrospectionResponse } from './sessions/introspect.js';
@@ -23,49 +31,30 @@ export type { CheckedAccessToken } from './sessions/access.js';
 export type { EraseOptions, EraseResult, ExpireReport, KekSource } from './personal-data/index.js';
 export type { LiveSession, RevokeOthersOptions } from './sessions/list.js';
 export type { UserHistoryQuery, UserOrSubject } from './sessions/user.js';
-export * from './errors.js';
 export {
   INSTRUMENTATION_NAME,
   type BearerRejection,
   type TelemetryOptions,
 } from './telemetry/index.js';
-export type { Clock } from './clock.js';
-export {
-  Ledger,
-  MemoryStore,
-  MongoStore,
-  TOKEN_RETENTION_MS,
-  type AuditEvent,
-  type DataKeyQuery,
-  type DataKeyRecord,
-  type ErasedEvent,
-  type EventMeta,
-  type PersonalDataStatus,
-  type EventType,
-  type HistoryPage,
-  type HistoryQuery,
-  type IssuedEvent,
-  type LedgerEvent,
-  type LedgerStore,
-  type PersonalDataCodec,
-  type MongoStoreOptions,
-  type RefreshedEvent,
-  type RevokedEvent,
-  type RebuildReport,
-  type VerifyReport,
-  type SessionState,
-  type SubjectState,
-  type TokenState,
-} from './ledger/index.js';
+
+// The errors, one class per code.
+export * from './errors.js';
+
+// Tokens, claims and keys.
 export {
   ACCESS_TOKEN_TYP,
   REFRESH_TOKEN_TYP,
   DEFAULT_CLAIMS_MAP,
-  type TokenClaims,
-  type UserRecord,
   type ClaimsMap,
+  type TokenClaims,
+  type TokenTyp,
+  type TokenType,
+  type UserRecord,
 } from './tokens/claims.js';
-export type { KeySource, SigningAlgorithm, PublicJwks, PublicJwk } from './tokens/keys.js';
+export type { VerifiedToken } from './tokens/verify.js';
+export { SIGNING_ALGORITHMS } from './tokens/algorithms.js';
+export type { KeySource, PublicJwk, PublicJwks, SigningAlgorithm } from './tokens/keys.js';
+export type { SourceOptions } from './tokens/key-sources.js';
 
 // What the middleware puts on `ctx.state` (importing this module also augments Koa's types).
 export type {
@@ -76,37 +65,45 @@ export type {
   StateClaims,
 } from './koa-state.js';
 
-// Types that public signatures use, so a host can name them.
-export type { ResolvedConfig } from './config.js';
-export type { LoginRouteOptions, RouteName } from './routes/options.js';
-export type { ThrottleOptions } from './routes/shared/throttle.js';
-export type { VerifiedToken } from './tokens/verify.js';
-export type { TokenTyp, TokenType } from './tokens/claims.js';
-export { SIGNING_ALGORITHMS } from './tokens/algorithms.js';
+// The ledger's events (`auth.on()`, `auth.audit.history()`), the audit answers, and the contract a
+// custom store implements (`store: { custom }`) with the projected states its methods exchange.
 export {
   EVENT_VERSION,
-  type Appended,
-  type AppendListener,
+  type AuditEvent,
+  type ErasedEvent,
+  type EventHeader,
+  type EventMeta,
+  type EventType,
+  type IssuedEvent,
+  type LedgerEvent,
+  type PersonalDataStatus,
+  type RefreshedEvent,
+  type RevocationTarget,
+  type RevokedEvent,
+  type TokenRef,
   type ChainProblem,
-  type Decide,
-  type EventDraft,
-  type EventPosition,
-  type EventQuery,
-  type LedgerOptions,
+  type HistoryPage,
+  type HistoryQuery,
   type LineageLink,
   type Progress,
   type RebuildDifference,
+  type RebuildReport,
   type Revocation,
-  type RevocationTarget,
   type SessionAt,
-  type StreamState,
   type TokenAt,
-  type TokenRef,
   type TokenStatus,
   type TokenView,
+  type VerifyReport,
+  type DataKeyQuery,
+  type DataKeyRecord,
+  type EventPosition,
+  type EventQuery,
+  type LedgerStore,
+  type MongoStoreOptions,
+  type PendingMark,
+  type SessionState,
+  type StateHeader,
+  type StreamState,
+  type SubjectState,
+  type TokenState,
 } from './ledger/index.js';
-export type { SourceOptions } from './tokens/key-sources.js';
-export type { Draft, EventHeader, Header } from './ledger/events.js';
-export type { StateHeader } from './ledger/projection.js';
-export type { PendingMark } from './ledger/store.js';
-export type { ExecuteTarget } from './ledger/ledger.js';

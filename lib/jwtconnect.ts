@@ -28,6 +28,7 @@ import {
   type TokenAt,
   type VerifyReport,
 } from './ledger/index.js';
+import { attachLedger } from './internals.js';
 import type { AuthenticatedState, LoggedInState } from './koa-state.js';
 import { authenticate, type AuthenticateOptions } from './middleware/authenticate.js';
 import {
@@ -209,8 +210,6 @@ export interface JwtConnect {
     /** Which refresh token replaced which in a session, from the log. */
     lineage(sid: string): Promise<LineageLink[]>;
   };
-  /** The ledger itself, for host apps that need the internals. */
-  readonly ledger: Ledger;
   /** Stops timers and closes the store (the MongoDB client, when the plugin opened it). */
   close(): Promise<void>;
 }
@@ -417,7 +416,6 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       // From the log: the projection keeps only tokens that can still matter.
       lineage: (sid) => sessionLineage(ledger, sid),
     },
-    ledger,
     async close() {
       revocation.stop();
       if (expiry) clearInterval(expiry);
@@ -427,6 +425,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       await ledger.close();
     },
   };
+  attachLedger(auth, ledger);
   return auth;
 }
 

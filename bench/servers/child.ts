@@ -1,7 +1,7 @@
 /**
  * What every benchmark server shares: it reads its settings from argv, listens on a free loopback
  * port, tells the runner the port over IPC, answers the runner's `mint` requests (the tokens the
- * load will present), and exits cleanly on `stop` so `--cpu-prof` can write its profile.
+ * load will present) and `cpu` requests (its CPU time so far), and exits cleanly on `stop` so `--cpu-prof` can write its profile.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +22,13 @@ export interface ServerSettings {
   verifyCacheEntries?: number;
   /** ours: `refreshKeys: { secret }` (HS256 refresh tokens). */
   refreshSecret?: string;
+  /** ours: the OpenTelemetry SDK installed and passed as `telemetry` (bench/servers/otel-sdk.ts). */
+  otelSdk?: boolean;
+  /**
+   * ours: the ledger without its personal-data codec, so events keep claims, IP and user agent in
+   * clear, as before they were encrypted. A baseline for the encryption's cost; not an option.
+   */
+  personalDataInClear?: boolean;
 }
 
 /** What the runner asks a server to mint before the load starts. */
@@ -38,7 +45,10 @@ export interface Minted {
   headers?: Record<string, string>;
 }
 
-type FromRunner = { type: 'mint'; id: number; request: MintRequest } | { type: 'stop' };
+type FromRunner =
+  | { type: 'mint'; id: number; request: MintRequest }
+  | { type: 'cpu'; id: number }
+  | { type: 'stop' };
 
 export function settings(): ServerSettings {
   const raw = process.argv[2];
@@ -60,6 +70,12 @@ export async function serve(
       server.close();
       server.closeAllConnections();
       void close().finally(() => process.exit(0));
+      return;
+    }
+    if (message.type === 'cpu') {
+      // CPU time (user + system, all threads) in microseconds: the runner takes it around the load.
+      const { user, system } = process.cpuUsage();
+      process.send?.({ type: 'cpu', id: message.id, micros: user + system });
       return;
     }
     mint(message.request).then(

@@ -2,14 +2,19 @@
  * koa-jwtconnect as a host app would wire it: `auth.routes()` (refresh, introspection), a login
  * hook after a (trivial) login step, and a route protected by `auth.authenticate()`.
  * Store: memory or MongoDB; revocation checked per request, or with `maxStalenessMs` when set.
+ * Cost baselines: `otelSdk` installs the OpenTelemetry SDK; `personalDataInClear` takes the
+ * personal-data codec out of the ledger, which the plugin has no option for.
  */
 import { createServer } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { jwtconnect } from '../../lib/index.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { BENCH_USER, serve, settings, type Minted, type MintRequest } from './child.js';
+import { otelSdk } from './otel-sdk.js';
 
 const config = settings();
+const sdk = config.otelSdk ? otelSdk() : undefined;
 const auth = await jwtconnect({
   issuer: config.issuer,
   keys: { privateKeyPem: config.privateKeyPem, alg: config.alg },
@@ -25,7 +30,13 @@ const auth = await jwtconnect({
   ...(config.verifyCacheEntries !== undefined && {
     verifyCache: { maxEntries: config.verifyCacheEntries },
   }),
+  ...(sdk && { telemetry: sdk.telemetry }),
 });
+if (config.personalDataInClear) {
+  // The ledger skips `protect` without a codec (lib/ledger/ledger.ts); refresh then reads the
+  // session's claims from the projection, where they are in clear.
+  (ledgerOf(auth) as { personalData: unknown }).personalData = undefined;
+}
 
 const app = new Koa();
 const router = new Router();
@@ -54,4 +65,7 @@ async function mint(request: MintRequest): Promise<Minted> {
   return minted;
 }
 
-await serve(createServer(app.callback()), mint, () => auth.close());
+await serve(createServer(app.callback()), mint, async () => {
+  await auth.close();
+  await sdk?.shutdown();
+});

@@ -3,10 +3,16 @@
  * the ledger's `history()`; an aligned table by default, JSON for scripts.
  */
 import { Option, type Command } from 'commander';
-import { MAX_PAGE_SIZE, history, type HistoryQuery } from '../ledger/audit.js';
-import { EVENT_TYPES, isSubjectStream, type AuditEvent } from '../ledger/events.js';
-import { Ledger } from '../ledger/ledger.js';
-import type { LedgerStore } from '../ledger/store.js';
+import {
+  EVENT_TYPES,
+  history,
+  isSubjectStream,
+  Ledger,
+  MAX_PAGE_SIZE,
+  type AuditEvent,
+  type HistoryQuery,
+  type LedgerStore,
+} from '../ledger/index.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import { CliError } from './errors.js';
 import type { CliContext } from './context.js';

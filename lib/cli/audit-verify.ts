@@ -3,7 +3,7 @@
  * projection (see lib/ledger/hash-chain.ts). Any problem names its stream and seq; exit 1.
  */
 import type { Command } from 'commander';
-import { verifyLedger } from '../ledger/integrity.js';
+import { verifyLedger } from '../ledger/index.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import type { CliContext } from './context.js';
 import { EXIT_PROBLEMS } from './errors.js';

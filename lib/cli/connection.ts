@@ -8,12 +8,10 @@
  * naming the databases that have one, not an empty answer.
  */
 import { ConfigError, LedgerNotFoundError, StoreUnavailableError } from '../errors.js';
-import { maskPasswords } from '../ledger/connection-string.js';
-import { DEFAULT_COLLECTIONS, MongoStore } from '../ledger/mongo-store.js';
+import { DEFAULT_COLLECTIONS, maskPasswords, MongoStore } from '../ledger/index.js';
 import { CliError, describeError } from './errors.js';
 
-export { maskPasswords } from '../ledger/connection-string.js';
-export { DEFAULT_DATABASE as DEFAULT_DB } from '../ledger/mongo-store.js';
+export { DEFAULT_DATABASE as DEFAULT_DB, maskPasswords } from '../ledger/index.js';
 export const DEFAULT_EVENTS_COLLECTION = DEFAULT_COLLECTIONS.events;
 export const DEFAULT_STATE_COLLECTION = DEFAULT_COLLECTIONS.state;
 export const DEFAULT_DATA_KEYS_COLLECTION = DEFAULT_COLLECTIONS.dataKeys;

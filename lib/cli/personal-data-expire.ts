@@ -4,7 +4,7 @@
  * sessions still able to refresh need.
  */
 import type { Command } from 'commander';
-import { Ledger } from '../ledger/ledger.js';
+import { Ledger } from '../ledger/index.js';
 import { expirePersonalData } from '../personal-data/expire.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import type { CliContext } from './context.js';

@@ -8,7 +8,7 @@
  * - `JWTCONNECT_PERSONAL_DATA_KEYS`: the plugin's `personalData.keys`, as JSON.
  */
 import { systemClock } from '../clock.js';
-import type { LedgerStore } from '../ledger/store.js';
+import type { LedgerStore } from '../ledger/index.js';
 import { DataKeys } from '../personal-data/data-keys.js';
 import { KeyEncryptionKeys, type KekSource } from '../personal-data/key-encryption.js';
 import { PersonalData } from '../personal-data/personal-data.js';

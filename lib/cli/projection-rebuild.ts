@@ -3,7 +3,7 @@
  * ones, or with `--dry-run` only reports where the live projection differs from the log.
  */
 import type { Command } from 'commander';
-import { rebuildProjection, type RebuildDifference } from '../ledger/integrity.js';
+import { rebuildProjection, type RebuildDifference } from '../ledger/index.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import type { CliContext } from './context.js';
 import { EXIT_PROBLEMS } from './errors.js';

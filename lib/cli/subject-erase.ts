@@ -4,7 +4,7 @@
  * Running it again finishes an erasure that was interrupted; after a complete one it does nothing.
  */
 import { Option, type Command } from 'commander';
-import { Ledger } from '../ledger/ledger.js';
+import { Ledger } from '../ledger/index.js';
 import { eraseSubject } from '../personal-data/erase.js';
 import { withStore, type ConnectionOptions } from './connection.js';
 import type { CliContext } from './context.js';

@@ -53,7 +53,7 @@ export type RevocationTarget =
 export interface EventHeader {
   /** The event format's version (`EVENT_VERSION`). */
   v: typeof EVENT_VERSION;
-  /** Stream id: the session id, or `subjectStream(sub)`. */
+  /** Stream id: the session id, or `subject:<sub>` for a "logout everywhere" of the subject. */
   stream: string;
   /** Position in the stream, from 1, without gaps. */
   seq: number;

@@ -1,10 +1,17 @@
+/**
+ * The ledger's one entry point: every module outside `lib/ledger/` imports from here (enforced by
+ * eslint), so what the ledger offers the rest of the plugin is listed in one place.
+ */
 export type {
   AuditEvent,
+  Draft,
   ErasedEvent,
   PersonalDataStatus,
   EventDraft,
+  EventHeader,
   EventMeta,
   EventType,
+  Header,
   IssuedEvent,
   LedgerEvent,
   RefreshedEvent,
@@ -31,6 +38,7 @@ export {
   ProjectionError,
   type Revocation,
   type SessionState,
+  type StateHeader,
   type StreamState,
   type SubjectState,
   type TokenState,
@@ -45,9 +53,15 @@ export type {
   LedgerStore,
   PendingMark,
 } from './store.js';
+export { maskPasswords } from './connection-string.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';
-export { MongoStore, type MongoStoreOptions } from './mongo-store.js';
+export {
+  DEFAULT_COLLECTIONS,
+  DEFAULT_DATABASE,
+  MongoStore,
+  type MongoStoreOptions,
+} from './mongo-store.js';
 export {
   Ledger,
   type Appended,

@@ -58,9 +58,9 @@ export interface DataKeyRecord {
 export type DataKeyQuery = { sub: string; period?: string } | { periodBefore: string };
 
 /**
- * The storage contract of the ledger: events, the projection, pending marks and data keys.
- * `MemoryStore` and
- * `MongoStore` implement it; a custom store must pass the same contract tests.
+ * The storage contract of the ledger: events, the projection, pending marks and data keys. The
+ * built-in stores (`store: { memory: true }` and `store: { mongo }`) implement it; a custom store
+ * (`store: { custom }`) must pass the same contract tests (`spec/ledger/contract.ts`).
  */
 export interface LedgerStore {
   /** Creates indexes and whatever else the store needs; safe to call on every start. */

@@ -6,7 +6,7 @@
  */
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader, errors } from 'jose';
 import { PersonalDataError } from '../errors.js';
-import type { AuditEvent, EventDraft, EventMeta, LedgerEvent } from '../ledger/events.js';
+import type { AuditEvent, EventDraft, EventMeta, LedgerEvent } from '../ledger/index.js';
 import type { DataKeys, OpenKey } from './data-keys.js';
 
 /** What `personal` holds, in clear. */

@@ -9,7 +9,7 @@
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { PersonalDataError } from '../errors.js';
-import type { DataKeyRecord, LedgerStore } from '../ledger/store.js';
+import type { DataKeyRecord, LedgerStore } from '../ledger/index.js';
 import type { KeyEncryptionKeys } from './key-encryption.js';
 import { periodOf } from './periods.js';
 

@@ -14,11 +14,16 @@
  * checks the revocation, and even one that passed the check before it gets tokens of a session
  * that the cut-off covers (it covers by session start), which are refused from then on.
  */
-import type { EventMeta, LedgerEvent } from '../ledger/events.js';
-import { subjectStream } from '../ledger/events.js';
-import type { Ledger } from '../ledger/ledger.js';
-import { coveredByCutOff, isSessionRevoked, type SubjectState } from '../ledger/projection.js';
-import { assertId } from '../ledger/validate.js';
+import {
+  assertId,
+  coveredByCutOff,
+  isSessionRevoked,
+  subjectStream,
+  type EventMeta,
+  type Ledger,
+  type LedgerEvent,
+  type SubjectState,
+} from '../ledger/index.js';
 import type { DataKeys } from './data-keys.js';
 
 /** What `auth.erase()` records about an erasure. */

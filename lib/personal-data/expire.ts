@@ -8,10 +8,12 @@
  * is revoked; a session recorded without an end counts until its refresh token expires). A session that cannot
  * refresh now never can again, so keeping only those keys leaves no race with a refresh.
  */
-import { subjectStream } from '../ledger/events.js';
-import type { Ledger } from '../ledger/ledger.js';
-import { isSessionRevoked } from '../ledger/projection.js';
-import type { DataKeyRecord } from '../ledger/store.js';
+import {
+  isSessionRevoked,
+  subjectStream,
+  type DataKeyRecord,
+  type Ledger,
+} from '../ledger/index.js';
 import { dataKeyIdOf } from './codec.js';
 import type { DataKeys } from './data-keys.js';
 import { firstRetainedPeriod } from './periods.js';

@@ -4,10 +4,14 @@
  * session's claims. See docs/personal-data.md.
  */
 import type { Clock } from '../clock.js';
-import type { AuditEvent, EventDraft, LedgerEvent } from '../ledger/events.js';
-import type { PersonalDataCodec } from '../ledger/ledger.js';
-import type { SessionState } from '../ledger/projection.js';
-import type { LedgerStore } from '../ledger/store.js';
+import type {
+  AuditEvent,
+  EventDraft,
+  LedgerEvent,
+  LedgerStore,
+  PersonalDataCodec,
+  SessionState,
+} from '../ledger/index.js';
 import { openPersonal, protect, reveal, revealAppended } from './codec.js';
 import { DataKeys } from './data-keys.js';
 import { KeyEncryptionKeys, type KekSource } from './key-encryption.js';

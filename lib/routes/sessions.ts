@@ -9,7 +9,7 @@
  */
 import type { Context, Middleware, Next } from 'koa';
 import { SessionNotFoundError } from '../errors.js';
-import { assertId } from '../ledger/validate.js';
+import { assertId } from '../ledger/index.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { listSessions, revokeOtherSessions, type LiveSession } from '../sessions/list.js';
 import { revoke } from '../sessions/revoke.js';

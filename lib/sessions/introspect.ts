@@ -12,7 +12,7 @@ import {
   type SessionState,
   type SubjectState,
   type TokenState,
-} from '../ledger/projection.js';
+} from '../ledger/index.js';
 import { PersonalDataError } from '../errors.js';
 import { TOKEN_KINDS, type TokenClaims, type TokenType } from '../tokens/claims.js';
 import { verifyPresented, type SessionDeps } from './deps.js';

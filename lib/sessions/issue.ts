@@ -4,8 +4,12 @@
  */
 import type { Context } from 'koa';
 import { ConcurrencyError, HookError, InvalidRequestError } from '../errors.js';
-import { subjectStream, type EventMeta, type SessionState } from '../ledger/index.js';
-import { MAX_ID_LENGTH } from '../ledger/validate.js';
+import {
+  MAX_ID_LENGTH,
+  subjectStream,
+  type EventMeta,
+  type SessionState,
+} from '../ledger/index.js';
 import {
   ACCESS_TOKEN_TYP,
   REFRESH_TOKEN_TYP,

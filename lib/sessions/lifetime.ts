@@ -4,7 +4,7 @@
  * change of the option only affects new logins and a rebuilt projection ends sessions alike. The
  * idle timeout is the refresh token's own lifetime.
  */
-import type { SessionState } from '../ledger/projection.js';
+import type { SessionState } from '../ledger/index.js';
 
 /**
  * When `session` ends (NumericDate, seconds): its recorded end, or for a session recorded without

@@ -8,9 +8,8 @@
  */
 import type { Context } from 'koa';
 import { LedgerInputError } from '../errors.js';
-import { isSessionRevoked, type AuditEvent, type SessionState } from '../ledger/index.js';
+import { assertId, isSessionRevoked, type AuditEvent, type SessionState } from '../ledger/index.js';
 import { reveal } from '../personal-data/codec.js';
-import { assertId } from '../ledger/validate.js';
 import { compact, type SessionDeps } from './deps.js';
 import { revoke, type RevokeOptions } from './revoke.js';
 

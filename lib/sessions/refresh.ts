@@ -10,13 +10,13 @@
 import type { Context } from 'koa';
 import { InvalidGrantError, InvalidTokenError, PersonalDataError } from '../errors.js';
 import {
+  isSessionRevoked,
   subjectStream,
   type EventDraft,
   type SessionState,
   type SubjectState,
   type StreamState,
 } from '../ledger/index.js';
-import { isSessionRevoked } from '../ledger/projection.js';
 import {
   REFRESH_TOKEN_TYP,
   buildAccessClaims,

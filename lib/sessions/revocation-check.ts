@@ -6,8 +6,7 @@
  */
 import type { Clock } from '../clock.js';
 import { InvalidTokenError } from '../errors.js';
-import type { Ledger } from '../ledger/index.js';
-import { tokenStatus, type SessionState, type TokenState } from '../ledger/projection.js';
+import { tokenStatus, type Ledger, type SessionState, type TokenState } from '../ledger/index.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { hasSessionEnded } from './lifetime.js';
 

@@ -23,8 +23,7 @@
  */
 import type { ResolvedConfig } from '../config.js';
 import { InvalidTokenError, StoreUnavailableError } from '../errors.js';
-import { history, type LedgerEvent, type Ledger } from '../ledger/index.js';
-import { coveredByCutOff } from '../ledger/projection.js';
+import { coveredByCutOff, history, type Ledger, type LedgerEvent } from '../ledger/index.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { sessionEnd } from './lifetime.js';
 import {

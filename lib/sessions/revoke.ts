@@ -5,8 +5,7 @@
  */
 import type { Context } from 'koa';
 import { LedgerInputError } from '../errors.js';
-import { subjectStream, type EventMeta, type LedgerEvent } from '../ledger/index.js';
-import { assertId } from '../ledger/validate.js';
+import { assertId, subjectStream, type EventMeta, type LedgerEvent } from '../ledger/index.js';
 import { compact, requestMeta, type SessionDeps } from './deps.js';
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Context } from 'koa';
 import { HookError, JwtConnectError } from '../errors.js';
-import type { SessionState } from '../ledger/projection.js';
+import type { SessionState } from '../ledger/index.js';
 import { REGISTERED_CLAIMS } from '../tokens/claims.js';
 import type { SessionDeps } from './deps.js';
 

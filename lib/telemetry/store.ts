@@ -9,7 +9,7 @@
  */
 import type { Attributes, Histogram } from '@opentelemetry/api';
 import { JwtConnectError } from '../errors.js';
-import type { LedgerStore } from '../ledger/store.js';
+import type { LedgerStore } from '../ledger/index.js';
 
 type Method = (...args: unknown[]) => unknown;
 

@@ -26,7 +26,7 @@ import {
   MissingTokenError,
   TooManyRequestsError,
 } from '../errors.js';
-import type { LedgerEvent } from '../ledger/events.js';
+import type { LedgerEvent } from '../ledger/index.js';
 
 /** The meter's and the tracer's name. */
 export const INSTRUMENTATION_NAME = 'koa-jwtconnect';

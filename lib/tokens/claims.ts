@@ -169,17 +169,6 @@ export function newSessionId(): string {
   return randomBytes(16).toString('base64url');
 }
 
-/** Throws when a claims map would produce a registered claim; checked once at start-up. */
-export function assertClaimsMap(map: ClaimsMap): void {
-  for (const [field, claim] of Object.entries(map)) {
-    if (REGISTERED_CLAIMS.has(claim)) {
-      throw new ConfigError(
-        `claimsMap.${field}: "${claim}" is a registered claim set by the plugin`,
-      );
-    }
-  }
-}
-
 function baseClaims(options: ClaimsOptions, context: IssueContext, ttype: TokenType): TokenClaims {
   const claims: TokenClaims = {
     iss: options.issuer,

@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { ledgerOf } from '../../lib/internals.js';
 import { bearer, startApp, type TestApp } from '../support/http.js';
 import { ADMIN, ALICE, testPlugin, type TestPlugin } from '../support/plugin.js';
 import { storeSnapshot } from './support.js';
@@ -47,7 +48,7 @@ describe('request bodies with a Content-Encoding [memory store, HTTP]', () => {
   ]) {
     for (const [what, encoding, bytes] of MISMATCHES) {
       it(`answers 400 invalid_request and changes nothing for ${what} [${path}]`, async () => {
-        const before = await storeSnapshot(p.auth.ledger.store);
+        const before = await storeSnapshot(ledgerOf(p.auth).store);
         const response = await fetch(`${app.url}${path}`, {
           method: 'POST',
           headers: {
@@ -62,7 +63,7 @@ describe('request bodies with a Content-Encoding [memory store, HTTP]', () => {
           error: 'invalid_request',
           error_description: 'the request body could not be decoded',
         });
-        expect(await storeSnapshot(p.auth.ledger.store)).to.deep.equal(before);
+        expect(await storeSnapshot(ledgerOf(p.auth).store)).to.deep.equal(before);
       });
     }
   }

@@ -15,6 +15,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { jwtconnect } from '../../lib/jwtconnect.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { TEST_ISSUER, quietLogger } from '../support/plugin.js';
 
 function required(name: string): string {
@@ -34,7 +35,7 @@ const auth = await jwtconnect({
   logger: quietLogger,
 });
 
-const store = auth.ledger.store;
+const store = ledgerOf(auth).store;
 const append = store.appendEvent.bind(store);
 store.appendEvent = async (event) => {
   await append(event);

@@ -20,6 +20,7 @@ import { expect } from '../ledger/expect.js';
 import { databaseSnapshot, leakIn } from './support.js';
 import type { JwtConnect } from '../../lib/jwtconnect.js';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
+import { ledgerOf } from '../../lib/internals.js';
 
 /**
  * Driver settings for a fast, bounded failure: server selection gives up after 1 s, and an
@@ -204,7 +205,7 @@ describe('the store cut off or stalled behind a TCP proxy [MongoDB, HTTP]', () =
   it('answers 503 and no token when the acknowledgement of a refresh is lost, though the rotation was recorded [documented limitation]', async () => {
     const w = await world();
     const { sid } = decodeJwt(w.alice.access_token) as { sid: string };
-    const store = auth.ledger.store;
+    const store = ledgerOf(auth).store;
     const append = store.appendEvent.bind(store);
     // The insert leaves for the server; its answer is lost on the way back.
     store.appendEvent = (event) => {

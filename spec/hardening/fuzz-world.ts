@@ -11,6 +11,7 @@ import { decodeJwt } from 'jose';
 import type { Db } from 'mongodb';
 import { jwtconnect, type JwtConnect } from '../../lib/jwtconnect.js';
 import type { LedgerEvent } from '../../lib/ledger/events.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { fakeClock, type FakeClock } from '../support/clock.js';
 import { keyPair, type TestKeyPair } from '../support/keys.js';
 import { ADMIN, ALICE, BOB, TEST_ISSUER } from '../support/plugin.js';
@@ -142,7 +143,7 @@ export class FuzzWorld {
   }
 
   snapshot(): Promise<LedgerSnapshot> {
-    return storeSnapshot(this.auth.ledger.store);
+    return storeSnapshot(ledgerOf(this.auth).store);
   }
 
   /** Sends a request exactly as given (body bytes, headers) and reads the whole answer. */

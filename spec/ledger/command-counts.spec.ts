@@ -5,6 +5,7 @@
  * printed by this spec (`COMMAND_COUNTS=1`).
  */
 import { expect } from 'chai';
+import { ledgerOf } from '../../lib/internals.js';
 import { CommandRecorder, type Measured } from '../support/command-recorder.js';
 import { servedBy } from '../support/index-coverage.js';
 import { postForm, startApp, type TestApp } from '../support/http.js';
@@ -121,14 +122,14 @@ describe('MongoDB command counts per operation', () => {
     await auth.refresh(tokens.refresh_token);
     // The refresh's projection write lost: its snapshot gone, its pending mark left behind.
     const state = recorder.db.collection('jwtconnect_state');
-    const [latest] = await auth.ledger.store.loadStates([sid]);
+    const [latest] = await ledgerOf(auth).store.loadStates([sid]);
     await state.deleteMany({ stream: sid, seq: latest!.seq });
-    await auth.ledger.store.markPending(sid, latest!.seq);
+    await ledgerOf(auth).store.markPending(sid, latest!.seq);
     const m = await measure('projection catch-up (session read behind the log)', () =>
-      auth.ledger.loadSession(sid, sub),
+      ledgerOf(auth).loadSession(sid, sub),
     );
     expect(m.roundTrips).to.be.at.most(4);
-    expect((await auth.ledger.loadSession(sid, sub)).session?.seq).to.equal(latest!.seq);
+    expect((await ledgerOf(auth).loadSession(sid, sub)).session?.seq).to.equal(latest!.seq);
     await auth.close();
   });
 

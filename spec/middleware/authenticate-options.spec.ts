@@ -9,6 +9,7 @@ import { decodeJwt } from 'jose';
 import Koa from 'koa';
 import { ConfigError } from '../../lib/errors.js';
 import type { AuthenticateOptions } from '../../lib/middleware/authenticate.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { keyPair, newKeyPair } from '../support/keys.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
@@ -153,7 +154,7 @@ describe('auth.authenticate() options [MongoDB, HTTP]', () => {
       const served = await serve(appFor(own));
       try {
         const pair = await own.auth.issue(newUser(), { source: 'test' });
-        await own.auth.ledger.store.close();
+        await ledgerOf(own.auth).store.close();
         const answer = await call(`${served.url}/optional`, `Bearer ${pair.access_token}`);
         expect(answer.status).to.equal(503);
         expect(seen).to.deep.equal([]);

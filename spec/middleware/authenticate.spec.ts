@@ -11,6 +11,7 @@ import Koa from 'koa';
 import { ConfigError, InvalidTokenError, type InvalidTokenReason } from '../../lib/errors.js';
 import type { JwtConnect } from '../../lib/jwtconnect.js';
 import type { CheckedAccessToken } from '../../lib/sessions/access.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { keyPair, newKeyPair, secretFor, type TestKeyPair } from '../support/keys.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
@@ -472,7 +473,7 @@ describe('auth.authenticate() [MongoDB, HTTP]', () => {
         expect((await call(`${app.url}/api/me`, `Bearer ${pair.access_token}`)).status).to.equal(
           200,
         );
-        await own.auth.ledger.store.close();
+        await ledgerOf(own.auth).store.close();
         const before = handled;
         for (const path of ['/api/me', '/api/audit']) {
           const answer = await call(`${app.url}${path}`, `Bearer ${pair.access_token}`);

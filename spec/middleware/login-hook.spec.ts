@@ -12,6 +12,7 @@ import { ConfigError, InvalidGrantError, InvalidTokenError } from '../../lib/err
 import type { JwtConnect } from '../../lib/jwtconnect.js';
 import type { LedgerEvent } from '../../lib/ledger/index.js';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
 import { call, serve, type Served } from '../support/http.js';
@@ -137,7 +138,7 @@ describe('auth.loginHook() [MongoDB, HTTP]', () => {
   });
 
   it('answers 500 with a generic body and records nothing when no user was set (a host mistake)', async () => {
-    const before = await p.auth.ledger.store.countEvents();
+    const before = await ledgerOf(p.auth).store.countEvents();
     log.errors.length = 0;
     for (const user of [undefined, 'alice', null]) {
       const answer = await acs(served.url, user as object | undefined);
@@ -147,7 +148,7 @@ describe('auth.loginHook() [MongoDB, HTTP]', () => {
         error_description: 'internal error',
       });
     }
-    expect(await p.auth.ledger.store.countEvents()).to.equal(before);
+    expect(await ledgerOf(p.auth).store.countEvents()).to.equal(before);
     // The host hears about its mistake in the log, not the client.
     expect(log.errors).to.have.length(3);
     expect(log.errors[0]![1]).to.be.instanceOf(TypeError);
@@ -168,7 +169,7 @@ describe('auth.loginHook() [MongoDB, HTTP]', () => {
     });
     const app = await serve(appFor(own.auth));
     try {
-      await own.auth.ledger.store.close();
+      await ledgerOf(own.auth).store.close();
       const answer = await acs(app.url, newUser());
       expect(answer.status).to.equal(503);
       expect(answer.body).to.deep.equal({

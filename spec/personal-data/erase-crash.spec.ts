@@ -4,6 +4,7 @@ import { InvalidGrantError } from '../../lib/errors.js';
 import { MemoryStore } from '../../lib/ledger/memory-store.js';
 import { MongoStore } from '../../lib/ledger/mongo-store.js';
 import type { LedgerStore } from '../../lib/ledger/store.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
 import { DISTINCT, ZELDA, onBothStores, request } from './support.js';
 
@@ -79,7 +80,7 @@ onBothStores('auth.erase() interrupted', (db) => {
     await start((store) => crashOnce(store, 'appendEvent', (event) => event.type === 'erased'));
     const sub = p.auth.subjectOf(user);
     await expect(p.auth.erase(user)).to.be.rejectedWith(SimulatedCrash);
-    await p.auth.ledger.repair();
+    await ledgerOf(p.auth).repair();
     const history = (await p.auth.audit.history({ sub })).events;
     expect(history.map((event) => event.type)).to.deep.equal(['issued', 'revoked']);
     expect(history[0]?.personal).to.equal('erased');

@@ -4,6 +4,7 @@
  * spent: once the store is back, the same refresh token still works.
  */
 import { expect } from 'chai';
+import { ledgerOf } from '../../lib/internals.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import {
   bearer,
@@ -52,7 +53,7 @@ describe('routes with the store unreachable [MongoDB, HTTP]', () => {
     const admin = await p.auth.issue(ADMIN, { source: 'saml', scope: 'introspection audit admin' });
     const events = await t.db.collection('jwtconnect_events').countDocuments();
 
-    await p.auth.ledger.store.close();
+    await ledgerOf(p.auth).store.close();
     const replies: [string, Reply][] = [
       ['refresh', await postJson(`${app.url}/token/refresh`, { token: pair.refresh_token })],
       [
@@ -83,7 +84,7 @@ describe('routes with the store unreachable [MongoDB, HTTP]', () => {
     // The key set needs no store.
     expect((await get(`${app.url}/.well-known/jwks.json`)).status).to.equal(200);
 
-    await p.auth.ledger.open();
+    await ledgerOf(p.auth).open();
     expect(await t.db.collection('jwtconnect_events').countDocuments()).to.equal(events);
     expect((await get(`${app.url}/api/me`, bearer(pair.access_token))).status).to.equal(200);
     const refreshed = await postJson(`${app.url}/token/refresh`, { token: pair.refresh_token });

@@ -10,6 +10,7 @@ import type { Context } from 'koa';
 import { ConfigError, InvalidRequestError, StoreUnavailableError } from '../../lib/errors.js';
 import { MongoStore, type LedgerStore } from '../../lib/ledger/index.js';
 import type { UserRecord } from '../../lib/tokens/claims.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { SUBJECT_SECRET, testPlugin, type TestPlugin } from '../support/plugin.js';
 
@@ -70,7 +71,7 @@ describe('auth.issue() [MongoDB]', () => {
       });
       const user = { id: 'u-closed', username: 'closed' };
       try {
-        await own.auth.ledger.store.close();
+        await ledgerOf(own.auth).store.close();
         await expect(own.auth.issue(user, { source: 'saml' }))
           .to.be.rejectedWith(StoreUnavailableError)
           .and.eventually.include({ code: 'ERR_STORE_UNAVAILABLE', status: 503 });
@@ -217,7 +218,7 @@ describe('auth.issue() [MongoDB]', () => {
 
   describe('previewClaims', () => {
     it('shows the access-token claims a user would get and records nothing', async () => {
-      const before = await p.auth.ledger.store.countEvents();
+      const before = await ledgerOf(p.auth).store.countEvents();
       const preview = p.auth.tokens.previewClaims(CAROL, { scope: 'read' });
       expect(preview).to.include({
         sub: p.auth.subjectOf(CAROL),
@@ -226,7 +227,7 @@ describe('auth.issue() [MongoDB]', () => {
         scope: 'read',
         ttype: 'T',
       });
-      expect(await p.auth.ledger.store.countEvents()).to.equal(before);
+      expect(await ledgerOf(p.auth).store.countEvents()).to.equal(before);
     });
   });
 

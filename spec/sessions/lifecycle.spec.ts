@@ -2,6 +2,7 @@ import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { InvalidGrantError, InvalidTokenError } from '../../lib/errors.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
 import { ALICE, BOB, testPlugin, type TestPlugin } from '../support/plugin.js';
 
@@ -98,7 +99,7 @@ describe('session lifecycle [MongoDB]', () => {
         current = await p.auth.refresh(current.refresh_token);
       }
       const sid = decodeJwt(first.access_token)['sid'] as string;
-      const [state] = await p.auth.ledger.store.loadStates([sid]);
+      const [state] = await ledgerOf(p.auth).store.loadStates([sid]);
       const jtis = (state as { tokens: { jti: string }[] }).tokens.map((token) => token.jti);
       expect(jtis, 'the first refresh token is pruned').to.not.include(
         decodeJwt(first.refresh_token).jti,

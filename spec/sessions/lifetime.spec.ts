@@ -15,6 +15,7 @@ import {
 import { ConfigError, InvalidGrantError, InvalidTokenError } from '../../lib/errors.js';
 import { MemoryStore, type IssuedEvent, type SessionState } from '../../lib/ledger/index.js';
 import { newSessionId, newTokenId } from '../../lib/tokens/claims.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { fakeClock, type FakeClock } from '../support/clock.js';
 import { bearer, get, postJson, startApp } from '../support/http.js';
 import { pluginsPerTest } from '../support/instances.js';
@@ -192,7 +193,7 @@ for (const kind of ['memory', 'MongoDB'] as const) {
       const sub = p.auth.subjectOf(BOB);
       const sid = newSessionId();
       const access = { jti: newTokenId(), exp: T0S + MAX_AGE + 600 };
-      await p.auth.ledger.execute(sid, () => ({
+      await ledgerOf(p.auth).execute(sid, () => ({
         type: 'issued',
         sub,
         meta: { source: 'oidc' },
@@ -219,11 +220,11 @@ for (const kind of ['memory', 'MongoDB'] as const) {
       const p = await plugin();
       const { first } = await refreshedToTheEnd(p);
       const sid = decodeJwt(first.access_token)['sid'] as string;
-      const [live] = (await p.auth.ledger.store.loadStates([sid])) as SessionState[];
+      const [live] = (await ledgerOf(p.auth).store.loadStates([sid])) as SessionState[];
       expect(live!.sessionExp).to.equal(T0S + MAX_AGE);
       expect((await p.auth.audit.rebuild({ dryRun: true })).differences).to.deep.equal([]);
       await p.auth.audit.rebuild();
-      expect(await p.auth.ledger.store.loadStates([sid])).to.deep.equal([live]);
+      expect(await ledgerOf(p.auth).store.loadStates([sid])).to.deep.equal([live]);
     });
 
     it('keeps the idle timeout: a session not refreshed within refreshTokenTtl ends', async () => {

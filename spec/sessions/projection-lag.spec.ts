@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import { InvalidTokenError } from '../../lib/errors.js';
 import { MongoStore } from '../../lib/ledger/index.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { fakeClock } from '../support/clock.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
 import { ALICE, testPlugin, type TestPlugin } from '../support/plugin.js';
@@ -87,7 +88,7 @@ describe('a revocation whose projection write failed [MongoDB, two instances]', 
     for (const { auth } of [one, two]) {
       const { introspect } = await import('../../lib/sessions/introspect.js');
       const caller = (await auth.tokens.verify(admin.access_token)).claims;
-      const deps = { config: auth.config, ledger: auth.ledger } as never;
+      const deps = { config: auth.config, ledger: ledgerOf(auth) } as never;
       expect(await introspect(deps, caller, { jti })).to.deep.equal({ active: false });
     }
   });

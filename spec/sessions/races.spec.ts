@@ -8,6 +8,7 @@ import { decodeJwt } from 'jose';
 import { ConcurrencyError, InvalidGrantError } from '../../lib/errors.js';
 import type { JwtConnect } from '../../lib/jwtconnect.js';
 import { MemoryStore, MongoStore, type LedgerStore } from '../../lib/ledger/index.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { fakeClock } from '../support/clock.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
 import { ALICE, testPlugin } from '../support/plugin.js';
@@ -63,7 +64,7 @@ for (const backend of ['memory', 'MongoDB'] as const) {
         if (await accepted(auth, pair.access_token)) working.push(pair);
       }
       expect(working, 'sessions whose tokens work').to.have.length(1);
-      expect(await auth.ledger.store.findOpenSessions(auth.subjectOf(ALICE))).to.have.length(1);
+      expect(await ledgerOf(auth).store.findOpenSessions(auth.subjectOf(ALICE))).to.have.length(1);
       for (const result of results) {
         if (result.status === 'rejected') expect(result.reason).to.be.instanceOf(ConcurrencyError);
       }

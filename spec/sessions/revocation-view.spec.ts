@@ -13,6 +13,7 @@ import { InvalidTokenError, StoreUnavailableError } from '../../lib/errors.js';
 import type { JwtConnect } from '../../lib/jwtconnect.js';
 import { MongoStore, type LedgerStore } from '../../lib/ledger/index.js';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { fakeClock } from '../support/clock.js';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { keyPair } from '../support/keys.js';
@@ -200,7 +201,7 @@ describe('revocation view with maxStalenessMs [MongoDB, several instances]', () 
       c = await instance({ ownClient: true });
       known = (await issued()).pair;
       await c.auth.tokens.verify(known.access_token);
-      await c.auth.ledger.store.close();
+      await ledgerOf(c.auth).store.close();
     });
 
     it('answers from its local view, so it may still accept a token revoked elsewhere until the bound passes', async () => {

@@ -49,6 +49,10 @@ export class CommandRecorder {
     const client = new MongoClient(testServerUri(), {
       serverSelectionTimeoutMS: 5000,
       monitorCommands: true,
+      // A warm pool, as a serving instance has: commands sent together then go out together,
+      // instead of one waiting for a new connection while the other completes (which would
+      // count as two round trips).
+      minPoolSize: 4,
     });
     await client.connect();
     return new CommandRecorder(client, `t_${label}_${randomBytes(4).toString('hex')}`);

@@ -8,6 +8,7 @@ import chaiAsPromised from 'chai-as-promised';
 import { decodeJwt } from 'jose';
 import { ConfigError, InvalidGrantError, StoreUnavailableError } from '../../lib/errors.js';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
+import { ledgerOf } from '../../lib/internals.js';
 import { bearer, get, postJson, startApp, type TestApp } from '../support/http.js';
 import {
   ADMIN,
@@ -62,9 +63,9 @@ describe('metrics and spans [memory, OpenTelemetry SDK in memory]', () => {
     // Free text that is not a keyword is folded into one series.
     expect(await h.count(ISSUED, { 'jwtconnect.login.source': 'other' })).to.equal(1);
 
-    await p.auth.ledger.store.close();
+    await ledgerOf(p.auth).store.close();
     await expect(p.auth.issue(ALICE, { source: 'saml' })).to.be.rejectedWith(StoreUnavailableError);
-    await p.auth.ledger.open();
+    await ledgerOf(p.auth).open();
     expect(await h.count(ISSUED)).to.equal(3);
     const failed = h
       .spans()
@@ -195,9 +196,9 @@ describe('metrics and spans [memory, OpenTelemetry SDK in memory]', () => {
     await p.auth.tokens.verify(pair.access_token);
     expect(await h.count(STORE, { 'db.operation.name': 'readStates' })).to.equal(loads + 1);
 
-    await p.auth.ledger.store.close();
+    await ledgerOf(p.auth).store.close();
     await expect(p.auth.tokens.verify(pair.access_token)).to.be.rejectedWith(StoreUnavailableError);
-    await p.auth.ledger.open();
+    await ledgerOf(p.auth).open();
     expect(
       await h.count(STORE, {
         'db.operation.name': 'readStates',
