@@ -53,6 +53,7 @@ export type {
   LedgerStore,
   PendingMark,
 } from './store.js';
+export { maskPasswords } from './connection-string.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';
 export {
