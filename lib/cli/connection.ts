@@ -8,10 +8,10 @@
  * naming the databases that have one, not an empty answer.
  */
 import { ConfigError, LedgerNotFoundError, StoreUnavailableError } from '../errors.js';
-import { DEFAULT_COLLECTIONS, MongoStore } from '../ledger/index.js';
+import { DEFAULT_COLLECTIONS, maskPasswords, MongoStore } from '../ledger/index.js';
 import { CliError, describeError } from './errors.js';
 
-export { DEFAULT_DATABASE as DEFAULT_DB } from '../ledger/index.js';
+export { DEFAULT_DATABASE as DEFAULT_DB, maskPasswords } from '../ledger/index.js';
 export const DEFAULT_EVENTS_COLLECTION = DEFAULT_COLLECTIONS.events;
 export const DEFAULT_STATE_COLLECTION = DEFAULT_COLLECTIONS.state;
 export const DEFAULT_DATA_KEYS_COLLECTION = DEFAULT_COLLECTIONS.dataKeys;
@@ -32,27 +32,6 @@ export function resolveUri(uri: string | undefined, env: NodeJS.ProcessEnv): str
     throw new CliError('no MongoDB connection string: pass --uri <uri> or set MONGODB_URI');
   }
   return resolved;
-}
-
-/** `mongodb://user:secret@host/db` -> `mongodb://user:***@host/db`, in any text. */
-export function maskPasswords(text: string, uri?: string): string {
-  let masked = text.replace(/(mongodb(?:\+srv)?:\/\/[^:/@\s]*):[^@/\s]*@/g, '$1:***@');
-  const password = uri && /^mongodb(?:\+srv)?:\/\/[^:/@]*:([^@/]+)@/.exec(uri)?.[1];
-  if (password) {
-    for (const form of new Set([password, safeDecode(password)])) {
-      masked = masked.split(form).join('***');
-    }
-  }
-  return masked;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch (error) {
-    if (error instanceof URIError) return text;
-    throw error;
-  }
 }
 
 /** `read`: the command writes nothing, so the store is opened without creating anything. */

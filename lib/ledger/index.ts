@@ -58,6 +58,7 @@ export type {
   PendingMark,
   StreamHead,
 } from './store.js';
+export { maskPasswords } from './connection-string.js';
 export { MemoryStore } from './memory-store.js';
 export { frozenCopy, ReadonlyDate } from './frozen.js';
 export {

@@ -30,6 +30,7 @@ import {
   LedgerNotFoundError,
   StoreUnavailableError,
 } from '../errors.js';
+import { maskUserInfo } from './connection-string.js';
 import { subjectStream, type LedgerEvent } from './events.js';
 import { guard, isDuplicateKey, translate } from './mongo-errors.js';
 import {
@@ -627,27 +628,6 @@ function latestPerStream(docs: readonly SnapshotDocument[]): StreamState[] {
     if (latest.at(-1)?.stream !== doc.stream) latest.push(doc as StreamState);
   }
   return latest;
-}
-
-/** `text` with the user name and password of `uri` (as written and decoded) replaced by `***`. */
-export function maskUserInfo(text: string, uri: string): string {
-  const userInfo = /^[a-z+]+:\/\/([^/?#]*)@/i.exec(uri)?.[1];
-  if (userInfo === undefined) return text;
-  let masked = text;
-  const parts = [userInfo, ...userInfo.split(':')].filter((part) => part.length > 0);
-  for (const part of parts.flatMap((form) => [form, safeDecode(form)])) {
-    masked = masked.split(part).join('***');
-  }
-  return masked;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch (error) {
-    if (error instanceof URIError) return text;
-    throw error;
-  }
 }
 
 /** The database named in a connection string's path, if any. */

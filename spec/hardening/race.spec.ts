@@ -14,17 +14,10 @@ import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import type { Db } from 'mongodb';
 import { fakeClock, type FakeClock } from '../support/clock.js';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
-import {
-  bearer,
-  get,
-  pairOf,
-  postJson,
-  startApp,
-  type Reply,
-  type TestApp,
-} from '../support/http.js';
-import { ALICE, testPlugin, type TestPlugin } from '../support/plugin.js';
+import type { TestDatabase } from '../support/db.js';
+import { bearer, get, pairOf, postJson, type Reply, type TestApp } from '../support/http.js';
+import { raceRefresh, twoInstances, type TwoInstances } from '../support/instances.js';
+import { ALICE, type TestPlugin } from '../support/plugin.js';
 
 /**
  * 100 rounds take about 100 s on the FerretDB (SQLite) test server of this repository's CI, where
@@ -49,32 +42,17 @@ describe('refresh races through two instances on one database [MongoDB, HTTP]', 
   let t: TestDatabase;
   let clock: FakeClock;
   let one: TestPlugin;
-  let two: TestPlugin;
   let apps: TestApp[];
+  let instances: TwoInstances;
 
   before(async () => {
-    t = await openTestDatabase('hardening_race');
     clock = fakeClock();
-    const options = { refreshReuseGrace: GRACE_SECONDS };
-    one = await testPlugin(t.db, options, clock);
-    two = await testPlugin(t.db, options, clock);
-    apps = [await startApp(one.auth), await startApp(two.auth)];
+    instances = await twoInstances('hardening_race', { refreshReuseGrace: GRACE_SECONDS }, clock);
+    ({ t, one, apps } = instances);
   });
-  after(async () => {
-    for (const app of apps) await app.close();
-    await one.auth.close();
-    await two.auth.close();
-    await t.dispose();
-  });
+  after(() => instances.close());
 
-  /** The same refresh token from `PARALLEL` clients at once, alternating between the instances. */
-  function race(token: string): Promise<Reply[]> {
-    return Promise.all(
-      Array.from({ length: PARALLEL }, (_, i) =>
-        postJson(`${apps[i % 2]!.url}/token/refresh`, { token }),
-      ),
-    );
-  }
+  const race = (token: string) => raceRefresh(apps, token, PARALLEL);
 
   it(`lets exactly one of ${PARALLEL} concurrent refreshes win in each of ${ROUNDS} rounds, with one event each, and revokes only on a later reuse`, async function () {
     this.timeout(Math.max(60_000, ROUNDS * 3000));

@@ -27,14 +27,7 @@ import {
   session,
   type ContractContext,
 } from './support.js';
-import {
-  newId,
-  revokedSession,
-  revokedSubject,
-  revokedToken,
-  sessionEvents,
-  T0,
-} from './drafts.js';
+import { newId, revoked, sessionEvents, T0 } from './drafts.js';
 import { expect } from './expect.js';
 import { spyStore } from './wrappers.js';
 
@@ -87,7 +80,7 @@ export function auditContract(context: ContractContext): void {
       clock.advance(1000);
       const access = (rotated!.event as Extract<LedgerEvent, { type: 'issued' | 'refreshed' }>)
         .access.jti;
-      await ledger.execute(sid, () => revokedToken(sub, access));
+      await ledger.execute(sid, () => revoked.token(sub, access));
       const seqs = async (query: HistoryQuery) =>
         (await history(ledger, query)).events.map(
           (e) => `${e.stream === sid ? 's' : e.stream}${e.seq}`,
@@ -142,7 +135,7 @@ export function auditContract(context: ContractContext): void {
       clock.advance(10_000);
       await ledger.execute(sid, rotate);
       clock.advance(10_000);
-      await ledger.execute(sid, () => revokedSession(sub));
+      await ledger.execute(sid, () => revoked.session(sub));
       const status = async (index: number, offset: number) =>
         (await tokenAt(ledger, first[index]!.jti, new Date(T0 + offset))).status;
       expect(await status(1, -1)).to.equal('unknown');
@@ -182,9 +175,9 @@ export function auditContract(context: ContractContext): void {
         const sessions = [await issue(ledger, sub), await issue(ledger, sub), await issue(ledger)];
         clock.advance(1000);
         await ledger.execute(sessions[0]!.sid, rotate);
-        await ledger.execute(sessions[1]!.sid, () => revokedSession(sub));
+        await ledger.execute(sessions[1]!.sid, () => revoked.session(sub));
         await ledger.execute(subjectStream(sub), (_s, { now }) =>
-          revokedSubject(sub, new Date(now)),
+          revoked.subject(sub, new Date(now)),
         );
         const before = (await collect(own.scanStates())).map((s) => canonicalJson(s));
 

@@ -6,18 +6,7 @@ import type { LedgerEvent } from '../../lib/ledger/events.js';
 import { subjectStream } from '../../lib/ledger/events.js';
 import { canonicalJson } from '../../lib/ledger/hash-chain.js';
 import type { EventQuery } from '../../lib/ledger/store.js';
-import {
-  at,
-  chain,
-  issued,
-  newId,
-  refreshed,
-  revokedSession,
-  revokedSubject,
-  revokedToken,
-  sessionEvents,
-  T0,
-} from './drafts.js';
+import { at, chain, issued, newId, refreshed, revoked, sessionEvents, T0 } from './drafts.js';
 import { expect } from './expect.js';
 import {
   byPosition,
@@ -109,7 +98,7 @@ export function eventsContract(context: ContractContext): void {
       const firsts = [
         ...sessionEvents(streams[0]!, sub, T0),
         ...sessionEvents(streams[1]!, sub, T0),
-        ...chain(streams[2]!, [{ draft: revokedSubject(sub, at(0)), time: at(0) }]),
+        ...chain(streams[2]!, [{ draft: revoked.subject(sub, at(0)), time: at(0) }]),
       ];
       await Promise.all(firsts.map((event) => store().appendEvent(event)));
       for (const [i, stream] of streams.entries()) {
@@ -156,18 +145,18 @@ export function eventsContract(context: ContractContext): void {
         ...chain(s1, [
           { draft: i1, time: at(0) },
           { draft: r1, time: at(2000) },
-          { draft: revokedToken(subA, i1.access.jti), time: at(4000) },
+          { draft: revoked.token(subA, i1.access.jti), time: at(4000) },
         ]),
         ...chain(s2, [
           { draft: i2, time: at(0) },
           { draft: r2, time: at(2000) },
-          { draft: revokedToken(subA, r2.access.jti), time: at(2000) },
+          { draft: revoked.token(subA, r2.access.jti), time: at(2000) },
         ]),
         ...chain(s3, [
           { draft: issued(subB, T0 + 1000), time: at(1000) },
-          { draft: revokedSession(subB), time: at(3000) },
+          { draft: revoked.session(subB), time: at(3000) },
         ]),
-        ...chain(subjectStream(subA), [{ draft: revokedSubject(subA, at(5000)), time: at(5000) }]),
+        ...chain(subjectStream(subA), [{ draft: revoked.subject(subA, at(5000)), time: at(5000) }]),
       ];
       own = await context.open();
       for (const event of [...all].reverse()) await own.store.appendEvent(event);
@@ -252,7 +241,7 @@ export function eventsContract(context: ContractContext): void {
         const events = [
           ...sessionEvents(`c-${newId('sid')}`, sub, T0 + 9000, 2),
           ...sessionEvents(`a-${newId('sid')}`, sub, T0, 1),
-          ...chain(subjectStream(sub), [{ draft: revokedSubject(sub, at(1)), time: at(1) }]),
+          ...chain(subjectStream(sub), [{ draft: revoked.subject(sub, at(1)), time: at(1) }]),
         ];
         for (const event of [...events].reverse()) await own.appendEvent(event);
         const expected = [...events].sort(

@@ -12,7 +12,7 @@ import { Ledger, type Decide } from '../../lib/ledger/ledger.js';
 import { fold } from '../../lib/ledger/projection.js';
 import { fakeClock } from '../support/clock.js';
 import { BAD_IDS, issue, rotate, session, type ContractContext } from './support.js';
-import { chain, issued, newId, refreshed, revokedSession, revokedSubject, T0 } from './drafts.js';
+import { chain, issued, newId, refreshed, revoked, T0 } from './drafts.js';
 import { expect } from './expect.js';
 import { crashBeforeProjection, SimulatedCrash, spyStore } from './wrappers.js';
 
@@ -98,7 +98,7 @@ export function ledgerContract(context: ContractContext): void {
       const calls: { attempt: number; seq: number | undefined }[] = [];
       const appended = await ledger.execute(sid, (state, context) => {
         calls.push({ attempt: context.attempt, seq: state?.seq });
-        return revokedSession(sub);
+        return revoked.session(sub);
       });
       expect(calls).to.deep.equal([
         { attempt: 1, seq: 1 },
@@ -115,7 +115,7 @@ export function ledgerContract(context: ContractContext): void {
       const behind = refreshed({ sub, refreshJti: (first as IssuedEvent).refresh.jti }, T0);
       const [lagging] = chain(sid, [{ draft: behind, time: first!.time }], first);
       await store().appendEvent(lagging!);
-      await expect(ledger.execute(sid, () => revokedSession(sub)))
+      await expect(ledger.execute(sid, () => revoked.session(sub)))
         .to.be.rejectedWith(ConcurrencyError)
         .and.eventually.include({ stream: sid, seq: 2 });
       expect((await store().readStream(sid)).map((e) => e.seq)).to.deep.equal([1, 2]);
@@ -148,7 +148,9 @@ export function ledgerContract(context: ContractContext): void {
       const ledger = new Ledger({ store: store(), clock });
       const { sid, sub } = await issue(ledger);
       clock.advance(1000);
-      await ledger.execute(subjectStream(sub), (_s, { now }) => revokedSubject(sub, new Date(now)));
+      await ledger.execute(subjectStream(sub), (_s, { now }) =>
+        revoked.subject(sub, new Date(now)),
+      );
       const current = await session(store(), sid);
       const [subject] = await store().loadStates([subjectStream(sub)]);
       expect(await ledger.loadSession(sid, sub)).to.deep.equal({ session: current, subject });
@@ -258,7 +260,7 @@ export function ledgerContract(context: ContractContext): void {
       const ledger = new Ledger({ store: store(), clock });
       const { sid, sub } = await issue(ledger);
       const crashing = new Ledger({ store: crashBeforeProjection(store()), clock });
-      await expect(crashing.execute(sid, () => revokedSession(sub))).to.be.rejectedWith(
+      await expect(crashing.execute(sid, () => revoked.session(sub))).to.be.rejectedWith(
         SimulatedCrash,
       );
       expect((await session(store(), sid)).seq).to.equal(1);

@@ -5,7 +5,7 @@
 import { subjectStream } from '../../lib/ledger/events.js';
 import { Ledger } from '../../lib/ledger/ledger.js';
 import { fakeClock } from '../support/clock.js';
-import { issued, newId, REFRESH_TTL, revokedSession, revokedSubject, T0 } from './drafts.js';
+import { issued, newId, REFRESH_TTL, revoked, T0 } from './drafts.js';
 import { expect } from './expect.js';
 import { issue, rotate, session, type ContractContext } from './support.js';
 
@@ -20,12 +20,12 @@ export function sessionsContract(context: ContractContext): void {
       const sub = newId('sub');
       const expired = await issue(ledger, sub);
       clock.advance(REFRESH_TTL * 1000);
-      const [one, two, revoked] = [
+      const [one, two, ended] = [
         await issue(ledger, sub),
         await issue(ledger, sub),
         await issue(ledger, sub),
       ];
-      await ledger.execute(revoked.sid, (state) => revokedSession(state!.sub));
+      await ledger.execute(ended.sid, (state) => revoked.session(state!.sub));
       await issue(ledger, newId('sub'));
 
       const now = seconds(clock());
@@ -47,7 +47,7 @@ export function sessionsContract(context: ContractContext): void {
       const first = await session(store(), sid);
       clock.advance(60_000);
       await ledger.execute(sid, rotate);
-      await ledger.execute(subjectStream(sub), () => revokedSubject(sub, new Date(clock())));
+      await ledger.execute(subjectStream(sub), () => revoked.subject(sub, new Date(clock())));
       const { sessions, subject } = await store().findLiveSessions(sub, seconds(clock()));
       expect(sessions).to.have.length(1);
       expect(sessions[0]!.seq).to.equal(2);

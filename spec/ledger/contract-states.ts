@@ -4,16 +4,7 @@
 import type { LedgerEvent } from '../../lib/ledger/events.js';
 import { subjectStream } from '../../lib/ledger/events.js';
 import type { SessionState } from '../../lib/ledger/projection.js';
-import {
-  at,
-  chain,
-  newId,
-  revokedSession,
-  revokedSubject,
-  revokedToken,
-  sessionEvents,
-  T0,
-} from './drafts.js';
+import { at, chain, newId, revoked, sessionEvents, T0 } from './drafts.js';
 import { expect } from './expect.js';
 import { collect, stateOf, tryToChange, type ContractContext } from './support.js';
 
@@ -97,7 +88,7 @@ export function statesContract(context: ContractContext): void {
       const sub = newId('sub');
       const [a, b] = [newId('sid'), newId('sid')];
       const subject = stateOf(
-        chain(subjectStream(sub), [{ draft: revokedSubject(sub, at(0)), time: at(0) }]),
+        chain(subjectStream(sub), [{ draft: revoked.subject(sub, at(0)), time: at(0) }]),
       );
       const session = stateOf(sessionEvents(a, sub, T0));
       await store().saveState(session, 0);
@@ -145,19 +136,19 @@ export function statesContract(context: ContractContext): void {
         ...first,
         ...chain(
           tokenRevoked!,
-          [{ draft: revokedToken(sub, firstIssued.access.jti), time: at(1) }],
+          [{ draft: revoked.token(sub, firstIssued.access.jti), time: at(1) }],
           first[0]!,
         ),
       ]);
       const second = sessionEvents(closed!, sub, T0);
-      const revoked = stateOf([
+      const ended = stateOf([
         ...second,
-        ...chain(closed!, [{ draft: revokedSession(sub), time: at(1) }], second[0]!),
+        ...chain(closed!, [{ draft: revoked.session(sub), time: at(1) }], second[0]!),
       ]);
       const subject = stateOf(
-        chain(subjectStream(sub), [{ draft: revokedSubject(sub, at(0)), time: at(0) }]),
+        chain(subjectStream(sub), [{ draft: revoked.subject(sub, at(0)), time: at(0) }]),
       );
-      for (const state of [openState, partlyRevoked, revoked, subject]) {
+      for (const state of [openState, partlyRevoked, ended, subject]) {
         await store().saveState(state, 0);
       }
       await store().saveState(stateOf(sessionEvents(elsewhere!, newId('sub'), T0)), 0);

@@ -9,7 +9,7 @@ import type { LedgerEvent } from '../../lib/ledger/events.js';
 import { hashEvent } from '../../lib/ledger/hash-chain.js';
 import { verifyLedger } from '../../lib/ledger/integrity.js';
 import type { LedgerStore } from '../../lib/ledger/store.js';
-import { chain, at, issued, newId, refreshed, revokedSession, revokedSubject } from './drafts.js';
+import { chain, at, issued, newId, refreshed, revoked } from './drafts.js';
 import { expect } from './expect.js';
 import type { ContractContext } from './support.js';
 
@@ -45,10 +45,10 @@ function history(): LedgerEvent[][] {
   const session = chain(sid, [
     { draft: first, time: at(0) },
     { draft: second, time: at(1000) },
-    { draft: revokedSession(sub), time: at(2000) },
+    { draft: revoked.session(sub), time: at(2000) },
   ]);
   const subject = chain(`subject:${sub}`, [
-    { draft: revokedSubject(sub, at(3000)), time: at(3000) },
+    { draft: revoked.subject(sub, at(3000)), time: at(3000) },
   ]);
   return [session, subject];
 }

@@ -57,17 +57,18 @@ export function refreshed(
 
 const revokedMeta: EventMeta = { reason: 'logout', actor: 'spec' };
 
-export function revokedToken(sub: string, jti: string, meta = revokedMeta): EventDraft {
-  return { type: 'revoked', sub, meta, target: { kind: 'token', jti } };
-}
-
-export function revokedSession(sub: string, meta = revokedMeta): EventDraft {
-  return { type: 'revoked', sub, meta, target: { kind: 'session' } };
-}
-
-export function revokedSubject(sub: string, before: Date, meta = revokedMeta): EventDraft {
-  return { type: 'revoked', sub, meta, target: { kind: 'subject', before } };
-}
+/** Revocation drafts, one per target kind (token, session, subject cut-off). */
+export const revoked = {
+  token(sub: string, jti: string, meta = revokedMeta): EventDraft {
+    return { type: 'revoked', sub, meta, target: { kind: 'token', jti } };
+  },
+  session(sub: string, meta = revokedMeta): EventDraft {
+    return { type: 'revoked', sub, meta, target: { kind: 'session' } };
+  },
+  subject(sub: string, before: Date, meta = revokedMeta): EventDraft {
+    return { type: 'revoked', sub, meta, target: { kind: 'subject', before } };
+  },
+};
 
 /**
  * Seals drafts into a valid chain for store-level specs, the way the `Ledger` would: seq from 1,

@@ -13,17 +13,7 @@ import { Ledger } from '../../lib/ledger/ledger.js';
 import { MongoStore } from '../../lib/ledger/mongo-store.js';
 import { fakeClock } from '../support/clock.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
-import {
-  at,
-  chain,
-  issued,
-  newId,
-  refreshed,
-  revokedSession,
-  revokedSubject,
-  sessionEvents,
-  T0,
-} from './drafts.js';
+import { at, chain, issued, newId, refreshed, revoked, sessionEvents, T0 } from './drafts.js';
 import { expect } from './expect.js';
 
 /** `seq problem` of each problem, for compact assertions. */
@@ -141,9 +131,11 @@ describe('hash chain', () => {
             state?.kind === 'session' ? refreshed(state, now) : null,
           );
         }
-        await ledger.execute(sid, () => revokedSession(sub));
+        await ledger.execute(sid, () => revoked.session(sub));
       }
-      await ledger.execute(subjectStream(sub), (_s, { now }) => revokedSubject(sub, new Date(now)));
+      await ledger.execute(subjectStream(sub), (_s, { now }) =>
+        revoked.subject(sub, new Date(now)),
+      );
       const events: Collection<Document> = t.db.collection(names.events);
       const state: Collection<Document> = t.db.collection(names.state);
       return { store, target, events, state };
@@ -262,7 +254,7 @@ describe('hash chain', () => {
     it('still verifies an event appended by hand with a valid link', async () => {
       const { store, target } = await ledgerWithHistory();
       const last = (await store.readStream(target))[3]!;
-      const [next] = chain(target, [{ draft: revokedSession('x'), time: at(9000) }], last);
+      const [next] = chain(target, [{ draft: revoked.session('x'), time: at(9000) }], last);
       await store.appendEvent(next!);
       // The projection lags one event behind: a lag is not tampering.
       expect((await verifyLedger(store)).ok).to.equal(true);

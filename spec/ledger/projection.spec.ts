@@ -9,18 +9,7 @@ import {
   type SessionState,
   type SubjectState,
 } from '../../lib/ledger/projection.js';
-import {
-  ACCESS_TTL,
-  at,
-  chain,
-  issued,
-  newId,
-  refreshed,
-  revokedSession,
-  revokedSubject,
-  revokedToken,
-  T0,
-} from './drafts.js';
+import { ACCESS_TTL, at, chain, issued, newId, refreshed, revoked, T0 } from './drafts.js';
 import { expect } from './expect.js';
 
 const sub = 'subject-1';
@@ -34,7 +23,10 @@ function session(events: readonly LedgerEvent[]): SessionState {
 function subjectOf(...cutOffs: { time: number; before: number }[]): SubjectState {
   const events = chain(
     subjectStream(sub),
-    cutOffs.map(({ time, before }) => ({ draft: revokedSubject(sub, at(before)), time: at(time) })),
+    cutOffs.map(({ time, before }) => ({
+      draft: revoked.subject(sub, at(before)),
+      time: at(time),
+    })),
   );
   const state = fold(events);
   if (state?.kind !== 'subject') throw new Error('not a subject');
@@ -114,8 +106,8 @@ describe('projection', () => {
 
     it('revokes one token, keeping the first revocation of it', () => {
       const events = lifecycle((first) => [
-        revokedToken(sub, first.access.jti, { reason: 'stolen', actor: 'admin' }),
-        revokedToken(sub, first.access.jti, { reason: 'again' }),
+        revoked.token(sub, first.access.jti, { reason: 'stolen', actor: 'admin' }),
+        revoked.token(sub, first.access.jti, { reason: 'again' }),
       ]);
       const state = session(events);
       expect(state.tokens[0]!.revoked).to.deep.equal({
@@ -130,8 +122,8 @@ describe('projection', () => {
 
     it('revokes the whole session, keeping the first revocation', () => {
       const events = lifecycle(() => [
-        revokedSession(sub, { reason: 'logout', actor: sub }),
-        revokedSession(sub, { reason: 'again' }),
+        revoked.session(sub, { reason: 'logout', actor: sub }),
+        revoked.session(sub, { reason: 'again' }),
       ]);
       expect(session(events).revoked).to.deep.equal({ at: at(2000), reason: 'logout', actor: sub });
     });
@@ -143,7 +135,7 @@ describe('projection', () => {
     });
 
     it('returns the same state when an applied event is applied again', () => {
-      const events = lifecycle((first) => [revokedToken(sub, first.access.jti)]);
+      const events = lifecycle((first) => [revoked.token(sub, first.access.jti)]);
       const state = session(events);
       for (const event of events) expect(evolve(state, event)).to.equal(state);
       expect(fold([...events, ...events])).to.deep.equal(state);
@@ -151,8 +143,8 @@ describe('projection', () => {
 
     it('never changes the state it is given', () => {
       const events = lifecycle((first) => [
-        revokedToken(sub, first.access.jti),
-        revokedSession(sub),
+        revoked.token(sub, first.access.jti),
+        revoked.session(sub),
       ]);
       let state = fold(events.slice(0, 1));
       for (const event of events.slice(1)) {
@@ -164,7 +156,7 @@ describe('projection', () => {
     });
 
     it('refuses a gap, a second issue, an event before issue and a stream’s wrong kind of event', () => {
-      const events = lifecycle((first) => [revokedToken(sub, first.access.jti)]);
+      const events = lifecycle((first) => [revoked.token(sub, first.access.jti)]);
       const [first, , third] = events;
       const cases: [() => unknown, RegExp][] = [
         [() => evolve(fold([first!]), third!), /expected seq 2, got 3/],
@@ -180,7 +172,7 @@ describe('projection', () => {
             fold(
               chain(newId('sid'), [
                 { draft: issued(sub, T0), time: at(0) },
-                { draft: revokedSubject(sub, at(0)), time: at(0) },
+                { draft: revoked.subject(sub, at(0)), time: at(0) },
               ]),
             ),
           /subject revocation in a session stream/,
@@ -193,8 +185,8 @@ describe('projection', () => {
   describe('tokenStatus', () => {
     it('follows a token from issued to refreshed to revoked to its session revoked', () => {
       const events = lifecycle((first, second) => [
-        revokedToken(sub, (second as Extract<LedgerEvent, { type: 'refreshed' }>).access.jti),
-        revokedSession(sub, { reason: 'logout' }),
+        revoked.token(sub, (second as Extract<LedgerEvent, { type: 'refreshed' }>).access.jti),
+        revoked.session(sub, { reason: 'logout' }),
       ]);
       const [first, second] = events as [IssuedEvent, Extract<LedgerEvent, { type: 'refreshed' }>];
       const status = (upto: number, jti: string) =>
@@ -253,7 +245,7 @@ describe('projection', () => {
     });
 
     it('ranks revoked over rotated over expired', () => {
-      const events = lifecycle((first) => [revokedToken(sub, first.refresh.jti)]);
+      const events = lifecycle((first) => [revoked.token(sub, first.refresh.jti)]);
       const [first] = events as [IssuedEvent];
       const late = first.refresh.exp * 1000 + 1;
       expect(tokenStatus(session(events), first.refresh.jti, null, late)?.status).to.equal(

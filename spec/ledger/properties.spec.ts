@@ -18,15 +18,7 @@ import type { LedgerStore } from '../../lib/ledger/store.js';
 import { fakeClock } from '../support/clock.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
 import { collect } from './support.js';
-import {
-  issued,
-  newId,
-  refreshed,
-  revokedSession,
-  revokedSubject,
-  revokedToken,
-  T0,
-} from './drafts.js';
+import { issued, newId, refreshed, revoked, T0 } from './drafts.js';
 import { expect } from './expect.js';
 
 const SUBJECTS = 2;
@@ -193,7 +185,7 @@ async function run(ledger: Ledger, model: Model, subs: string[], step: Command):
       const session = pick(step.session);
       const jti = session.jtis[step.token % session.jtis.length]!;
       await ledger.execute(session.sid, () =>
-        revokedToken(session.sub, jti, { reason: 'user', actor: session.sub }),
+        revoked.token(session.sub, jti, { reason: 'user', actor: session.sub }),
       );
       model.tokens.get(jti)!.revokedAt ??= now;
       session.lastEventAt = now;
@@ -203,7 +195,7 @@ async function run(ledger: Ledger, model: Model, subs: string[], step: Command):
     case 'revokeSession': {
       if (model.sessions.length === 0) return;
       const session = pick(step.session);
-      await ledger.execute(session.sid, () => revokedSession(session.sub));
+      await ledger.execute(session.sid, () => revoked.session(session.sub));
       session.revokedAt ??= now;
       session.lastEventAt = now;
       model.events++;
@@ -211,7 +203,9 @@ async function run(ledger: Ledger, model: Model, subs: string[], step: Command):
     }
     case 'revokeSubject': {
       const sub = subs[step.sub]!;
-      await ledger.execute(subjectStream(sub), (_s, { now }) => revokedSubject(sub, new Date(now)));
+      await ledger.execute(subjectStream(sub), (_s, { now }) =>
+        revoked.subject(sub, new Date(now)),
+      );
       model.cutOffs.push({ sub, time: now, before: now });
       model.events++;
       return;

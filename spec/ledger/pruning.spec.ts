@@ -13,7 +13,7 @@ import {
   tokenStatus,
   type SessionState,
 } from '../../lib/ledger/projection.js';
-import { chain, issued, newId, refreshed, revokedSession, revokedToken, T0 } from './drafts.js';
+import { chain, issued, newId, refreshed, revoked, T0 } from './drafts.js';
 import { expect } from './expect.js';
 
 const sub = 'subject-pruning';
@@ -59,8 +59,8 @@ describe('projection pruning', () => {
     const late = first.refresh.exp * 1000 + 10 * TOKEN_RETENTION_MS - T0;
     const { state } = stream([
       { at: 0, draft: () => first },
-      { at: late, draft: () => revokedToken(sub, first.access.jti) },
-      { at: late + 1000, draft: () => revokedSession(sub) },
+      { at: late, draft: () => revoked.token(sub, first.access.jti) },
+      { at: late + 1000, draft: () => revoked.session(sub) },
     ]);
     expect(state.tokens.map((t) => t.jti)).to.deep.equal([first.refresh.jti]);
     expect(state.refreshJti).to.equal(first.refresh.jti);

@@ -10,7 +10,7 @@ import { MongoStore } from '../../lib/ledger/mongo-store.js';
 import { tokenStatus, type SessionState } from '../../lib/ledger/projection.js';
 import { fakeClock, type FakeClock } from '../support/clock.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
-import { issued, newId, refreshed, revokedSession, revokedSubject } from './drafts.js';
+import { issued, newId, refreshed, revoked } from './drafts.js';
 import { expect } from './expect.js';
 import { crashBeforeProjection, crashBeforeAppend, SimulatedCrash } from './wrappers.js';
 
@@ -94,7 +94,7 @@ describe('ledger repair after a crash [mongodb]', () => {
     const { sid, sub, event } = await issue(first);
     await expect(
       dyingInstance(first).execute(sid, () =>
-        revokedSession(sub, { reason: 'logout', actor: sub }),
+        revoked.session(sub, { reason: 'logout', actor: sub }),
       ),
     ).to.be.rejectedWith(SimulatedCrash);
     // The projection document does not know about the revocation, but the stream's pending mark
@@ -119,7 +119,7 @@ describe('ledger repair after a crash [mongodb]', () => {
     clock.advance(1000);
     await expect(
       dyingInstance(first).execute(subjectStream(sub), (_s, { now }) =>
-        revokedSubject(sub, new Date(now)),
+        revoked.subject(sub, new Date(now)),
       ),
     ).to.be.rejectedWith(SimulatedCrash);
     expect(await first.store.loadStates([subjectStream(sub)])).to.deep.equal([]);
@@ -164,13 +164,13 @@ describe('ledger repair after a crash [mongodb]', () => {
     const first = await instance();
     const { sid, sub } = await issue(first);
     const dying = new Ledger({ store: crashBeforeAppend(first.store), clock });
-    await expect(dying.execute(sid, () => revokedSession(sub))).to.be.rejectedWith(SimulatedCrash);
+    await expect(dying.execute(sid, () => revoked.session(sub))).to.be.rejectedWith(SimulatedCrash);
     expect((await first.store.pendingStreams()).map((p) => p.stream)).to.include(sid);
 
     const next = await instance();
     expect(await next.repair(), 'no event to apply').to.not.include(sid);
     expect((await sessionOf(next, sid)).seq).to.equal(1);
-    await next.execute(sid, () => revokedSession(sub));
+    await next.execute(sid, () => revoked.session(sub));
     expect((await sessionOf(next, sid)).revoked).to.include({ reason: 'logout' });
     expect((await next.store.pendingStreams()).map((p) => p.stream)).to.not.include(sid);
   });

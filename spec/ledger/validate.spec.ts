@@ -4,15 +4,7 @@
  */
 import type { EventDraft, LedgerEvent } from '../../lib/ledger/events.js';
 import { eventSchemaProblem } from '../../lib/ledger/validate.js';
-import {
-  at,
-  chain,
-  issued,
-  newId,
-  revokedSession,
-  revokedSubject,
-  revokedToken,
-} from './drafts.js';
+import { at, chain, issued, newId, revoked } from './drafts.js';
 import { expect } from './expect.js';
 
 describe('ledger/validate: the event schema', () => {
@@ -34,9 +26,9 @@ describe('ledger/validate: the event schema', () => {
       access: first.access,
       refresh: first.refresh,
     },
-    revokedToken(sub, first.access.jti),
-    revokedSession(sub),
-    revokedSubject(sub, at(5000)),
+    revoked.token(sub, first.access.jti),
+    revoked.session(sub),
+    revoked.subject(sub, at(5000)),
   ];
   const events = chain(
     newId('sid'),

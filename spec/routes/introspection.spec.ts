@@ -4,37 +4,30 @@
  */
 import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import { oneInstance } from '../support/instances.js';
 import {
   bearer,
   postForm,
   postJson,
   postRaw,
-  startApp,
   type HeaderMap,
   type TestApp,
 } from '../support/http.js';
 import { newKeyPair } from '../support/keys.js';
-import { ADMIN, ALICE, BOB, TEST_ISSUER, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { ADMIN, ALICE, BOB, TEST_ISSUER, type TestPlugin } from '../support/plugin.js';
 import { signRaw } from '../support/tokens.js';
 
 describe('POST /token/introspection [MongoDB, HTTP]', () => {
-  let t: TestDatabase;
   let p: TestPlugin;
   let app: TestApp;
   let url: string;
+  let close: () => Promise<void>;
 
   before(async () => {
-    t = await openTestDatabase('routes_introspection');
-    p = await testPlugin(t.db);
-    app = await startApp(p.auth);
+    ({ p, app, close } = await oneInstance('routes_introspection'));
     url = `${app.url}/token/introspection`;
   });
-  after(async () => {
-    await app.close();
-    await p.auth.close();
-    await t.dispose();
-  });
+  after(() => close());
 
   it('describes an active access token of the caller’s own subject, found by token and by jti', async () => {
     const pair = await p.auth.issue(ALICE, { source: 'saml', scope: 'read' });

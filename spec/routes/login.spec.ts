@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import type { RoutesOptions } from '../../lib/routes/index.js';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import { oneInstance } from '../support/instances.js';
 import {
   bearer,
   get,
@@ -17,7 +17,7 @@ import {
   type HeaderMap,
   type TestApp,
 } from '../support/http.js';
-import { testPlugin, type TestPlugin } from '../support/plugin.js';
+import type { TestPlugin } from '../support/plugin.js';
 
 const PASSWORDS: Record<string, string> = {
   alice: 'correct horse',
@@ -65,22 +65,16 @@ function fromNewIp(): HeaderMap {
 }
 
 describe('POST /token/login [MongoDB, HTTP]', () => {
-  let t: TestDatabase;
   let p: TestPlugin;
   let app: TestApp;
   let url: string;
+  let close: () => Promise<void>;
 
   before(async () => {
-    t = await openTestDatabase('routes_login');
-    p = await testPlugin(t.db);
-    app = await startApp(p.auth, { routes, proxy: true });
+    ({ p, app, close } = await oneInstance('routes_login', { routes, proxy: true }));
     url = `${app.url}/token/login`;
   });
-  after(async () => {
-    await app.close();
-    await p.auth.close();
-    await t.dispose();
-  });
+  after(() => close());
 
   it('issues a token pair for a correct password through the hook [JSON, form]', async () => {
     const json = await postJson(url, { username: 'alice', password: 'correct horse' }, fromNewIp());

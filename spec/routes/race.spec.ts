@@ -7,44 +7,29 @@
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import { fakeClock } from '../support/clock.js';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
-import { bearer, get, pairOf, postJson, startApp, type TestApp } from '../support/http.js';
-import { ALICE, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { bearer, get, pairOf, postJson } from '../support/http.js';
+import { raceRefresh, twoInstances, type TwoInstances } from '../support/instances.js';
+import { ALICE } from '../support/plugin.js';
 
 const ROUNDS = 25;
 const PARALLEL = 20;
 
 describe('concurrent refreshes through two apps [MongoDB, HTTP]', () => {
-  let t: TestDatabase;
-  let one: TestPlugin;
-  let two: TestPlugin;
-  let apps: TestApp[];
+  let instances: TwoInstances;
 
   before(async () => {
-    t = await openTestDatabase('routes_race');
-    const clock = fakeClock();
-    one = await testPlugin(t.db, {}, clock);
-    two = await testPlugin(t.db, {}, clock);
-    apps = [await startApp(one.auth), await startApp(two.auth)];
+    instances = await twoInstances('routes_race', {}, fakeClock());
   });
-  after(async () => {
-    for (const app of apps) await app.close();
-    await one.auth.close();
-    await two.auth.close();
-    await t.dispose();
-  });
+  after(() => instances.close());
 
   it(`lets exactly one of ${PARALLEL} parallel refreshes win in each of ${ROUNDS} rounds`, async function () {
     this.timeout(60_000);
+    const { one, two, apps } = instances;
     let pair = await one.auth.issue(ALICE, { source: 'saml' });
     const sid = decodeJwt(pair.access_token)['sid'] as string;
     for (let round = 1; round <= ROUNDS; round++) {
       const token = pair.refresh_token;
-      const replies = await Promise.all(
-        Array.from({ length: PARALLEL }, (_, i) =>
-          postJson(`${apps[i % 2]!.url}/token/refresh`, { token }),
-        ),
-      );
+      const replies = await raceRefresh(apps, token, PARALLEL);
       const winners = replies.filter((reply) => reply.status === 200);
       const losers = replies.filter((reply) => reply.status !== 200);
       expect(winners, `round ${round}`).to.have.length(1);

@@ -4,18 +4,10 @@
  */
 import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
-import {
-  bearer,
-  get,
-  pairOf,
-  postForm,
-  postJson,
-  startApp,
-  type TestApp,
-} from '../support/http.js';
+import { oneInstance } from '../support/instances.js';
+import { bearer, get, pairOf, postForm, postJson, type TestApp } from '../support/http.js';
 import { newKeyPair } from '../support/keys.js';
-import { ADMIN, ALICE, BOB, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { ADMIN, ALICE, BOB, type TestPlugin } from '../support/plugin.js';
 import { signRaw } from '../support/tokens.js';
 
 function sidOf(token: string): string {
@@ -23,22 +15,16 @@ function sidOf(token: string): string {
 }
 
 describe('POST /token/refresh [MongoDB, HTTP]', () => {
-  let t: TestDatabase;
   let p: TestPlugin;
   let app: TestApp;
   let url: string;
+  let close: () => Promise<void>;
 
   before(async () => {
-    t = await openTestDatabase('routes_refresh');
-    p = await testPlugin(t.db);
-    app = await startApp(p.auth);
+    ({ p, app, close } = await oneInstance('routes_refresh'));
     url = `${app.url}/token/refresh`;
   });
-  after(async () => {
-    await app.close();
-    await p.auth.close();
-    await t.dispose();
-  });
+  after(() => close());
 
   it('rotates a refresh token sent as JSON "token" and answers a new pair that must not be cached', async () => {
     const first = await p.auth.issue(ALICE, { source: 'saml' });

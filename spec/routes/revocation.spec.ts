@@ -4,18 +4,11 @@
  */
 import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
-import {
-  bearer,
-  get,
-  postForm,
-  postJson,
-  startApp,
-  type Reply,
-  type TestApp,
-} from '../support/http.js';
+import type { TestDatabase } from '../support/db.js';
+import { oneInstance } from '../support/instances.js';
+import { bearer, get, postForm, postJson, type Reply, type TestApp } from '../support/http.js';
 import { newKeyPair } from '../support/keys.js';
-import { ADMIN, ALICE, BOB, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { ADMIN, ALICE, BOB, type TestPlugin } from '../support/plugin.js';
 import { signRaw } from '../support/tokens.js';
 
 function expectEmpty200(reply: Reply): void {
@@ -30,21 +23,16 @@ describe('POST /token/revocation [MongoDB, HTTP]', () => {
   let p: TestPlugin;
   let app: TestApp;
   let url: string;
+  let close: () => Promise<void>;
 
   const events = () => t.db.collection('jwtconnect_events').countDocuments();
   const me = (token: string) => get(`${app.url}/api/me`, bearer(token));
 
   before(async () => {
-    t = await openTestDatabase('routes_revocation');
-    p = await testPlugin(t.db);
-    app = await startApp(p.auth);
+    ({ t, p, app, close } = await oneInstance('routes_revocation'));
     url = `${app.url}/token/revocation`;
   });
-  after(async () => {
-    await app.close();
-    await p.auth.close();
-    await t.dispose();
-  });
+  after(() => close());
 
   it('revokes one access token of the caller’s own subject and records who and why', async () => {
     const caller = await p.auth.issue(ALICE, { source: 'saml' });

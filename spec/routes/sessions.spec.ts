@@ -6,7 +6,8 @@
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import type { TokenResponse } from '../../lib/sessions/deps.js';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import type { TestDatabase } from '../support/db.js';
+import { oneInstance } from '../support/instances.js';
 import {
   bearer,
   get,
@@ -16,7 +17,7 @@ import {
   type Reply,
   type TestApp,
 } from '../support/http.js';
-import { ADMIN, ALICE, BOB, testPlugin, type TestPlugin } from '../support/plugin.js';
+import { ADMIN, ALICE, BOB, type TestPlugin } from '../support/plugin.js';
 
 const sidOf = (pair: TokenResponse) => decodeJwt(pair.access_token)['sid'] as string;
 const del = (url: string, headers: HeaderMap = {}) => request(url, { method: 'DELETE', headers });
@@ -27,6 +28,7 @@ describe('/token/sessions [MongoDB, HTTP]', () => {
   let p: TestPlugin;
   let app: TestApp;
   let url: string;
+  let close: () => Promise<void>;
 
   const events = () => t.db.collection('jwtconnect_events').countDocuments();
   const me = async (pair: TokenResponse) =>
@@ -35,16 +37,10 @@ describe('/token/sessions [MongoDB, HTTP]', () => {
     (reply.body['sessions'] as { sid: string }[]).map((session) => session.sid);
 
   before(async () => {
-    t = await openTestDatabase('routes_sessions');
-    p = await testPlugin(t.db);
-    app = await startApp(p.auth);
+    ({ t, p, app, close } = await oneInstance('routes_sessions'));
     url = `${app.url}/token/sessions`;
   });
-  after(async () => {
-    await app.close();
-    await p.auth.close();
-    await t.dispose();
-  });
+  after(() => close());
 
   it("lists the caller's own live sessions, marking the current one, never cached", async () => {
     const headers = { 'user-agent': 'Spec/1.0' };

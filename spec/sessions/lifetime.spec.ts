@@ -17,8 +17,8 @@ import { MemoryStore, type IssuedEvent, type SessionState } from '../../lib/ledg
 import { newSessionId, newTokenId } from '../../lib/tokens/claims.js';
 import { ledgerOf } from '../../lib/internals.js';
 import { fakeClock, type FakeClock } from '../support/clock.js';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
 import { bearer, get, postJson, startApp } from '../support/http.js';
+import { pluginsPerTest } from '../support/instances.js';
 import { keyPair } from '../support/keys.js';
 import {
   ADMIN,
@@ -63,31 +63,19 @@ describe('sessionMaxAge option', () => {
 
 for (const kind of ['memory', 'MongoDB'] as const) {
   describe(`session lifetime [${kind}]`, () => {
-    let t: TestDatabase | undefined;
-    let plugins: TestPlugin[] = [];
+    const plugins = pluginsPerTest(kind, 'lifetime');
     let store: JwtConnectOptions['store'];
     let clock: FakeClock;
 
-    before(async () => {
-      if (kind === 'MongoDB') t = await openTestDatabase('lifetime');
-    });
     beforeEach(() => {
       // Instances of one test share one store and one clock, like app instances behind a balancer.
-      store = t ? { mongo: { db: t.db } } : { custom: new MemoryStore() };
+      const db = plugins.db();
+      store = db ? { mongo: { db } } : { custom: new MemoryStore() };
       clock = fakeClock(T0);
-    });
-    afterEach(async () => {
-      for (const { auth } of plugins) await auth.close();
-      plugins = [];
-    });
-    after(async () => {
-      await t?.dispose();
     });
 
     async function plugin(overrides: Partial<JwtConnectOptions> = {}): Promise<TestPlugin> {
-      const p = await testPlugin(null, { store, ...LIFETIMES, ...overrides }, clock);
-      plugins.push(p);
-      return p;
+      return plugins.track(await testPlugin(null, { store, ...LIFETIMES, ...overrides }, clock));
     }
 
     async function eventsOf(p: TestPlugin, token: string) {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { resolveConfig, type JwtConnectOptions } from '../../lib/config.js';
 import { ConfigError, HookError, InvalidTokenError } from '../../lib/errors.js';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import { pluginsPerTest } from '../support/instances.js';
 import {
   ALICE,
   SUBJECT_SECRET,
@@ -46,24 +46,10 @@ describe('subject option', () => {
 
 for (const kind of ['memory', 'MongoDB'] as const) {
   describe(`subject option [${kind}]`, () => {
-    let t: TestDatabase | undefined;
-    let plugins: TestPlugin[] = [];
-
-    before(async () => {
-      if (kind === 'MongoDB') t = await openTestDatabase('subject');
-    });
-    afterEach(async () => {
-      for (const { auth } of plugins) await auth.close();
-      plugins = [];
-    });
-    after(async () => {
-      await t?.dispose();
-    });
+    const plugins = pluginsPerTest(kind, 'subject');
 
     async function plugin(overrides: Partial<JwtConnectOptions> = {}): Promise<TestPlugin> {
-      const p = await testPlugin(t?.db ?? null, overrides);
-      plugins.push(p);
-      return p;
+      return plugins.track(await testPlugin(plugins.db(), overrides));
     }
 
     const django = {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateKeyPair, type JWK } from 'jose';
 import type { HmacAlgorithm, SigningAlgorithm } from '../../lib/tokens/algorithms.js';
+import { loadKeys, type KeySet } from '../../lib/tokens/keys.js';
 
 export type AsymmetricAlgorithm = Exclude<SigningAlgorithm, HmacAlgorithm>;
 
@@ -70,6 +71,14 @@ export function keyPair(alg: AsymmetricAlgorithm): Promise<TestKeyPair> {
     cache.set(alg, pair);
   }
   return pair;
+}
+
+/** The loaded key set of the shared ES256 pair under kid `k1`: the token specs' usual signer. */
+export async function es256KeySet(): Promise<KeySet> {
+  return loadKeys(
+    { privateKeyPem: (await keyPair('ES256')).privatePem, kid: 'k1' },
+    { defaultAlgorithm: 'ES256' },
+  );
 }
 
 /** A 1024-bit RSA key, too short to be accepted. */

@@ -13,13 +13,13 @@ import { Ledger, MemoryStore } from '../../lib/ledger/index.js';
 import { verifyAs, type SessionDeps } from '../../lib/sessions/deps.js';
 import { StoreRevocationCheck } from '../../lib/sessions/revocation-check.js';
 import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP } from '../../lib/tokens/claims.js';
-import { loadKeys, type KeySet } from '../../lib/tokens/keys.js';
+import type { KeySet } from '../../lib/tokens/keys.js';
 import { signToken } from '../../lib/tokens/sign.js';
 import { VerifiedTokenCache } from '../../lib/tokens/verified-cache.js';
 import { verifyToken } from '../../lib/tokens/verify.js';
 import { fakeClock, type FakeClock } from '../support/clock.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
-import { keyPair } from '../support/keys.js';
+import { es256KeySet, keyPair } from '../support/keys.js';
 import { testPlugin, type TestPlugin } from '../support/plugin.js';
 import {
   TOLERANCE,
@@ -37,10 +37,7 @@ describe('tokens/verified-cache', () => {
   let clock: FakeClock;
 
   before(async () => {
-    keys = await loadKeys(
-      { privateKeyPem: (await keyPair('ES256')).privatePem, kid: 'k1' },
-      { defaultAlgorithm: 'ES256' },
-    );
+    keys = await es256KeySet();
   });
   beforeEach(() => {
     clock = fakeClock();

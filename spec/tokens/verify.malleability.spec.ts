@@ -9,12 +9,12 @@ import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
 import { InvalidTokenError } from '../../lib/errors.js';
 import { ACCESS_TOKEN_TYP } from '../../lib/tokens/claims.js';
-import { loadKeys, type KeySet } from '../../lib/tokens/keys.js';
+import type { KeySet } from '../../lib/tokens/keys.js';
 import { signToken } from '../../lib/tokens/sign.js';
 import { VerifiedTokenCache } from '../../lib/tokens/verified-cache.js';
 import { verifyToken } from '../../lib/tokens/verify.js';
 import { fakeClock } from '../support/clock.js';
-import { keyPair } from '../support/keys.js';
+import { es256KeySet } from '../support/keys.js';
 import { TOLERANCE, accessClaims, verifyOptions } from '../support/tokens.js';
 
 use(chaiAsPromised);
@@ -45,10 +45,7 @@ describe('tokens/verify: one spelling per token', () => {
   let jwt: string;
 
   before(async () => {
-    keys = await loadKeys(
-      { privateKeyPem: (await keyPair('ES256')).privatePem, kid: 'k1' },
-      { defaultAlgorithm: 'ES256' },
-    );
+    keys = await es256KeySet();
     jwt = await signToken(keys, ACCESS_TOKEN_TYP, accessClaims(clock));
   });
 

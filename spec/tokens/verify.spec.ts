@@ -4,11 +4,11 @@ import type { InvalidTokenReason } from '../../lib/errors.js';
 import { InvalidTokenError } from '../../lib/errors.js';
 import { epochSeconds } from '../../lib/clock.js';
 import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP } from '../../lib/tokens/claims.js';
-import { loadKeys, type KeySet } from '../../lib/tokens/keys.js';
+import type { KeySet } from '../../lib/tokens/keys.js';
 import { signToken } from '../../lib/tokens/sign.js';
 import { verifyToken, type VerifyOptions } from '../../lib/tokens/verify.js';
 import { fakeClock, type FakeClock } from '../support/clock.js';
-import { keyPair } from '../support/keys.js';
+import { es256KeySet } from '../support/keys.js';
 import {
   ACCESS_TTL,
   ISSUER,
@@ -26,10 +26,7 @@ describe('tokens/verify', () => {
   let clock: FakeClock;
 
   before(async () => {
-    keys = await loadKeys(
-      { privateKeyPem: (await keyPair('ES256')).privatePem, kid: 'k1' },
-      { defaultAlgorithm: 'ES256' },
-    );
+    keys = await es256KeySet();
   });
   beforeEach(() => {
     clock = fakeClock();
