@@ -12,16 +12,7 @@ import type { ArchivedStream, LedgerStore } from '../../lib/ledger/store.js';
 import { loadKeys } from '../../lib/tokens/keys.js';
 import { fakeClock } from '../support/clock.js';
 import { keyPair } from '../support/keys.js';
-import {
-  T0,
-  at,
-  chain,
-  issued,
-  newId,
-  refreshed,
-  revokedSession,
-  sessionEvents,
-} from './drafts.js';
+import { T0, at, chain, issued, newId, refreshed, revoked, sessionEvents } from './drafts.js';
 import { expect } from './expect.js';
 import { issue, rotate, session, type ContractContext } from './support.js';
 
@@ -153,8 +144,8 @@ export function checkpointsContract(context: ContractContext): void {
       context.fresh(async (store) => {
         const clock = fakeClock();
         const ledger = new Ledger({ store, clock });
-        const revoked = await issue(ledger);
-        await ledger.execute(revoked.sid, () => revokedSession(revoked.sub));
+        const logout = await issue(ledger);
+        await ledger.execute(logout.sid, () => revoked.session(logout.sub));
         const expired = await issue(ledger); // refresh token lives 3600 s
         const live = await issue(ledger);
         clock.advance(3_000_000);
@@ -162,7 +153,7 @@ export function checkpointsContract(context: ContractContext): void {
         const before = new Date(T0 + 3_700_000);
         const ended = await store.endedSessions(before, 10);
         expect(ended.map((state) => state.stream).sort()).to.deep.equal(
-          [revoked.sid, expired.sid].sort(),
+          [logout.sid, expired.sid].sort(),
         );
         expect(ended.every((state) => isEnded(state, before))).to.equal(true);
         // Revoked, but not before the date: not yet.
