@@ -60,6 +60,9 @@ export class PersonalData implements PersonalDataCodec {
    */
   async sessionClaims(session: SessionState): Promise<Readonly<Record<string, unknown>>> {
     if (session.personal === undefined) return session.claims ?? {};
+    // A session's login claims never change: decrypt them once per instance (bounded).
+    const remembered = this.rememberedClaims(session.stream);
+    if (remembered) return remembered;
     const claims = (await openPersonal(this.keys, session.personal)).claims ?? {};
     return this.rememberClaims(session.stream, claims);
   }
