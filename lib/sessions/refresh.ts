@@ -50,12 +50,14 @@ export async function refreshSession(
   // Read before anything is appended: a refresh token must not be spent on a session whose
   // claims cannot be put in the new access token.
   // What was read ahead is what the decision's first attempt uses: no second read of the state.
+  // Read at most once: the host's hook and the recorded claims may both want it.
   let readAhead: StreamState[] | undefined;
-  const loadAhead = async () => {
-    const loaded = await ledger.loadSession(claims.sid, claims.sub);
-    readAhead = [loaded.session, loaded.subject].filter((state) => state !== null);
-    return loaded;
-  };
+  let loading: ReturnType<LoadAhead> | undefined;
+  const loadAhead: LoadAhead = () =>
+    (loading ??= ledger.loadSession(claims.sid, claims.sub).then((loaded) => {
+      readAhead = [loaded.session, loaded.subject].filter((state) => state !== null);
+      return loaded;
+    }));
   const userClaims = await readable(
     async () =>
       (await askHostForClaims(deps, claims, ctx, loadAhead)) ??
