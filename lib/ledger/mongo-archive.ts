@@ -122,15 +122,14 @@ export async function endedSessions(
   const found: SessionState[] = [];
   let batch: string[] = [];
   const check = async () => {
-    const latest = await state
+    // The (stream, seq) index's own order: with `$in`, a descending seq would be sorted in memory.
+    const docs = await state
       .find({ stream: { $in: batch } }, { projection: { _id: 0 } })
-      .sort({ stream: 1, seq: -1 })
+      .sort({ stream: 1, seq: 1 })
       .toArray();
-    let previous: string | undefined;
+    const latest = docs.filter((doc, i) => docs[i + 1]?.stream !== doc.stream);
     for (const doc of latest) {
       // A pending mark above the snapshot means an append under way: not ended.
-      if (doc.stream === previous) continue;
-      previous = doc.stream;
       if (isMark(doc)) continue;
       if (doc.kind === 'session' && isEnded(doc, before) && found.length < limit) found.push(doc);
     }

@@ -68,9 +68,10 @@ export async function replaceAllSnapshots(
   }
   await flush();
   const orphans = new Set<string>();
+  // In the (stream, seq) index's order, which also holds every field read: the index alone answers.
   for await (const doc of collection.find(
     { seq: { $gt: 0 } },
-    { projection: { _id: 0, stream: 1 } },
+    { projection: { _id: 0, stream: 1 }, sort: { stream: 1, seq: 1 } },
   )) {
     if (!keep.has(doc.stream)) orphans.add(doc.stream);
   }

@@ -109,16 +109,20 @@ export const DEFAULT_COLLECTIONS = {
   dataKeys: 'jwtconnect_data_keys',
 } as const;
 
-const EVENT_INDEXES: IndexDescription[] = [
+/**
+ * History pages (`queryEvents`) come in the log's order, (time, stream, seq): each equality a page
+ * can select by leads an index that continues in that order, so no page is sorted in memory.
+ */
+export const EVENT_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { time: 1, stream: 1, seq: 1 }, name: 'time_stream_seq' },
-  // A subject's history page, in the log's order without a sort in memory.
   { key: { sub: 1, time: 1, stream: 1, seq: 1 }, name: 'sub_time_stream_seq' },
-  { key: { jtis: 1 }, name: 'jtis' },
-  { key: { type: 1, time: 1 }, name: 'type_time' },
+  { key: { stream: 1, time: 1, seq: 1 }, name: 'stream_time_seq' },
+  { key: { jtis: 1, time: 1, stream: 1, seq: 1 }, name: 'jtis_time_stream_seq' },
+  { key: { type: 1, time: 1, stream: 1, seq: 1 }, name: 'type_time_stream_seq' },
 ];
 
-const STATE_INDEXES: IndexDescription[] = [
+export const STATE_INDEXES: IndexDescription[] = [
   { key: { stream: 1, seq: 1 }, name: 'stream_seq', unique: true },
   { key: { 'tokens.jti': 1 }, name: 'tokens_jti' },
   // A subject's sessions, latest snapshot of each first (`findOpenSessions`).
@@ -126,11 +130,15 @@ const STATE_INDEXES: IndexDescription[] = [
   // Live sessions of a subject (`findLiveSessions`) without reading its expired ones.
   { key: { sub: 1, kind: 1, refreshExp: 1 }, name: 'sub_kind_refreshExp' },
   { key: { pending: 1 }, name: 'pending' },
+  // Ended sessions, by stream for paging (`endedSessions`, archiving).
+  { key: { kind: 1, stream: 1 }, name: 'kind_stream' },
 ];
 
-const DATA_KEY_INDEXES: IndexDescription[] = [
+export const DATA_KEY_INDEXES: IndexDescription[] = [
   { key: { kid: 1 }, name: 'kid', unique: true },
   { key: { sub: 1, period: 1, kid: 1 }, name: 'sub_period_kid' },
+  // All of a subject's keys, in kid order (`liveDataKeys` without a period).
+  { key: { sub: 1, kid: 1 }, name: 'sub_kid' },
   { key: { period: 1 }, name: 'period' },
 ];
 
@@ -365,7 +373,9 @@ export class MongoStore implements LedgerStore {
     return guard(async () => {
       const docs = await this.#stateCollection()
         .find({ stream: { $in: [...streams] } }, { projection: { _id: 0 } })
-        .sort({ stream: 1, seq: -1 })
+        // The (stream, seq) index's own order: with `$in`, a descending seq would need a sort in
+        // memory on MongoDB (each stream is one run of the index).
+        .sort({ stream: 1, seq: 1 })
         .toArray();
       const snapshots: StateDocument[] = [];
       const pending = new Map<string, number>();
@@ -472,20 +482,22 @@ export class MongoStore implements LedgerStore {
   }
 
   async *scanStates(): AsyncIterable<StreamState> {
+    // The (stream, seq) index's own order, walked whole: the last snapshot of each stream is its
+    // latest. Marks share the slots and are skipped.
     const cursor = this.#stateCollection()
       .find({ seq: { $gt: 0 } }, { projection: { _id: 0 }, batchSize: SCAN_BATCH })
-      .sort({ stream: 1, seq: -1 });
-    let previous: string | undefined;
+      .sort({ stream: 1, seq: 1 });
+    let latest: StreamState | undefined;
     try {
       for await (const doc of cursor) {
-        // Marks share the slots; the first snapshot of each stream is its latest.
-        if (isMark(doc) || doc.stream === previous) continue;
-        previous = doc.stream;
-        yield doc as unknown as StreamState;
+        if (isMark(doc)) continue;
+        if (latest && latest.stream !== doc.stream) yield latest;
+        latest = doc as unknown as StreamState;
       }
     } catch (error) {
       translate(error);
     }
+    if (latest) yield latest;
   }
 
   /** See `replaceAllSnapshots` (lib/ledger/mongo-rebuild.ts). */
@@ -621,13 +633,14 @@ export class MongoStore implements LedgerStore {
   }
 }
 
-/** The first document of each stream from a list sorted by (stream, seq descending). */
+/** The highest-seq document of each stream, streams in the order of `docs`. */
 function latestPerStream(docs: readonly SnapshotDocument[]): StreamState[] {
-  const latest: StreamState[] = [];
+  const latest = new Map<string, StreamState>();
   for (const doc of docs) {
-    if (latest.at(-1)?.stream !== doc.stream) latest.push(doc as StreamState);
+    const seen = latest.get(doc.stream);
+    if (!seen || doc.seq > seen.seq) latest.set(doc.stream, doc as StreamState);
   }
-  return latest;
+  return [...latest.values()];
 }
 
 /** The database named in a connection string's path, if any. */

@@ -49,8 +49,9 @@ describe('MongoStore', () => {
     expect(events.map((index) => index.name)).to.include.members([
       'time_stream_seq',
       'sub_time_stream_seq',
-      'jtis',
-      'type_time',
+      'stream_time_seq',
+      'jtis_time_stream_seq',
+      'type_time_stream_seq',
     ]);
     const state = await t.db.collection('jwtconnect_state').indexes();
     expect(state.find((index) => index.name === 'stream_seq')).to.deep.include({
