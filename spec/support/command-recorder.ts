@@ -6,15 +6,11 @@
  */
 import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
 import { randomBytes } from 'node:crypto';
-import { testServerUri } from './db.js';
+import { inspectedBySpecs, openInspectionClient, testServerUri } from './db.js';
+import { commandShape, type CommandShape } from './query-shape.js';
 
-/** One command as sent: its name, collection, and each filter and sort it carries. */
-export interface RecordedCommand {
-  name: string;
-  collection: string;
-  /** One entry per statement (a `delete` or `update` may carry several). */
-  queries: { filter: Record<string, unknown>; sort?: Record<string, number> }[];
-}
+/** One command as sent: its name, collection, and the shape of each filter and sort it carries. */
+export type RecordedCommand = CommandShape;
 
 export interface Measured {
   commands: RecordedCommand[];
@@ -26,16 +22,19 @@ const IGNORED = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'endSessions',
 
 export class CommandRecorder {
   readonly client: MongoClient;
+  /** The database to hand the plugin; collections a spec takes from it are not recorded. */
   readonly db: Db;
+  readonly #inspection: MongoClient;
   /** Every command since the recorder opened (for the index coverage check). */
   readonly all: RecordedCommand[] = [];
   #current: RecordedCommand[] | undefined;
   readonly #inFlight = new Set<number>();
   #roundTrips = 0;
 
-  private constructor(client: MongoClient, name: string) {
+  private constructor(client: MongoClient, inspection: MongoClient, name: string) {
     this.client = client;
-    this.db = client.db(name);
+    this.#inspection = inspection;
+    this.db = inspectedBySpecs(client.db(name), inspection);
     client.on('commandStarted', (event) => this.#started(event));
     const done = (event: { requestId: number }) => {
       this.#inFlight.delete(event.requestId);
@@ -55,7 +54,8 @@ export class CommandRecorder {
       minPoolSize: 4,
     });
     await client.connect();
-    return new CommandRecorder(client, `t_${label}_${randomBytes(4).toString('hex')}`);
+    const inspection = await openInspectionClient();
+    return new CommandRecorder(client, inspection, `t_${label}_${randomBytes(4).toString('hex')}`);
   }
 
   /** The commands `action` sends, and the sequential round trips they take. */
@@ -71,8 +71,8 @@ export class CommandRecorder {
   }
 
   async dispose(): Promise<void> {
-    await this.db.dropDatabase();
-    await this.client.close();
+    await this.#inspection.db(this.db.databaseName).dropDatabase();
+    await Promise.all([this.client.close(), this.#inspection.close()]);
   }
 
   #started(event: CommandStartedEvent): void {
@@ -80,34 +80,8 @@ export class CommandRecorder {
     // A command that starts while none is in flight starts a new sequential round trip.
     if (this.#inFlight.size === 0) this.#roundTrips += 1;
     this.#inFlight.add(event.requestId);
-    const recorded = describe(event);
+    const recorded = commandShape(event.command);
     this.all.push(recorded);
     this.#current?.push(recorded);
   }
-}
-
-function describe(event: CommandStartedEvent): RecordedCommand {
-  const command = event.command as Record<string, unknown>;
-  const name = event.commandName;
-  const collection = String(command[name]);
-  const queries: RecordedCommand['queries'] = [];
-  const filterOf = (value: unknown) => (value ?? {}) as Record<string, unknown>;
-  if (name === 'find') {
-    // The driver sends a sort as an ordered Map.
-    const raw = command['sort'] as Map<string, number> | Record<string, number> | undefined;
-    const sort = raw instanceof Map ? Object.fromEntries(raw) : raw;
-    queries.push({ filter: filterOf(command['filter']), ...(sort && { sort }) });
-  } else if (name === 'delete' || name === 'update') {
-    const key = name === 'delete' ? 'deletes' : 'updates';
-    for (const statement of command[key] as { q: unknown }[]) {
-      queries.push({ filter: filterOf(statement.q) });
-    }
-  } else if (name === 'aggregate') {
-    const pipeline = command['pipeline'] as Record<string, unknown>[];
-    const match = pipeline.find((stage) => '$match' in stage);
-    queries.push({ filter: filterOf(match?.['$match']) });
-  } else if (name === 'count' || name === 'distinct') {
-    queries.push({ filter: filterOf(command['query']) });
-  }
-  return { name, collection, queries };
 }

@@ -2,7 +2,15 @@
  * One database per spec file on the run's shared server (see fixtures.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type Db } from 'mongodb';
+import { fileURLToPath } from 'node:url';
+import { MongoClient, type CollectionOptions, type Db, type Document } from 'mongodb';
+
+/**
+ * The `appName` of the clients through which specs read and edit a database themselves (dumps,
+ * tampering, crash set-ups): their queries are not the product's, and the index coverage check
+ * (wire-recorder.ts) leaves them out.
+ */
+export const INSPECTION_APP_NAME = 'jwtconnect-spec-inspection';
 
 /** Set by no-server.ts, which the unit set loads instead of the server fixture. */
 export const UNIT_SET_FLAG = 'JWTCONNECT_TEST_UNIT_SET';
@@ -32,24 +40,55 @@ export function testServerUri(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export interface TestDatabase {
+  /** The specs' own client (see `INSPECTION_APP_NAME`). */
   client: MongoClient;
+  /** The database to hand the plugin; collections a spec takes from it are read through `client`. */
   db: Db;
-  /** Drops the database and closes the client. */
+  /** Drops the database and closes the clients. */
   dispose(): Promise<void>;
 }
 
 /** A fresh, uniquely named database; call `dispose` in `after`. */
 export async function openTestDatabase(label: string): Promise<TestDatabase> {
   const client = new MongoClient(testServerUri(), { serverSelectionTimeoutMS: 5000 });
+  const inspection = await openInspectionClient();
   await client.connect();
   const name = `t_${label.replace(/[^a-z0-9]/gi, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
-  const db = client.db(name);
+  const db = inspectedBySpecs(client.db(name), inspection);
   return {
-    client,
+    client: inspection,
     db,
     dispose: async () => {
-      await db.dropDatabase();
-      await client.close();
+      await inspection.db(name).dropDatabase();
+      await Promise.all([client.close(), inspection.close()]);
     },
   };
+}
+
+/** A client of the run's server named as the specs' own. */
+export async function openInspectionClient(): Promise<MongoClient> {
+  const client = new MongoClient(testServerUri(), {
+    serverSelectionTimeoutMS: 5000,
+    appName: INSPECTION_APP_NAME,
+  });
+  await client.connect();
+  return client;
+}
+
+const SPECS = fileURLToPath(new URL('../', import.meta.url));
+
+/**
+ * `db`, whose `collection()` answers a caller in spec/ with the same collection through the
+ * inspection client: the plugin given `db` queries through `db`'s own client, the spec that
+ * checks on it through `inspection`. The caller is the frame right above this function (a
+ * synchronous call, so the stack always holds it).
+ */
+export function inspectedBySpecs(db: Db, inspection: MongoClient): Db {
+  const own = db.collection.bind(db);
+  const spec = inspection.db(db.databaseName);
+  const collection = <T extends Document>(name: string, options?: CollectionOptions) => {
+    const caller = new Error().stack?.split('\n')[2] ?? '';
+    return caller.includes(SPECS) ? spec.collection<T>(name, options) : own<T>(name, options);
+  };
+  return Object.assign(db, { collection });
 }
