@@ -3,7 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { MongoClient, type CollectionOptions, type Db, type Document } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 
 /**
  * The `appName` of the clients through which specs read and edit a database themselves (dumps,
@@ -77,18 +77,35 @@ export async function openInspectionClient(): Promise<MongoClient> {
 
 const SPECS = fileURLToPath(new URL('../', import.meta.url));
 
+/** What a spec may do to its database itself: collections, commands, catalog, dropping it. */
+const DB_METHODS = [
+  'collection',
+  'command',
+  'aggregate',
+  'listCollections',
+  'createCollection',
+  'dropCollection',
+  'dropDatabase',
+] as const;
+
 /**
- * `db`, whose `collection()` answers a caller in spec/ with the same collection through the
- * inspection client: the plugin given `db` queries through `db`'s own client, the spec that
- * checks on it through `inspection`. The caller is the frame right above this function (a
- * synchronous call, so the stack always holds it).
+ * `db`, whose own methods answer a caller in spec/ through the inspection client: the plugin given
+ * `db` queries through `db`'s own client, the spec that checks on it through `inspection`. The
+ * caller is the frame right above the method (a synchronous call, so the stack always holds it).
  */
 export function inspectedBySpecs(db: Db, inspection: MongoClient): Db {
-  const own = db.collection.bind(db);
   const spec = inspection.db(db.databaseName);
-  const collection = <T extends Document>(name: string, options?: CollectionOptions) => {
-    const caller = new Error().stack?.split('\n')[2] ?? '';
-    return caller.includes(SPECS) ? spec.collection<T>(name, options) : own<T>(name, options);
-  };
-  return Object.assign(db, { collection });
+  for (const name of DB_METHODS) {
+    const own = db[name] as (...args: unknown[]) => unknown;
+    const theirs = spec[name] as (...args: unknown[]) => unknown;
+    Object.defineProperty(db, name, {
+      configurable: true,
+      writable: true,
+      value: (...args: unknown[]) => {
+        const caller = new Error().stack?.split('\n')[2] ?? '';
+        return caller.includes(SPECS) ? theirs.apply(spec, args) : own.apply(db, args);
+      },
+    });
+  }
+  return db;
 }
