@@ -72,7 +72,7 @@ export class CommandRecorder {
 
   async dispose(): Promise<void> {
     await this.#inspection.db(this.db.databaseName).dropDatabase();
-    await Promise.all([this.client.close(), this.#inspection.close()]);
+    await this.client.close();
   }
 
   #started(event: CommandStartedEvent): void {

@@ -40,11 +40,11 @@ export function testServerUri(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export interface TestDatabase {
-  /** The specs' own client (see `INSPECTION_APP_NAME`). */
+  /** The specs' own client (see `INSPECTION_APP_NAME`), shared by the run: do not close it. */
   client: MongoClient;
   /** The database to hand the plugin; collections a spec takes from it are read through `client`. */
   db: Db;
-  /** Drops the database and closes the clients. */
+  /** Drops the database and closes its client. */
   dispose(): Promise<void>;
 }
 
@@ -60,19 +60,27 @@ export async function openTestDatabase(label: string): Promise<TestDatabase> {
     db,
     dispose: async () => {
       await inspection.db(name).dropDatabase();
-      await Promise.all([client.close(), inspection.close()]);
+      await client.close();
     },
   };
 }
 
-/** A client of the run's server named as the specs' own. */
-export async function openInspectionClient(): Promise<MongoClient> {
-  const client = new MongoClient(testServerUri(), {
+let inspectionClient: Promise<MongoClient> | undefined;
+
+/** The client of the run's server named as the specs' own, one for the run. */
+export function openInspectionClient(): Promise<MongoClient> {
+  inspectionClient ??= new MongoClient(testServerUri(), {
     serverSelectionTimeoutMS: 5000,
     appName: INSPECTION_APP_NAME,
-  });
-  await client.connect();
-  return client;
+  }).connect();
+  return inspectionClient;
+}
+
+/** Closes the inspection client, after the last spec (fixtures.ts). */
+export async function closeInspectionClient(): Promise<void> {
+  const client = inspectionClient;
+  inspectionClient = undefined;
+  await (await client)?.close();
 }
 
 const SPECS = fileURLToPath(new URL('../', import.meta.url));

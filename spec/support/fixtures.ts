@@ -4,6 +4,7 @@
  * `spec/support/db.ts`. After the last spec, a root hook checks that an index the store declares
  * serves every query the product sent (suite-queries.ts).
  */
+import { closeInspectionClient } from './db.js';
 import { startTestServer, type TestServer } from './mongo-server.js';
 import { unservedQueries } from './suite-queries.js';
 import { startWireRecorder, type WireRecorder } from './wire-recorder.js';
@@ -20,6 +21,7 @@ export async function mochaGlobalSetup(): Promise<void> {
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
+  await closeInspectionClient();
   await recorder?.close();
   await server?.stop();
 }

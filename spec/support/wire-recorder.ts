@@ -63,6 +63,12 @@ export async function startWireRecorder(target: string): Promise<WireRecorder> {
     else shapes.set(key, { ...shape, db, count: 1 });
   };
 
+  const recordUnfiltered = (name: string) => {
+    const seen = shapes.get(name);
+    if (seen) seen.count += 1;
+    else shapes.set(name, { name, collection: '', queries: [], db: '', count: 1 });
+  };
+
   const server: Server = createServer((client) => {
     const upstream = connect(Number(targetPort), hostname);
     sockets.add(client).add(upstream);
@@ -82,6 +88,12 @@ export async function startWireRecorder(target: string): Promise<WireRecorder> {
     client.on('data', (chunk: Buffer) => {
       if (recording === false) return;
       for (const message of reader.push(chunk)) {
+        // Most commands carry no filter (inserts carry whole documents): named, not decoded.
+        const name = recording ? unfilteredCommand(message) : undefined;
+        if (name !== undefined) {
+          recordUnfiltered(name);
+          continue;
+        }
         const command = decode(message, undecoded);
         if (!command) continue;
         if (recording === undefined) {
@@ -124,6 +136,21 @@ class MessageReader {
     this.#pending = Buffer.from(buffer);
     return messages;
   }
+}
+
+/** Commands whose documents the check needs not read. */
+const UNFILTERED = new Set(['insert', 'getMore', 'killCursors', 'hello', 'endSessions', 'ping']);
+
+/**
+ * The name of an OP_MSG command that selects nothing by a filter, read from the first key of its
+ * body (section kind 0 first, as drivers send it) without decoding the rest.
+ */
+function unfilteredCommand(message: Buffer): string | undefined {
+  if (message.readInt32LE(12) !== OP_MSG || message[20] !== 0) return undefined;
+  // After the flags and the section kind: the body's int32 size, its first element's type byte,
+  // then that element's name as a C string.
+  const name = message.toString('latin1', 26, message.indexOf(0, 26));
+  return UNFILTERED.has(name) ? name : undefined;
 }
 
 /** The command document of a request, with its OP_MSG document sequences folded in. */
