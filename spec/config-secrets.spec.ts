@@ -312,6 +312,11 @@ describe('options that carry secrets are never echoed', () => {
           expect(text, title).to.include(shown);
         }
         expect(inspect(config)).to.include("kid: 'hmac'").and.include('[redacted]');
+        // A structured clone copies no secret either: the config holds functions (the clock, the
+        // logger), so cloning it throws. A clone of one part (config.keys) would copy the values.
+        expect(() => structuredClone(config))
+          .to.throw(DOMException)
+          .with.property('name', 'DataCloneError');
         // The values stay in place for the plugin itself.
         expect(config.subjectSecret).to.equal(SUBJECT_SECRET);
         expect(config.keys[2]).to.include({ secret: secrets.hmac });

@@ -15,8 +15,8 @@ import {
 } from './checkpoint.js';
 import { decodeCheckpoint, type Checkpoint } from './claims.js';
 import {
+  checkProof,
   prove,
-  verifyProof,
   type InclusionProof,
   type ProofReport,
   type ProveOptions,
@@ -132,7 +132,7 @@ export function checkpointApi(
       return checkCheckpoint(store, record);
     },
     prove: (sid, options) => prove(store, sid, options, reveal),
-    verifyProof: (proof) => verifyProof(proof, jwks(), reveal),
+    verifyProof: (proof) => checkProof(proof, jwks(), reveal),
     archive: (options) => archive({ ...deps, jwks: jwks() }, options),
     verifyArchive: (path) => verifyArchiveFile(path, jwks()),
   };

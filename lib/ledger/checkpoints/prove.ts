@@ -111,10 +111,17 @@ export interface ProofReport {
 /**
  * Checks a proof document with the public keys alone: the checkpoint's signature, the events'
  * chain (each event's stored form, see proof-events.ts), the last event as the session's leaf,
- * the audit path up to the signed root. With `reveal` (the plugin's own data keys) it also checks
- * the clear personal fields against their ciphertext, which the hashes do not cover.
+ * the audit path up to the signed root. The personal fields shown in clear are not covered.
  */
-export async function verifyProof(
+export function verifyProof(proof: unknown, jwks: JSONWebKeySet): Promise<ProofReport> {
+  return checkProof(proof, jwks);
+}
+
+/**
+ * `verifyProof`, and with `reveal` (the plugin's own data keys) also the clear personal fields
+ * against their ciphertext, which the hashes do not cover.
+ */
+export async function checkProof(
   proof: unknown,
   jwks: JSONWebKeySet,
   reveal?: Reveal,
