@@ -103,8 +103,10 @@ export {
   type PendingMark,
   type SessionState,
   type StateHeader,
+  type StateRead,
   type StreamState,
   type SubjectState,
+  type TokenHolder,
   type TokenState,
 } from './ledger/index.js';
 

@@ -56,7 +56,9 @@ export type {
   EventQuery,
   LedgerStore,
   PendingMark,
+  StateRead,
   StreamHead,
+  TokenHolder,
 } from './store.js';
 export { maskPasswords } from './connection-string.js';
 export { MemoryStore } from './memory-store.js';
