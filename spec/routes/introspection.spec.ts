@@ -200,6 +200,19 @@ describe('POST /token/introspection [MongoDB, HTTP]', () => {
     }
   });
 
+  it('answers 401, not 400, to a revoked caller whatever its body holds', async () => {
+    const revoked = await p.auth.issue(BOB, { source: 'saml' });
+    await p.auth.revoke({ sid: decodeJwt(revoked.access_token)['sid'] as string });
+    for (const reply of [
+      await postJson(url, {}, bearer(revoked.access_token)),
+      await postJson(url, { jti: 42 }, bearer(revoked.access_token)),
+      await postRaw(url, '{"jti":', 'application/json', bearer(revoked.access_token)),
+    ]) {
+      expect(reply.status, reply.text).to.equal(401);
+      expect(reply.body['error']).to.equal('invalid_token');
+    }
+  });
+
   it('finds a token by jti with the bounded-staleness revocation view as well, and never a revoked one', async () => {
     const viewed = await testPlugin(null, { revocation: { maxStalenessMs: 1000 } });
     const served = await startApp(viewed.auth);

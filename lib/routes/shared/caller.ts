@@ -42,9 +42,46 @@ export function verifyCaller(deps: SessionDeps): Middleware {
       deps.telemetry?.bearerRejected(error);
       throw error;
     }
-    routeState(ctx).unconfirmedCaller = verified.claims;
-    await next();
+    const state = routeState(ctx);
+    state.unconfirmedCaller = verified.claims;
+    try {
+      await next();
+    } catch (error) {
+      // A bad body is answered after the caller's ledger check, as `authenticateCaller` orders
+      // them: a revoked caller gets 401 (RFC 6750 section 3.1) whatever it sent.
+      if (state.caller === undefined && isBadInput(error)) {
+        await confirm(deps, verified.claims, undefined);
+      }
+      throw error;
+    }
   };
+}
+
+/**
+ * A 4xx from the steps between `verifyCaller` and `confirmCaller` (body, parameters): the plugin's
+ * own errors and the body parser's, which carry an HTTP `status`.
+ */
+function isBadInput(error: unknown): boolean {
+  const status = error instanceof Error ? (error as { status?: unknown }).status : undefined;
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 401;
+}
+
+/** The caller's ledger check; with `jti`, also finds the session holding that token. */
+async function confirm(
+  deps: SessionDeps,
+  claims: TokenClaims,
+  jti: string | undefined,
+): Promise<TokenHolder | null | undefined> {
+  try {
+    if (jti === undefined) {
+      await deps.revocation.assertNotRevoked(claims);
+      return undefined;
+    }
+    return await deps.revocation.assertNotRevokedFindingToken(claims, jti);
+  } catch (error) {
+    deps.telemetry?.bearerRejected(error);
+    throw error;
+  }
 }
 
 /**
@@ -60,13 +97,8 @@ export function confirmCaller(
     const claims = required(ctx, 'unconfirmedCaller', 'verifyCaller');
     const jti = tokenIdOf(ctx);
     const state = routeState(ctx);
-    try {
-      if (jti === undefined) await deps.revocation.assertNotRevoked(claims);
-      else state.tokenHolder = await deps.revocation.assertNotRevokedFindingToken(claims, jti);
-    } catch (error) {
-      deps.telemetry?.bearerRejected(error);
-      throw error;
-    }
+    const holder = await confirm(deps, claims, jti);
+    if (holder !== undefined) state.tokenHolder = holder;
     state.caller = claims;
     await next();
   };
