@@ -12,11 +12,13 @@ import {
   CHECKPOINT_TYP,
   checkpointDigest,
   decodeCheckpoint,
+  leafOf,
+  orderHeads,
   orderLeaves,
   type Checkpoint,
   type CheckpointClaims,
 } from './claims.js';
-import { rootOf, treeLevels } from './merkle.js';
+import { leafHash, rootOf, treeLevels, TreeHasher } from './merkle.js';
 
 /** What making and checking checkpoints needs. */
 export interface CheckpointDeps {
@@ -46,6 +48,41 @@ export async function buildTree(store: LedgerStore, upto: number): Promise<Check
   const { heads, leaves } = orderLeaves(found.heads);
   const levels = treeLevels(leaves);
   return { upto, heads, levels, root: rootOf(levels).toString('base64url'), events: found.events };
+}
+
+/** The root as of `upto`, and the head, leaf index and audit path of one stream in it. */
+export interface StreamInTree {
+  root: string;
+  streams: number;
+  events: number;
+  /** The stream's head as of `upto`, and its leaf's index; null and -1 when it had none. */
+  head: StreamHead | null;
+  index: number;
+  path: Buffer[];
+}
+
+/**
+ * What `buildTree` says of one stream, in O(log n) memory: every leaf is still hashed (the root
+ * is what ties the store to a signed checkpoint), but the levels are not kept.
+ */
+export async function streamInTree(
+  store: LedgerStore,
+  upto: number,
+  stream: string,
+): Promise<StreamInTree> {
+  const found = await store.streamHeads(new Date(upto * 1000));
+  const heads = orderHeads(found.heads);
+  const index = heads.findIndex((head) => head.stream === stream);
+  const hasher = new TreeHasher(index);
+  for (const head of heads) hasher.push(leafHash(leafOf(head)));
+  return {
+    root: hasher.root().toString('base64url'),
+    streams: heads.length,
+    events: found.events,
+    head: heads[index] ?? null,
+    index,
+    path: hasher.path() ?? [],
+  };
 }
 
 /**
@@ -129,8 +166,9 @@ export async function checkCheckpoint(
     heads.push({ stream: entry.stream, seq: entry.seq, hash: entry.hash });
     events += entry.seq;
   }
-  const { leaves } = orderLeaves(heads);
-  const computed = rootOf(treeLevels(leaves)).toString('base64url');
+  const hasher = new TreeHasher();
+  for (const head of orderHeads(heads)) hasher.push(leafHash(leafOf(head)));
+  const computed = hasher.root().toString('base64url');
   return {
     seq: record.seq,
     upto: claims.upto,

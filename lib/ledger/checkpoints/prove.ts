@@ -6,10 +6,9 @@ import type { JSONWebKeySet } from 'jose';
 import { ArchivedError, CheckpointError, IntegrityError } from '../../errors.js';
 import type { LedgerStore } from '../store.js';
 import { assertId } from '../validate.js';
-import { buildTree } from './checkpoint.js';
+import { streamInTree } from './checkpoint.js';
 import { decodeCheckpoint, verifyCheckpoint, type CheckpointClaims } from './claims.js';
 import { inclusionProblems, type StreamInclusion } from './inclusion.js';
-import { auditPath } from './merkle.js';
 
 /** The `format` member of a proof document. */
 export const PROOF_FORMAT = 'koa-jwtconnect-proof';
@@ -45,13 +44,13 @@ export async function prove(store: LedgerStore, sid: string): Promise<InclusionP
   if (!latest || !claims || covered.length === 0) {
     throw new CheckpointError(`no checkpoint covers session ${sid} yet`);
   }
-  const tree = await buildTree(store, claims.upto);
-  const index = tree.heads.findIndex((head) => head.stream === sid);
+  const tree = await streamInTree(store, claims.upto, sid);
   const last = covered.at(-1);
   if (
     tree.root !== claims.root ||
+    tree.streams !== claims.streams ||
     tree.events !== claims.events ||
-    tree.heads[index]?.hash !== last?.hash
+    tree.head?.hash !== last?.hash
   ) {
     throw new IntegrityError(
       `the ledger no longer matches checkpoint ${latest.seq}: changed after it was signed`,
@@ -64,8 +63,8 @@ export async function prove(store: LedgerStore, sid: string): Promise<InclusionP
     // As JSON shows them (`audit history --json`): dates as ISO 8601 strings.
     events: JSON.parse(JSON.stringify(covered)) as unknown[],
     checkpoint: latest.jws,
-    index,
-    path: auditPath(tree.levels, index).map((hash) => hash.toString('base64url')),
+    index: tree.index,
+    path: tree.path.map((hash) => hash.toString('base64url')),
   };
 }
 
