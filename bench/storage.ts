@@ -157,8 +157,9 @@ try {
   console.log(
     JSON.stringify(
       {
-        server: hello['ferretdb']
-          ? `FerretDB ${String(hello['ferretdb']['version'] ?? '')}`
+        // FerretDB answers buildInfo with the MongoDB version it emulates, and its own beside it.
+        server: hello['ferretdbVersion']
+          ? `FerretDB ${String(hello['ferretdbVersion'])} (reports MongoDB ${String(hello['version'])})`
           : `MongoDB ${String(hello['version'])}`,
         sessions: SESSIONS,
         rows: rows.map(round),
