@@ -125,7 +125,9 @@ export {
   type CheckpointCheck,
   type CheckpointClaims,
   type InclusionProof,
+  type ProofEvent,
   type ProofReport,
+  type ProveOptions,
   type StreamInclusion,
 } from './ledger/index.js';
 export type {

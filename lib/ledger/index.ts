@@ -125,6 +125,9 @@ export {
   type CheckpointCheck,
   type CheckpointClaims,
   type InclusionProof,
+  type ProofEvent,
   type ProofReport,
+  type ProveOptions,
+  type Reveal,
   type StreamInclusion,
 } from './checkpoints/index.js';
