@@ -28,6 +28,7 @@ export {
   checkpointDigest,
   decodeCheckpoint,
   leafOf,
+  orderHeads,
   orderLeaves,
   verifyCheckpoint,
   type Checkpoint,
@@ -37,11 +38,21 @@ export {
   buildTree,
   checkCheckpoint,
   makeCheckpoint,
+  streamInTree,
   type CheckpointCheck,
   type CheckpointDeps,
   type CheckpointTree,
+  type StreamInTree,
 } from './checkpoint.js';
-export { auditPath, leafHash, nodeHash, rootFromPath, rootOf, treeLevels } from './merkle.js';
+export {
+  auditPath,
+  leafHash,
+  nodeHash,
+  rootFromPath,
+  rootOf,
+  treeLevels,
+  TreeHasher,
+} from './merkle.js';
 export { inclusionProblems, type StreamInclusion } from './inclusion.js';
 export {
   PROOF_FORMAT,

@@ -8,10 +8,9 @@ import { reveal as revealWithKeys } from '../../personal-data/codec.js';
 import type { AuditEvent, LedgerEvent } from '../events.js';
 import type { LedgerStore } from '../store.js';
 import { assertId } from '../validate.js';
-import { buildTree } from './checkpoint.js';
+import { streamInTree } from './checkpoint.js';
 import { decodeCheckpoint, verifyCheckpoint, type CheckpointClaims } from './claims.js';
 import { inclusionProblems, type StreamInclusion } from './inclusion.js';
-import { auditPath } from './merkle.js';
 import { clearFieldsProblem, proofEvents, storedFormOf, type ProofEvent } from './proof-events.js';
 
 /** The `format` member of a proof document. */
@@ -73,13 +72,13 @@ export async function prove(
   if (!latest || !claims || covered.length === 0) {
     throw new CheckpointError(`no checkpoint covers session ${sid} yet`);
   }
-  const tree = await buildTree(store, claims.upto);
-  const index = tree.heads.findIndex((head) => head.stream === sid);
+  const tree = await streamInTree(store, claims.upto, sid);
   const last = covered.at(-1);
   if (
     tree.root !== claims.root ||
+    tree.streams !== claims.streams ||
     tree.events !== claims.events ||
-    tree.heads[index]?.hash !== last?.hash
+    tree.head?.hash !== last?.hash
   ) {
     throw new IntegrityError(
       `the ledger no longer matches checkpoint ${latest.seq}: changed after it was signed`,
@@ -94,8 +93,8 @@ export async function prove(
     // As JSON shows them (`audit history --json`): dates as ISO 8601 strings.
     events: JSON.parse(JSON.stringify(shown)) as unknown[],
     checkpoint: latest.jws,
-    index,
-    path: auditPath(tree.levels, index).map((hash) => hash.toString('base64url')),
+    index: tree.index,
+    path: tree.path.map((hash) => hash.toString('base64url')),
   };
 }
 
