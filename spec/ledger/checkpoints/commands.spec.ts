@@ -5,7 +5,11 @@
  */
 import { expect } from 'chai';
 import { SCAN_BATCH } from '../../../lib/ledger/mongo-documents.js';
-import { CommandRecorder, type Measured } from '../../support/command-recorder.js';
+import {
+  openRecorder,
+  type CommandRecorder,
+  type Measured,
+} from '../../support/command-recorder.js';
 import { servedBy } from '../../support/index-coverage.js';
 import { ALICE, testPlugin, type TestPlugin } from '../../support/plugin.js';
 import { newId, sessionEvents, T0 } from '../drafts.js';
@@ -20,7 +24,7 @@ describe('checkpoints on MongoDB: commands', () => {
   let events: number;
 
   before(async () => {
-    recorder = await CommandRecorder.open('checkpoints');
+    recorder = await openRecorder('checkpoints');
     plugin = await testPlugin(recorder.db);
     const tokens = await plugin.auth.issue(ALICE, { source: 'test' });
     sid = (await plugin.auth.tokens.verify(tokens.access_token)).claims.sid;
