@@ -17,6 +17,7 @@ import {
 } from './mongo-documents.js';
 import type { SessionState } from './projection.js';
 import type {
+  ArchivedHead,
   ArchivedQuery,
   ArchivedStream,
   ArchiveRecord,
@@ -177,15 +178,23 @@ export function archivedFilter(query: ArchivedQuery): Filter<ArchivedStream> {
   return filter;
 }
 
+/**
+ * One delete command per collection and WRITE_BATCH streams, a statement per stream bounded by the
+ * archived seq (served by the `stream_seq` indexes): whatever was appended after the archive was
+ * made stays, so no transaction or fence is needed against a writer racing the removal.
+ */
 export async function removeStreams(
   collections: AuditCollections,
-  streams: readonly string[],
+  streams: readonly ArchivedHead[],
 ): Promise<void> {
   for (let i = 0; i < streams.length; i += WRITE_BATCH) {
-    const batch = { stream: { $in: streams.slice(i, i + WRITE_BATCH) } };
+    const batch = streams.slice(i, i + WRITE_BATCH);
+    const deletes = batch.map(({ stream, seq }) => ({
+      deleteMany: { filter: { stream, seq: { $lte: seq } } },
+    }));
     // The projection (and any pending mark) first: a crash in between leaves events without a
     // state, which a re-run removes; never a state whose events are gone.
-    await collections.state.deleteMany(batch);
-    await collections.events.deleteMany(batch);
+    await collections.state.bulkWrite(deletes, { ordered: false });
+    await collections.events.bulkWrite(deletes, { ordered: false });
   }
 }
