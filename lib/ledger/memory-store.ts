@@ -305,10 +305,10 @@ export class MemoryStore implements LedgerStore {
 
   async recordArchive(record: ArchiveRecord, streams: readonly ArchivedStream[]): Promise<void> {
     this.#assertOpen();
+    if (!this.#archives.has(record.id)) this.#archives.set(record.id, frozenCopy(record));
     for (const entry of streams) {
       if (!this.#archived.has(entry.stream)) this.#archived.set(entry.stream, frozenCopy(entry));
     }
-    if (!this.#archives.has(record.id)) this.#archives.set(record.id, frozenCopy(record));
   }
 
   async unfinishedArchives(): Promise<ArchiveRecord[]> {

@@ -152,6 +152,14 @@ export async function recordArchive(
   record: ArchiveRecord,
   streams: readonly ArchivedStream[],
 ): Promise<void> {
+  // The archive first: a run that dies part-way leaves it unfinished, so the next run removes
+  // whatever streams it had recorded. Streams recorded first would name an archive no run knows
+  // of, and stay in the store for good.
+  try {
+    await collections.archives.insertOne({ ...record });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+  }
   for (let i = 0; i < streams.length; i += WRITE_BATCH) {
     const batch = streams.slice(i, i + WRITE_BATCH).map((entry) => ({ ...entry }));
     try {
@@ -160,11 +168,6 @@ export async function recordArchive(
       // A stream recorded by an earlier, interrupted run keeps its first archive.
       if (!isOnlyDuplicateKeys(error)) throw error;
     }
-  }
-  try {
-    await collections.archives.insertOne({ ...record });
-  } catch (error) {
-    if (!isDuplicateKey(error)) throw error;
   }
 }
 

@@ -172,8 +172,10 @@ export interface LedgerStore {
    */
   personalCiphertexts(streams: readonly string[]): Promise<{ stream: string; personal: string }[]>;
   /**
-   * Records an archive that holds `streams` (verified on file), before anything is removed.
-   * Idempotent: a stream already recorded keeps its first archive.
+   * Records an archive that holds `streams` (verified on file), before anything is removed: the
+   * archive (unfinished) first, then its streams, so a run that dies part-way is found by
+   * `unfinishedArchives`. Idempotent: a stream already recorded keeps its first archive, which
+   * alone removes it.
    */
   recordArchive(record: ArchiveRecord, streams: readonly ArchivedStream[]): Promise<void>;
   /** Archives recorded whose streams are not all removed yet (a run that stopped part-way). */

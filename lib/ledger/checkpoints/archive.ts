@@ -13,7 +13,7 @@
  * (docs/checkpoints.md "Archives", "A late event").
  */
 import { randomBytes } from 'node:crypto';
-import { access } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import type { JSONWebKeySet } from 'jose';
 import { CheckpointError } from '../../errors.js';
 import type { LedgerEvent } from '../events.js';
@@ -131,6 +131,12 @@ export async function archive(
     }
   }
   await writeArchiveFile(options.out, header, inclusions());
+  if (entries.length === 0) {
+    // Every chosen session moved on while the file was written (another run took it, or an
+    // event was added): an archive of nothing is not kept.
+    await rm(options.out, { force: true });
+    return none;
+  }
   await step('written');
 
   const report = await verifyArchiveFile(options.out, deps.jwks);
