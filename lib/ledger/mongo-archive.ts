@@ -98,7 +98,9 @@ export async function listCheckpoints(
 
 /**
  * Candidates come from any snapshot; each is checked again on its stream's latest snapshot, since
- * an older one not yet dropped may say "revoked" of a state that has moved on.
+ * an older one not yet dropped may say "revoked" of a state that has moved on. The walk follows
+ * the `stream_seq` index in stream order (the kind is checked on the documents, so no index of its
+ * own is kept on the hot state collection for this batch job).
  */
 export async function endedSessions(
   state: Collection<SnapshotDocument>,
@@ -109,7 +111,6 @@ export async function endedSessions(
   const cursor = state
     .find(
       {
-        kind: 'session',
         stream: { $gt: afterStream },
         updatedAt: { $lt: before },
         $or: [

@@ -4,10 +4,13 @@
  * budgets hold on MongoDB although the run may use FerretDB. The table in docs/performance.md is
  * printed by this spec (`COMMAND_COUNTS=1`).
  */
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { decodeJwt } from 'jose';
 import { ledgerOf } from '../../lib/internals.js';
 import { CommandRecorder, type Measured } from '../support/command-recorder.js';
 import { servedBy } from '../support/index-coverage.js';
+import { tempDir } from '../support/keys.js';
 import { postForm, startApp, type TestApp } from '../support/http.js';
 import { ALICE, ADMIN, BOB, testPlugin, type TestPlugin } from '../support/plugin.js';
 
@@ -133,6 +136,33 @@ describe('MongoDB command counts per operation', () => {
     expect(m.roundTrips).to.be.at.most(4);
     expect((await ledgerOf(auth).loadSession(sid, sub)).session?.seq).to.equal(latest!.seq);
     await auth.close();
+  });
+
+  it('archives with one query per 500 sessions for their first events, their ciphertexts and their data keys', async () => {
+    const dir = await tempDir();
+    try {
+      const plain = await plugin.auth.issue({ id: 'u-counts-plain' }, { source: 'test' });
+      const held = await plugin.auth.issue({ ...ALICE, id: 'u-counts-held' }, { source: 'test' });
+      for (const pair of [plain, held]) {
+        await plugin.auth.revoke({ sid: decodeJwt(pair.access_token)['sid'] as string });
+      }
+      // Past the checkpoint's settle time: the revocations are in the tree it signs.
+      plugin.clock.advance(60_000);
+      const out = join(dir.path, 'counts.ndjson.gz');
+      let result: { streams: number; leftForKeys: number } | undefined;
+      const m = await measure('archive (one run, a few sessions)', async () => {
+        result = await plugin.auth.audit.archive({ before: new Date(plugin.clock()), out });
+      });
+      expect(result?.streams).to.be.at.least(1);
+      expect(result?.leftForKeys).to.be.at.least(1);
+      const count = (name: string, collection: string) =>
+        m.commands.filter((c) => c.name === name && c.collection === collection).length;
+      expect(count('find', 'jwtconnect_data_keys')).to.equal(1);
+      expect(count('delete', 'jwtconnect_events')).to.equal(1);
+      expect(count('delete', 'jwtconnect_state')).to.equal(1);
+    } finally {
+      await dir.dispose();
+    }
   });
 
   it('sends only queries a declared index serves', async () => {
