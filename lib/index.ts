@@ -130,6 +130,7 @@ export {
 } from './ledger/index.js';
 export type {
   ArchivedQuery,
+  ArchivedHead,
   ArchivedStream,
   ArchiveRecord,
   CheckpointRecord,

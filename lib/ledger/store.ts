@@ -4,6 +4,11 @@
  *
  * Failures: a duplicate (stream, seq) is a `ConcurrencyError`; anything else that stops the store
  * from answering is a `StoreUnavailableError`, so callers fail closed.
+ *
+ * Archives (docs/checkpoints.md "Archives"): `removeStreams` takes a stream only up to the seq its
+ * archive holds. An event appended later stays, and is then the first event the store holds of
+ * that stream (seq above 1, `prev` the archived head's hash, which `findArchived` records); no
+ * state is folded from such a tail alone, and the stream is never archived again.
  */
 import type { EventType, LedgerEvent } from './events.js';
 import type { SessionState, StreamState, SubjectState } from './projection.js';
