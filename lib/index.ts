@@ -134,6 +134,7 @@ export {
 } from './ledger/index.js';
 export type {
   ArchivedQuery,
+  ArchivedHead,
   ArchivedStream,
   ArchiveRecord,
   CheckpointRecord,

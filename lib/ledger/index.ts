@@ -47,6 +47,7 @@ export {
 } from './projection.js';
 export type {
   ArchivedQuery,
+  ArchivedHead,
   ArchivedStream,
   ArchiveRecord,
   CheckpointRecord,

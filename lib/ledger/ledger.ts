@@ -218,6 +218,9 @@ export class Ledger {
       const [state = null] = await this.store.loadStates([stream]);
       const missing = await this.store.readStream(stream, state?.seq ?? 0);
       if (missing.length === 0) return state;
+      // Events after an archived prefix (docs/checkpoints.md "Archives"): no state is folded from
+      // a tail alone; the session it continues has ended, and its tokens are refused without one.
+      if (!state && missing[0]?.seq !== 1) return null;
       let next: StreamState | null = state;
       for (const event of missing) next = evolve(next, event);
       if (next && (await this.store.saveState(next, state?.seq ?? 0))) return next;

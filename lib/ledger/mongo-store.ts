@@ -45,6 +45,7 @@ import {
 import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState, SubjectState } from './projection.js';
 import type {
+  ArchivedHead,
   ArchivedQuery,
   ArchivedStream,
   ArchiveRecord,
@@ -554,7 +555,9 @@ export class MongoStore implements LedgerStore {
     const filter: Filter<DataKeyDocument> =
       'periodBefore' in query
         ? { period: { $lt: query.periodBefore } }
-        : { sub: query.sub, ...(query.period !== undefined && { period: query.period }) };
+        : 'kids' in query
+          ? { kid: { $in: [...query.kids] } }
+          : { sub: query.sub, ...(query.period !== undefined && { period: query.period }) };
     return guard(() =>
       this.#dataKeysCollection()
         .find({ ...filter, wrapped: { $exists: true } }, { projection: { _id: 0 } })
@@ -639,7 +642,20 @@ export class MongoStore implements LedgerStore {
     );
   }
 
-  async removeStreams(streams: readonly string[]): Promise<void> {
+  async personalCiphertexts(
+    streams: readonly string[],
+  ): Promise<{ stream: string; personal: string }[]> {
+    return guard(() =>
+      this.#eventsCollection()
+        .find(
+          { stream: { $in: [...streams] }, personal: { $exists: true } },
+          { projection: { _id: 0, stream: 1, personal: 1 } },
+        )
+        .toArray(),
+    ) as Promise<{ stream: string; personal: string }[]>;
+  }
+
+  async removeStreams(streams: readonly ArchivedHead[]): Promise<void> {
     await guard(() => removeStreams(this.#auditCollections(), streams));
   }
 

@@ -115,17 +115,22 @@ describe('koa-jwtconnect audit checkpoint, prove, archive [MongoDB]', () => {
 
   it('archives ended sessions to a file that verify --archive accepts, and refuses it cut short', async () => {
     const out = join(dir.path, 'ledger.ndjson.gz');
-    const archived = await run([
-      'audit',
-      'archive',
-      '--before',
-      '2026-06-01',
-      '--out',
-      out,
-      ...signing,
-    ]);
+    const archive = ['audit', 'archive', '--before', '2026-06-01', '--out', out, ...signing];
+    // Both sessions hold user claims under live data keys: they stay, and the run says why.
+    const left = await run(archive);
+    expect(left.code, left.stderr).to.equal(0);
+    expect(left.stdout).to.match(/^no session to archive ended before that date\n/);
+    expect(left.stdout).to.match(
+      /left in the store: 2 ended sessions .*personalData\.retentionDays/,
+    );
+    expect(left.stdout).to.include('`subject erase`');
+    // Erasure destroys the keys; its revocation is one event in each subject's own stream.
+    await p.auth.erase(ALICE);
+    await p.auth.erase(BOB);
+    const archived = await run(archive);
     expect(archived.code, archived.stderr).to.equal(0);
     expect(archived.stdout).to.match(/^archive \S+: 2 sessions, 3 events -> /);
+    expect(archived.stdout).to.not.include('left in the store');
     const verified = await cli(['audit', 'verify', '--archive', out, '--jwks', jwksFile]);
     expect(verified.code, verified.stdout + verified.stderr).to.equal(0);
     expect(verified.stdout).to.match(/: 2 sessions, 3 events: OK/);

@@ -5,7 +5,9 @@
  * `COMMAND_COUNTS=1` prints the table; docs/performance.md must show the same numbers.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { decodeJwt } from 'jose';
 import {
   budgetText,
   countOperations,
@@ -15,6 +17,8 @@ import {
 } from '../../bench/command-counts.js';
 import { openRecorder, type CommandRecorder } from '../support/command-recorder.js';
 import { servedBy } from '../support/index-coverage.js';
+import { tempDir } from '../support/keys.js';
+import { ALICE, testPlugin } from '../support/plugin.js';
 
 describe('MongoDB command counts per operation', () => {
   let recorder: CommandRecorder;
@@ -100,6 +104,35 @@ describe('MongoDB command counts per operation', () => {
       budgetText(r.budget),
     ]);
     expect(documented.map((cells) => cells.slice(0, 4))).to.deep.equal(measured);
+  });
+
+  it('archives with one query per 500 sessions for their first events, their ciphertexts and their data keys', async () => {
+    const dir = await tempDir();
+    const plugin = await testPlugin(recorder.db);
+    try {
+      const plain = await plugin.auth.issue({ id: 'u-counts-plain' }, { source: 'test' });
+      const held = await plugin.auth.issue({ ...ALICE, id: 'u-counts-held' }, { source: 'test' });
+      for (const pair of [plain, held]) {
+        await plugin.auth.revoke({ sid: decodeJwt(pair.access_token)['sid'] as string });
+      }
+      // Past the checkpoint's settle time: the revocations are in the tree it signs.
+      plugin.clock.advance(60_000);
+      const out = join(dir.path, 'counts.ndjson.gz');
+      let result: { streams: number; leftForKeys: number } | undefined;
+      const m = await recorder.measure(async () => {
+        result = await plugin.auth.audit.archive({ before: new Date(plugin.clock()), out });
+      });
+      expect(result?.streams).to.be.at.least(1);
+      expect(result?.leftForKeys).to.be.at.least(1);
+      const count = (name: string, collection: string) =>
+        m.commands.filter((c) => c.name === name && c.collection === collection).length;
+      expect(count('find', 'jwtconnect_data_keys')).to.equal(1);
+      expect(count('delete', 'jwtconnect_events')).to.equal(1);
+      expect(count('delete', 'jwtconnect_state')).to.equal(1);
+    } finally {
+      await plugin.auth.close();
+      await dir.dispose();
+    }
   });
 
   it('sends only queries a declared index serves', async () => {

@@ -59,12 +59,13 @@ export async function prove(
     throw new LedgerInputError('"personal" must be "revealed" or "sealed"');
   }
   const events = await store.readStream(sid);
-  if (events.length === 0) {
+  // Empty, or only a tail after an archived prefix: the session's proof is its archive file.
+  if (events[0]?.seq !== 1) {
     const [archived] = await store.findArchived({ stream: sid });
     if (archived) {
       throw new ArchivedError(`session ${sid} is in archive ${archived.archive}`, archived.archive);
     }
-    throw new CheckpointError(`the ledger has no session ${sid}`);
+    if (events.length === 0) throw new CheckpointError(`the ledger has no session ${sid}`);
   }
   const latest = await store.latestCheckpoint();
   const claims = latest && decodeCheckpoint(latest.jws);
