@@ -56,6 +56,8 @@ export async function inject(
     request.push(body);
   }
   request.push(null);
+  // Received in full, as the HTTP parser marks it: destroying it later is no abort.
+  request.complete = true;
   const response = new ServerResponse(request);
   await handle(request, response);
   // Without a socket, Node keeps what was written (head and body) in `outputData`.
