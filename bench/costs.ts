@@ -7,7 +7,8 @@
  * (bench/run.ts), whose req/s on a shared machine moves by more than the costs measured here.
  *
  * Without `--base`, what a feature adds:
- *   - Bearer check (`tokens.verify`), with and without the OpenTelemetry SDK;
+ *   - Bearer check (`tokens.verify`), and a whole request to a route behind `auth.authenticate()`
+ *     (`GET /api/me`), with and without the OpenTelemetry SDK;
  *   - issue and refresh (client IP and user agent set), with and without personal-data encryption.
  * With `--base <dir>`, this tree's `lib/` against the one in `<dir>/lib/` (for instance an earlier
  * commit: `git archive <commit> lib package.json | tar -x -C .cache/base`, inside the repository so that its
@@ -165,6 +166,11 @@ if (base) {
   if (selected('bearer')) {
     const sides = (await Promise.all(sdkPair.map(bearer))) as [Lanes, Lanes];
     await compare('Bearer check, OpenTelemetry SDK', 40, sides);
+    const requests = (await Promise.all(sdkPair.map((auth) => routeLanes(auth, 'bearer')))) as [
+      Lanes,
+      Lanes,
+    ];
+    await compare('Bearer request, OpenTelemetry SDK', 20, requests);
   }
   const clearPair = [await plugin(), await plugin({ inClear: true })];
   if (selected('issue')) {
