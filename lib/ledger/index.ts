@@ -56,7 +56,9 @@ export type {
   EventQuery,
   LedgerStore,
   PendingMark,
+  StateRead,
   StreamHead,
+  TokenHolder,
 } from './store.js';
 export { maskPasswords } from './connection-string.js';
 export { MemoryStore } from './memory-store.js';
@@ -125,6 +127,9 @@ export {
   type CheckpointCheck,
   type CheckpointClaims,
   type InclusionProof,
+  type ProofEvent,
   type ProofReport,
+  type ProveOptions,
+  type Reveal,
   type StreamInclusion,
 } from './checkpoints/index.js';

@@ -21,6 +21,7 @@ import type {
   EventQuery,
   LedgerStore,
   PendingMark,
+  StateRead,
   StreamHead,
 } from './store.js';
 
@@ -156,14 +157,22 @@ export class MemoryStore implements LedgerStore {
 
   async readStates(
     streams: readonly string[],
-  ): Promise<{ states: StreamState[]; pending: PendingMark[] }> {
+    options: { holderOf?: string } = {},
+  ): Promise<StateRead> {
     const states = await this.loadStates(streams);
     const pending: PendingMark[] = [];
     for (const stream of new Set(streams)) {
       const seq = this.#pending.get(stream);
       if (seq !== undefined) pending.push({ stream, seq });
     }
-    return { states, pending };
+    const held =
+      options.holderOf === undefined ? undefined : this.#tokenIndex.get(options.holderOf);
+    const holder = held === undefined ? undefined : this.#states.get(held);
+    return {
+      states,
+      pending,
+      ...(holder && { holder: { stream: holder.stream, sub: holder.sub } }),
+    };
   }
 
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {

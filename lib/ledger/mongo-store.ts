@@ -54,7 +54,9 @@ import type {
   EventQuery,
   LedgerStore,
   PendingMark,
+  StateRead,
   StreamHead,
+  TokenHolder,
 } from './store.js';
 import {
   ARCHIVE_INDEXES,
@@ -361,22 +363,53 @@ export class MongoStore implements LedgerStore {
 
   async readStates(
     streams: readonly string[],
-  ): Promise<{ states: StreamState[]; pending: PendingMark[] }> {
+    options: { holderOf?: string } = {},
+  ): Promise<StateRead> {
+    const { holderOf } = options;
+    if (holderOf !== undefined && streams.length === 0) return this.#findHolder(holderOf);
+    const byStream = { stream: { $in: [...streams] } };
     return guard(async () => {
-      const docs = await this.#stateCollection()
-        .find({ stream: { $in: [...streams] } }, { projection: { _id: 0 } })
-        .sort({ stream: 1, seq: -1 })
-        .toArray();
+      const found =
+        holderOf === undefined
+          ? this.#stateCollection().find(byStream, { projection: { _id: 0 } })
+          : // Each branch is served by its own index; a server-side sort over both would not be.
+            this.#stateCollection().find(
+              { $or: [byStream, { 'tokens.jti': holderOf }] },
+              { projection: { _id: 0 } },
+            );
+      const docs =
+        holderOf === undefined
+          ? await found.sort({ stream: 1, seq: -1 }).toArray()
+          : (await found.toArray()).sort(byStreamThenSeqDescending);
+      const asked = new Set(streams);
       const snapshots: StateDocument[] = [];
       const pending = new Map<string, number>();
+      let holder: TokenHolder | undefined;
       for (const doc of docs) {
+        if (!isMark(doc) && holderOf !== undefined && holdsToken(doc, holderOf)) {
+          holder ??= { stream: doc.stream, sub: doc.sub };
+        }
+        if (!asked.has(doc.stream)) continue;
         if (!isMark(doc)) snapshots.push(doc);
         else pending.set(doc.stream, Math.max(doc.pending, pending.get(doc.stream) ?? 0));
       }
       return {
         states: latestPerStream(snapshots),
         pending: [...pending].map(([stream, seq]) => ({ stream, seq })),
+        ...(holder && { holder }),
       };
+    });
+  }
+
+  /** `readStates([], { holderOf })`: only which session holds the token, so only its ids. */
+  async #findHolder(jti: string): Promise<StateRead> {
+    return guard(async () => {
+      const found = await this.#stateCollection().findOne(
+        { 'tokens.jti': jti },
+        { projection: { _id: 0, stream: 1, sub: 1 } },
+      );
+      const holder = found && { stream: found.stream, sub: (found as { sub: string }).sub };
+      return { states: [], pending: [], ...(holder && { holder }) };
     });
   }
 
@@ -619,6 +652,15 @@ export class MongoStore implements LedgerStore {
     if (!this.#state) throw new StoreUnavailableError('the MongoDB store is not open');
     return this.#state;
   }
+}
+
+function byStreamThenSeqDescending(a: SnapshotDocument, b: SnapshotDocument): number {
+  if (a.stream !== b.stream) return a.stream < b.stream ? -1 : 1;
+  return b.seq - a.seq;
+}
+
+function holdsToken(doc: StateDocument, jti: string): boolean {
+  return doc.kind === 'session' && doc.tokens.some((token) => token.jti === jti);
 }
 
 /** The first document of each stream from a list sorted by (stream, seq descending). */

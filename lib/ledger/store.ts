@@ -31,6 +31,27 @@ export interface EventPosition {
   seq: number;
 }
 
+/** What `LedgerStore.readStates` answers. */
+export interface StateRead {
+  /** The latest state of each stream asked for that has one. */
+  states: StreamState[];
+  /** The highest pending mark of each stream asked for that has one. */
+  pending: PendingMark[];
+  /**
+   * With `holderOf`: the session whose state holds, or held, that token id; absent when none
+   * does. A token belongs to one session for good, so the answer never goes stale; the caller
+   * reads that session's state to learn whether it still holds the token (it may have been
+   * pruned).
+   */
+  holder?: TokenHolder;
+}
+
+/** The session a token id belongs to, and its subject: fixed when the token is issued. */
+export interface TokenHolder {
+  stream: string;
+  sub: string;
+}
+
 /** An append announced at `seq` on `stream` (see `markPending`). */
 export interface PendingMark {
   stream: string;
@@ -98,11 +119,10 @@ export interface LedgerStore {
   /**
    * Projection documents by stream id with the highest pending mark of each of those streams, read
    * together (one command on MongoDB): a reader learns in the same round trip whether a state may
-   * be behind the log.
+   * be behind the log. With `holderOf`, the same command also finds the session whose state holds
+   * that token id (`holder`), without adding its state or marks to the answer.
    */
-  readStates(
-    streams: readonly string[],
-  ): Promise<{ states: StreamState[]; pending: PendingMark[] }>;
+  readStates(streams: readonly string[], options?: { holderOf?: string }): Promise<StateRead>;
   /**
    * Saves `state`, folded from the stored state at `expectedSeq` (0: none yet), as its stream's
    * state, and clears the pending marks it covers. Returns false when a state at its seq was saved

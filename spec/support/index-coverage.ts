@@ -33,6 +33,17 @@ function rangeFields(filter: Record<string, unknown>): string[] {
  * range on its first field).
  */
 export function servedBy(query: Query, indexes: readonly string[][]): boolean {
+  if (servedWithoutOr(query, indexes)) return true;
+  // An `$or` whose every branch (with the rest of the filter) an index serves is answered by one
+  // index scan per branch (MongoDB's OR plan); sorting their union would need a sort in memory.
+  const { $or: branches, ...rest } = query.filter;
+  if (!Array.isArray(branches) || query.sort !== undefined) return false;
+  return (branches as Record<string, unknown>[]).every((branch) =>
+    servedWithoutOr({ filter: { ...rest, ...branch } }, indexes),
+  );
+}
+
+function servedWithoutOr(query: Query, indexes: readonly string[][]): boolean {
   const equal = equalityFields(query.filter);
   const range = rangeFields(query.filter);
   const sort = Object.keys(query.sort ?? {}).filter((field) => !equal.includes(field));
