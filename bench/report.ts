@@ -1,10 +1,12 @@
 /**
  * The report: latest.json as measured, and latest.md with every result of ours as a ratio to the
- * peers of its scenario and the target set for it, met or missed. With several rounds, req/s and
+ * peers of its scenario and the target set for it, met or missed (rows on FerretDB: a functional
+ * check only), and the MongoDB commands per operation (bench/command-counts.ts). With several rounds, req/s and
  * latencies are means over the rounds and ratios are taken round by round.
  * `tsx bench/report.ts [name]` rewrites <name>.md from bench/results/<name>.json.
  */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { countsTable, type CountRow } from './command-counts.js';
 import { labelOf, OTEL_SDK, PERSONAL_DATA_IN_CLEAR } from './scenarios.js';
 
 export interface Row {
@@ -34,23 +36,34 @@ export interface Report {
   /** Rounds per HTTP scenario (the best kept); MongoDB ones run once. */
   rounds?: number;
   results: Row[];
+  /** MongoDB commands and sequential round trips per operation (bench/command-counts.ts). */
+  command_counts?: CountRow[];
+  /** Where the counts come from, and why they hold on any MongoDB-compatible server. */
+  command_counts_note?: string;
 }
 
 interface Target {
   /** The peer compared with, and the ratio ours must reach. */
   peer: Row['impl'];
   ratio: number;
+  /** Which of ours' rows it applies to (default: all of the scenario). */
+  applies?: (row: Row) => boolean;
 }
+
+const cacheOff = (row: Row) => row.variant?.includes('verifyCache off') ?? false;
+
+/** The Bearer check: above the ceiling with the verified-token cache, near it without. */
+const BEARER: Target[] = [
+  { peer: 'ceiling', ratio: 1.5, applies: (row) => !cacheOff(row) },
+  { peer: 'ceiling', ratio: 0.9, applies: cacheOff },
+];
 
 /** The targets, by scenario: the ratio to a peer each result must reach. */
 const TARGETS: Record<string, Target[]> = {
-  'authenticate-rs256': [
-    { peer: 'ceiling', ratio: 0.8 },
-    { peer: 'koa-jwt', ratio: 3.5 },
-  ],
-  'authenticate-es256': [{ peer: 'ceiling', ratio: 0.8 }],
+  'authenticate-rs256': [...BEARER, { peer: 'koa-jwt', ratio: 3.5 }],
+  'authenticate-es256': BEARER,
   issue: [{ peer: 'ceiling', ratio: 0.9 }],
-  introspection: [{ peer: 'oidc-provider', ratio: 1.2 }],
+  introspection: [{ peer: 'oidc-provider', ratio: 2 }],
   refresh: [{ peer: 'oidc-provider', ratio: 1.0 }],
 };
 const PEERS: Row['impl'][] = ['ceiling', 'koa-jwt', 'oidc-provider'];
@@ -116,7 +129,16 @@ function ratioOf(ours: Row, peer: Row): { ratio: number; perRound: number[] } {
   return { ratio, perRound };
 }
 
-function ratioTable(rows: Row[]): string[] {
+/**
+ * Rows that ran on FerretDB check that ours works there (every answer 2xx), nothing more: it scans
+ * whole collections for every query, so its speed says nothing about MongoDB's.
+ */
+function functionalCheck(row: Row): string {
+  const failed = Number(row['non2xx'] ?? 0) + Number(row['errors'] ?? 0);
+  return failed === 0 ? 'functional check: ok' : `functional check: ${failed} failed`;
+}
+
+function ratioTable(rows: Row[], onFerretDb: boolean): string[] {
   const lines = [
     '| scenario | ours | req/s | p50 ms | p99 ms | RSS MB | vs ceiling | vs koa-jwt | vs oidc-provider | target | met |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|',
@@ -141,13 +163,21 @@ function ratioTable(rows: Row[]): string[] {
           ? `${ratio.toFixed(2)}x (${perRound.map((r) => r.toFixed(2)).join(', ')})`
           : `${ratio.toFixed(2)}x`;
       });
-      const targets = TARGETS[scenario] ?? [];
-      const met = targets.map((target) => {
-        const peer = peerOf(target.peer);
-        return peer === undefined ? '?' : ratioOf(row, peer).ratio >= target.ratio ? 'yes' : 'no';
-      });
+      // No target is judged on FerretDB: its rows only show that ours works there.
+      const functional = onFerretDb && row.store === 'mongo';
+      const targets = functional
+        ? []
+        : (TARGETS[scenario] ?? []).filter((target) => target.applies?.(row) ?? true);
+      const met = functional
+        ? [functionalCheck(row)]
+        : targets.map((target) => {
+            const peer = peerOf(target.peer);
+            if (peer === undefined) return '?';
+            return ratioOf(row, peer).ratio >= target.ratio ? 'yes' : 'no';
+          });
+      const label = functional ? `${oursLabel(row)} on FerretDB` : oursLabel(row);
       lines.push(
-        `| ${scenario} | ${oursLabel(row)} | ${rpsCell(row)} | ${ms(row.p50_ms)} | ${ms(row.p99_ms)} | ${row.rss_mb} | ${ratios.join(' | ')} | ${targets.map((t) => `>= ${t.ratio}x ${t.peer}`).join(', ')} | ${met.join(', ')} |`,
+        `| ${scenario} | ${label} | ${rpsCell(row)} | ${ms(row.p50_ms)} | ${ms(row.p99_ms)} | ${row.rss_mb} | ${ratios.join(' | ')} | ${targets.map((t) => `>= ${t.ratio}x ${t.peer}`).join(', ')} | ${met.join(', ')} |`,
       );
     }
   }
@@ -186,7 +216,7 @@ function costTable(rows: Row[]): string[] {
   return lines.length > 2 ? lines : [];
 }
 
-function ledgerTable(rows: Row[]): string[] {
+function ledgerTable(rows: Row[], onFerretDb: boolean): string[] {
   const lines = [
     '| store | events | seeding s | appends/s | append p50 / p99 ms | rebuild events/s | audit p50 ms | audit p99 ms | RSS MB | targets (rebuild; audit p99 < 20 ms) |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|---|',
@@ -201,10 +231,14 @@ function ledgerTable(rows: Row[]): string[] {
     ];
     if (!append || !rebuild || !audit) continue;
     const rebuildTarget = store === 'memory' ? 100_000 : 20_000;
-    const met = [
-      `rebuild >= ${rebuildTarget / 1000}k/s: ${rebuild.rps >= rebuildTarget ? 'yes' : 'no'}`,
-      `audit: ${(audit.p99_ms ?? Infinity) < 20 ? 'yes' : 'no'}`,
-    ];
+    const failed = Number(append['failed'] ?? 0);
+    const met =
+      onFerretDb && store === 'mongo'
+        ? [`on FerretDB: functional check: ${failed === 0 ? 'ok' : `${failed} appends failed`}`]
+        : [
+            `rebuild >= ${rebuildTarget / 1000}k/s: ${rebuild.rps >= rebuildTarget ? 'yes' : 'no'}`,
+            `audit: ${(audit.p99_ms ?? Infinity) < 20 ? 'yes' : 'no'}`,
+          ];
     lines.push(
       `| ${store} | ${fmt(rebuild['events'] as number)} | ${ms(rebuild['seed_seconds'])} | ${append.rps} | ${ms(append.p50_ms)} / ${ms(append.p99_ms)} | ${rebuild.rps} | ${ms(audit.p50_ms)} | ${ms(audit.p99_ms)} | ${append.rss_mb} | ${met.join('; ')} |`,
     );
@@ -224,6 +258,7 @@ export function markdown(report: Report): string {
       warnings.set(line, [...(warnings.get(line) ?? []), `${row.scenario} ${row.impl}`]);
     }
   }
+  const onFerretDb = report.mongo.startsWith('FerretDB');
   const failures = report.results.filter(
     (row) => Number(row['non2xx'] ?? 0) > 0 || Number(row['errors'] ?? 0) > 0 || row['failed'],
   );
@@ -231,15 +266,25 @@ export function markdown(report: Report): string {
     `Measured ${report.date} (${report.mode} run, ${report.wall_seconds} s): Node ${report.node}, ${report.cpus} x ${report.cpu_model}; load average ${report.load_average.before.map((v) => v.toFixed(2)).join(' ')} before, ${report.load_average.after.map((v) => v.toFixed(2)).join(' ')} after.`,
     `autocannon on loopback, ${report.connections} connections, ${report.duration_seconds} s per server after a warm-up; req/s counts 2xx answers only${(report.rounds ?? 1) > 1 ? ` in ${report.rounds} rounds (the second in reverse order; MongoDB rows once): req/s and latencies are means, each ratio is taken within a round (ours and its peer back to back) and the rounds' ratios are combined by geometric mean` : ''}; each server in its own process; MongoDB: ${report.mongo}.`,
     '',
-    ...ratioTable(report.results),
+    ...ratioTable(report.results, onFerretDb),
     '',
+    ...(onFerretDb
+      ? [
+          'Rows "on FerretDB" are a functional check (every answer 2xx), not a speed figure: FerretDB v1 scans whole collections for every query, so its times say nothing about MongoDB. The commands below do.',
+          '',
+        ]
+      : []),
+    ...withHeading(
+      `Commands: MongoDB commands and sequential round trips per operation, ${report.command_counts_note ?? ''}:`,
+      report.command_counts ? countsTable(report.command_counts) : [],
+    ),
     ...withHeading(
       'What features cost (ours with the feature against ours without it, back to back; cost = throughput lost to the extra server CPU per answer, 1 - CPU without / CPU with):',
       costTable(report.results),
     ),
     'Ledger (in-process, one child per store; audit = `history()` queries one at a time over the seeded log):',
     '',
-    ...ledgerTable(report.results),
+    ...ledgerTable(report.results, onFerretDb),
     '',
     ...report.results
       .filter((row) => row.scenario === 'ledger-audit')

@@ -2,7 +2,8 @@
  * `npm run bench [-- --quick] [-- --only <text>,<text>] [-- --cpu-prof]`
  *
  * Starts each server in its own child process, loads it with autocannon on loopback (50
- * connections), reads its peak RSS, stops it; then runs the ledger benchmark per store. Writes
+ * connections), reads its peak RSS, stops it; then runs the ledger benchmark per store, and counts
+ * the MongoDB commands and round trips of each operation (bench/command-counts.ts). Writes
  * bench/results/latest.json and latest.md. `--only` keeps the scenarios whose label contains one of
  * the texts and writes partial.* instead; `--cpu-prof` writes V8 CPU profiles of every child into
  * bench/results/profiles/<label>/ (read them with `tsx bench/profile.ts`).
@@ -15,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startTestServer, type TestServer } from '../spec/support/mongo-server.js';
+import { CommandRecorder, countOperations, OPERATIONS, type CountRow } from './command-counts.js';
 import type { LedgerResult, LedgerSettings } from './ledger.js';
 import { writeReport, type Report, type Row } from './report.js';
 import { CONNECTIONS, httpScenarios, labelOf, type HttpScenario } from './scenarios.js';
@@ -274,20 +276,56 @@ async function runLedger(store: 'memory' | 'mongo', mongo: TestServer | undefine
   }
 }
 
+/** The label `--only` selects the command counts by. */
+const COUNTS_LABEL = 'commands ours mongo';
+
+/**
+ * Commands and round trips per operation (bench/command-counts.ts), in this process, on a database
+ * of its own; each of ours' default MongoDB rows gets those of the operation its requests do.
+ */
+async function countCommands(mongo: TestServer, measuredRows: Row[]): Promise<CountRow[]> {
+  const recorder = await CommandRecorder.open(mongo.uri, 'bench_command_counts');
+  let counts: CountRow[];
+  try {
+    counts = await countOperations(recorder);
+  } finally {
+    await recorder.dispose();
+  }
+  for (const count of counts) {
+    console.log(
+      `${`${COUNTS_LABEL}: ${count.label}`.padEnd(52)} ${count.commands} commands, ${count.round_trips} round trips (budget ${count.budget.max} ${count.budget.of})`,
+    );
+  }
+  for (const row of measuredRows) {
+    if (row.impl !== 'ours' || row.store !== 'mongo') continue;
+    if (row.variant !== undefined && row.variant !== 'per-request') continue;
+    const operation = OPERATIONS.find(
+      (candidate) => 'scenario' in candidate && row.scenario.startsWith(candidate.scenario),
+    );
+    const count = counts.find((candidate) => candidate.id === operation?.id);
+    if (count) Object.assign(row, { commands: count.commands, round_trips: count.round_trips });
+  }
+  return counts;
+}
+
 const started = performance.now();
 const KEYS = { RS256: keyPair('RS256'), ES256: keyPair('ES256') };
 const scenarios = httpScenarios()
   .map((scenario, index) => ({ scenario, index }))
   .filter(({ scenario }) => selected(labelOf(scenario)));
 const ledgerStores = (['memory', 'mongo'] as const).filter((store) => selected(`ledger ${store}`));
+const countingCommands = selected(COUNTS_LABEL);
 const needsMongo =
-  scenarios.some(({ scenario }) => scenario.store === 'mongo') || ledgerStores.includes('mongo');
+  scenarios.some(({ scenario }) => scenario.store === 'mongo') ||
+  ledgerStores.includes('mongo') ||
+  countingCommands;
 const loadBefore = loadavg();
 // Offline, mongodb-memory-server's mongod download fails; one attempt keeps that short.
 process.env['MONGOMS_MAX_RETRIES'] ??= '1';
 const mongo = needsMongo ? await startTestServer() : undefined;
 if (mongo) console.log(`MongoDB: ${mongo.kind}`);
 const rows: Row[] = [];
+let commandCounts: CountRow[] | undefined;
 try {
   const rounds = new Map<number, Row[]>();
   for (const { scenario, index } of scenarios) {
@@ -303,6 +341,7 @@ try {
   }
   for (const measured of rounds.values()) rows.push(mergeRounds(measured));
   for (const store of ledgerStores) rows.push(...(await runLedger(store, mongo)));
+  if (mongo && countingCommands) commandCounts = await countCommands(mongo, rows);
 } finally {
   await mongo?.stop();
 }
@@ -319,6 +358,10 @@ const report: Report = {
   duration_seconds: MODE.duration,
   rounds: MODE.rounds,
   results: rows,
+  ...(commandCounts && {
+    command_counts: commandCounts,
+    command_counts_note: `counted on ${mongo?.kind ?? 'MongoDB'} with the driver's command monitoring: commands and sequential round trips are the same on any MongoDB-compatible server, unlike times`,
+  }),
 };
 // A partial run (--only) never overwrites the full table.
 const name = only ? 'partial' : 'latest';

@@ -1,26 +1,68 @@
 /**
  * Bytes per session on MongoDB, measured: for sessions of one login and N refreshes, the BSON size
- * of their events and projection snapshots as stored, the index sizes the server reports
- * (`collStats`; a server without it is said so), and after archiving, the archived-streams index
- * entry left per session and the gzip archive bytes per session. Not run by the tests:
- *   npx tsx bench/storage.ts [refreshes...]     (default: 0 8 16; MONGODB_URI or a test server)
+ * of their events, projection snapshots and personal-data keys as stored (`BSON.calculateObjectSize`
+ * of each document read back: the same on any server), the bytes of their index entries (the BSON
+ * size of each entry's key values plus an 8-byte record id, one entry per array element of a
+ * multikey index: uncompressed, so an upper figure for WiredTiger's prefix-compressed indexes, and
+ * the same on any server), the index sizes the server itself reports (`collStats`; on FerretDB
+ * these are SQLite pages, not MongoDB's), and after archiving the archived-streams index entry left
+ * per session and the gzip archive bytes per session. Not run by the tests:
+ *   npx tsx bench/storage.ts [refreshes...]     (default: 0 16 48; MONGODB_URI or a test server)
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { BSON, MongoClient, type Db } from 'mongodb';
+import { BSON, MongoClient, type Db, type Document } from 'mongodb';
 import { jwtconnect } from '../lib/index.js';
 import { startTestServer } from '../spec/support/mongo-server.js';
 
 const SESSIONS = Number(process.env['SESSIONS'] ?? 40);
 const counts = process.argv.slice(2).map(Number);
-const refreshCounts = counts.length > 0 ? counts : [0, 8, 16];
+const refreshCounts = counts.length > 0 ? counts : [0, 16, 48];
+/** WiredTiger's record id beside each index key. */
+const RECORD_ID_BYTES = 8;
 
-async function bsonBytes(db: Db, name: string): Promise<number> {
+/** The bytes of one BSON value: a one-field document with an empty name, less its framing. */
+function valueBytes(value: unknown): number {
+  return BSON.calculateObjectSize({ '': value ?? null }) - 7;
+}
+
+/** The values at a dotted path, through arrays as a multikey index reads them. */
+function valuesAt(value: unknown, path: string[]): unknown[] {
+  if (path.length === 0) return Array.isArray(value) ? value : [value];
+  if (Array.isArray(value)) return value.flatMap((item) => valuesAt(item, path));
+  if (value === null || typeof value !== 'object') return [null];
+  const [head, ...rest] = path as [string, ...string[]];
+  return valuesAt((value as Record<string, unknown>)[head], rest);
+}
+
+/** Bytes of the entries `doc` has in indexes with these key fields. */
+function indexEntryBytes(doc: Document, indexes: string[][]): number {
   let total = 0;
-  for await (const doc of db.collection(name).find({})) total += BSON.calculateObjectSize(doc);
+  for (const fields of indexes) {
+    const values = fields.map((field) => valuesAt(doc, field.split('.')));
+    // At most one field of an index may hold an array: one entry per element of it.
+    const entries = Math.max(1, ...values.map((v) => v.length));
+    for (let i = 0; i < entries; i++) {
+      total += RECORD_ID_BYTES;
+      for (const value of values) total += valueBytes(value.length > 1 ? value[i] : value[0]);
+    }
+  }
   return total;
+}
+
+/** BSON bytes of a collection's documents, and the bytes of their entries in its indexes. */
+async function collectionBytes(db: Db, name: string): Promise<{ bson: number; keys: number }> {
+  const declared = await db.collection(name).indexes();
+  const indexes = declared.map((index) => Object.keys(index.key));
+  let bson = 0;
+  let keys = 0;
+  for await (const doc of db.collection(name).find({})) {
+    bson += BSON.calculateObjectSize(doc);
+    keys += indexEntryBytes(doc, indexes);
+  }
+  return { bson, keys };
 }
 
 async function indexBytes(db: Db, name: string): Promise<number | null> {
@@ -59,18 +101,30 @@ async function measure(db: Db, refreshes: number, dir: string) {
       pair = await auth.refresh(pair.refresh_token);
     }
   }
+  const events = await collectionBytes(db, 'jwtconnect_events');
+  const state = await collectionBytes(db, 'jwtconnect_state');
+  const dataKeys = await collectionBytes(db, 'jwtconnect_data_keys');
   const live = {
-    events: (await bsonBytes(db, 'jwtconnect_events')) / SESSIONS,
-    snapshots: (await bsonBytes(db, 'jwtconnect_state')) / SESSIONS,
-    eventIndexes: ((await indexBytes(db, 'jwtconnect_events')) ?? NaN) / SESSIONS,
-    stateIndexes: ((await indexBytes(db, 'jwtconnect_state')) ?? NaN) / SESSIONS,
+    events: events.bson / SESSIONS,
+    snapshots: state.bson / SESSIONS,
+    dataKeys: dataKeys.bson / SESSIONS,
+    eventIndexEntries: events.keys / SESSIONS,
+    stateIndexEntries: state.keys / SESSIONS,
+    dataKeyIndexEntries: dataKeys.keys / SESSIONS,
+    total:
+      (events.bson + state.bson + dataKeys.bson + events.keys + state.keys + dataKeys.keys) /
+      SESSIONS,
+    serverEventIndexes: ((await indexBytes(db, 'jwtconnect_events')) ?? NaN) / SESSIONS,
+    serverStateIndexes: ((await indexBytes(db, 'jwtconnect_state')) ?? NaN) / SESSIONS,
   };
   now += 2 * 3_600_000;
   const out = join(dir, `archive-${refreshes}.ndjson.gz`);
   await auth.audit.archive({ before: new Date(now - 3_600_000), out });
+  const index = await collectionBytes(db, 'jwtconnect_archived');
   const archived = {
-    indexEntry: (await bsonBytes(db, 'jwtconnect_archived')) / SESSIONS,
-    indexIndexes: ((await indexBytes(db, 'jwtconnect_archived')) ?? NaN) / SESSIONS,
+    indexEntry: index.bson / SESSIONS,
+    indexEntryKeys: index.keys / SESSIONS,
+    serverIndexes: ((await indexBytes(db, 'jwtconnect_archived')) ?? NaN) / SESSIONS,
     fileGzip: (await stat(out)).size / SESSIONS,
   };
   await auth.close();
@@ -89,6 +143,7 @@ try {
     const db = client.db(`bench_storage_${refreshes}`);
     await db.dropDatabase();
     rows.push(await measure(db, refreshes, dir));
+    console.error(`measured ${SESSIONS} sessions of ${refreshes} refreshes`);
     await db.dropDatabase();
   }
   const round = (value: unknown): unknown =>
@@ -102,8 +157,9 @@ try {
   console.log(
     JSON.stringify(
       {
-        server: hello['ferretdb']
-          ? `FerretDB ${String(hello['ferretdb']['version'] ?? '')}`
+        // FerretDB answers buildInfo with the MongoDB version it emulates, and its own beside it.
+        server: hello['ferretdbVersion']
+          ? `FerretDB ${String(hello['ferretdbVersion'])} (reports MongoDB ${String(hello['version'])})`
           : `MongoDB ${String(hello['version'])}`,
         sessions: SESSIONS,
         rows: rows.map(round),

@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import type { Db } from 'mongodb';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
+import { frozenConfig, redactedKek, redactedKeySource, redactedStore } from './config-redaction.js';
 import { ConfigError } from './errors.js';
 import type { LedgerStore, MongoStoreOptions } from './ledger/index.js';
 import {
@@ -447,15 +448,18 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
       'options.personalData.expireInterval needs options.personalData.retentionDays',
     );
   }
-  return Object.freeze({
+  // Printing it (console.log, JSON.stringify, a logger) shows no secret: see config-redaction.ts.
+  return frozenConfig({
     issuer: options.issuer,
     audience: options.audience,
-    keys: Object.freeze([options.keys].flat()),
+    keys: Object.freeze([options.keys].flat().map(redactedKeySource)),
     refreshKeys:
-      options.refreshKeys === undefined ? undefined : Object.freeze([options.refreshKeys].flat()),
+      options.refreshKeys === undefined
+        ? undefined
+        : Object.freeze([options.refreshKeys].flat().map(redactedKeySource)),
     algorithm: options.algorithm ?? 'RS256',
     subjectSecret: options.subjectSecret,
-    store: options.store,
+    store: redactedStore(options.store),
     accessTokenTtl,
     refreshTokenTtl,
     sessionMaxAge: options.sessionMaxAge ?? DEFAULT_SESSION_MAX_AGE,
@@ -476,7 +480,7 @@ export function resolveConfig(options: JwtConnectOptions): ResolvedConfig {
       settleSeconds: options.checkpoints?.settleSeconds ?? 5,
     }),
     personalData: Object.freeze({
-      keys: Object.freeze(keks.map((kek) => Object.freeze({ kid: kek.kid, secret: kek.secret }))),
+      keys: Object.freeze(keks.map(redactedKek)),
       retentionDays: personalData.retentionDays,
       expireInterval: personalData.expireInterval ?? 0,
       keyCache: Object.freeze({

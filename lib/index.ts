@@ -103,8 +103,10 @@ export {
   type PendingMark,
   type SessionState,
   type StateHeader,
+  type StateRead,
   type StreamState,
   type SubjectState,
+  type TokenHolder,
   type TokenState,
 } from './ledger/index.js';
 
@@ -125,11 +127,14 @@ export {
   type CheckpointCheck,
   type CheckpointClaims,
   type InclusionProof,
+  type ProofEvent,
   type ProofReport,
+  type ProveOptions,
   type StreamInclusion,
 } from './ledger/index.js';
 export type {
   ArchivedQuery,
+  ArchivedHead,
   ArchivedStream,
   ArchiveRecord,
   CheckpointRecord,

@@ -361,6 +361,7 @@ export async function jwtconnect(options: JwtConnectOptions): Promise<JwtConnect
       settleSeconds: config.checkpoints.settleSeconds,
     },
     () => keys.jwks() as JSONWebKeySet,
+    (events) => personalData.reveal(events),
   );
   const stopCheckpoints = startCheckpointTimer(
     checkpoints,

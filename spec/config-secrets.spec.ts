@@ -5,10 +5,12 @@
  */
 import { expect, use } from 'chai';
 import chaiAsPromised from 'chai-as-promised';
+import { Console } from 'node:console';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
-import type { JwtConnectOptions } from '../lib/config.js';
+import { resolveConfig, type JwtConnectOptions } from '../lib/config.js';
 import { ConfigError, KeyError, StoreUnavailableError } from '../lib/errors.js';
 import { jwtconnect } from '../lib/jwtconnect.js';
 import { keyPair, tempDir, type TempDir } from './support/keys.js';
@@ -236,6 +238,120 @@ describe('options that carry secrets are never echoed', () => {
       });
       expect(error).to.be.instanceOf(StoreUnavailableError);
       expectNoFragment(text, password);
+    });
+  });
+
+  describe('the resolved config (auth.config)', () => {
+    /** What `console.log(value)` writes, through a console of its own. */
+    function logged(value: unknown): string {
+      let text = '';
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          text += chunk.toString('utf8');
+          done();
+        },
+      });
+      new Console({ stdout: sink, stderr: sink }).log(value);
+      return text;
+    }
+
+    /** Every way a host prints a config: inspect (also with hidden members), JSON, console.log. */
+    function printed(value: unknown): string {
+      return [
+        inspect(value, { depth: Infinity }),
+        inspect(value, { depth: Infinity, showHidden: true }),
+        JSON.stringify(value),
+        logged(value),
+      ].join('\n');
+    }
+
+    it('prints no key, secret or password, and the plugin still signs with them', async () => {
+      const { privatePem: pem, privateJwk } = await keyPair('ES256');
+      const secrets = {
+        hmac: randomBytes(32).toString('base64url'),
+        refresh: randomBytes(32).toString('base64url'),
+        kek: randomBytes(32).toString('base64url'),
+        bytes: randomBytes(32),
+      };
+      const auth = await jwtconnect({
+        issuer: 'https://auth.example.org',
+        keys: [
+          { privateKeyPem: pem, alg: 'ES256', kid: 'pem' },
+          { jwk: privateJwk, alg: 'ES256', kid: 'jwk' },
+          { secret: secrets.hmac, alg: 'HS256', kid: 'hmac' },
+          { secret: secrets.bytes, alg: 'HS256', kid: 'bytes' },
+        ],
+        refreshKeys: { secret: secrets.refresh, alg: 'HS256' },
+        subjectSecret: SUBJECT_SECRET,
+        personalData: { keys: [{ kid: 'kek-1', secret: secrets.kek }] },
+        store: { memory: true },
+        logger: { warn: () => undefined, error: () => undefined },
+      });
+      try {
+        const { config } = auth;
+        for (const [title, value, shown] of [
+          ['auth.config', config, 'https://auth.example.org'],
+          ['a spread of it', { ...config }, 'https://auth.example.org'],
+          ['its keys', config.keys, 'hmac'],
+          ['its personal data options', config.personalData, 'kek-1'],
+        ] as const) {
+          const text = printed(value);
+          for (const secret of [
+            pem,
+            String(privateJwk.d),
+            secrets.hmac,
+            secrets.refresh,
+            secrets.kek,
+            secrets.bytes.toString('base64url'),
+            secrets.bytes.toString('hex'),
+            SUBJECT_SECRET,
+          ]) {
+            expectNoFragment(text, secret);
+          }
+          // What is not secret still shows, so the output stays useful.
+          expect(text, title).to.include(shown);
+        }
+        expect(inspect(config)).to.include("kid: 'hmac'").and.include('[redacted]');
+        // A structured clone copies no secret either: the config holds functions (the clock, the
+        // logger), so cloning it throws. A clone of one part (config.keys) would copy the values.
+        expect(() => structuredClone(config))
+          .to.throw(DOMException)
+          .with.property('name', 'DataCloneError');
+        // The values stay in place for the plugin itself.
+        expect(config.subjectSecret).to.equal(SUBJECT_SECRET);
+        expect(config.keys[2]).to.include({ secret: secrets.hmac });
+        expect(config.personalData.keys[0]).to.include({ secret: secrets.kek });
+        const pair = await auth.issue({ id: 'u-config' }, { source: 'saml' });
+        expect(await auth.refresh(pair.refresh_token)).to.have.property('access_token');
+      } finally {
+        await auth.close();
+      }
+    });
+
+    it("prints a MongoDB connection string without its password, and no host's Db", () => {
+      const password = `Pw${randomBytes(12).toString('hex')}`;
+      const options = (): JwtConnectOptions => ({
+        issuer: 'https://auth.example.org',
+        keys: { secret: randomBytes(32), alg: 'HS256' },
+        subjectSecret: SUBJECT_SECRET,
+        store: { memory: true },
+      });
+      const config = resolveConfig({
+        ...options(),
+        store: { mongo: { uri: `mongodb://alice:${password}@db.example.org/auth` } },
+      });
+      for (const value of [config, { ...config }, config.store]) {
+        const text = printed(value);
+        expectNoFragment(text, password);
+        expect(text).to.include('mongodb://alice:***@db.example.org/auth');
+      }
+      expect((config.store as { mongo: { uri: string } }).mongo.uri).to.include(password);
+      // A host's Db holds its client, whose options hold the credentials: printed by name only.
+      const db = { databaseName: 'auth', client: { options: { credentials: { password } } } };
+      const withDb = resolveConfig({ ...options(), store: { mongo: { db: db as never } } });
+      expectNoFragment(printed(withDb), password);
+      expect(printed(withDb)).to.include('[Db auth]');
+      expect((withDb.store as { mongo: { db: unknown } }).mongo.db).to.equal(db);
     });
   });
 });

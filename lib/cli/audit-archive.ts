@@ -35,11 +35,18 @@ async function run(options: ArchiveCliOptions, context: CliContext): Promise<voi
       },
     );
     for (const id of result.resumed) context.err(`completed the removal of archive ${id}`);
-    if (result.id === null) context.out('no session ended before that date');
+    if (result.id === null) context.out('no session to archive ended before that date');
     else {
       context.out(
         `archive ${result.id}: ${result.streams} sessions, ${result.events} events -> ` +
           `${options.out} (checkpoint ${result.checkpoint})`,
+      );
+    }
+    if (result.leftForKeys > 0) {
+      context.out(
+        `left in the store: ${result.leftForKeys} ended sessions whose personal data a live data ` +
+          'key can still decrypt; they are archived once their keys are destroyed ' +
+          '(set personalData.retentionDays and run `personal-data expire`, or `subject erase`)',
       );
     }
   });
@@ -52,9 +59,10 @@ export function registerArchive(audit: Command, context: CliContext): void {
       .summary('move sessions that ended before a date to a verified archive file')
       .description(
         'Move every session that ended before --before (revoked, or its refresh token expired) ' +
-          'to a gzip NDJSON file with a checkpoint covering it, then remove its events and ' +
-          'state from MongoDB, only after the file is flushed, read back and verified. A ' +
-          'crash at any step loses nothing; run the command again to complete.',
+          'and holds no personal data a live data key can still decrypt to a gzip NDJSON file ' +
+          'with a checkpoint covering it, then remove its events and state from MongoDB, only ' +
+          'after the file is flushed, read back and verified. A crash at any step loses ' +
+          'nothing; run the command again to complete.',
       )
       .requiredOption(
         '--before <iso>',

@@ -258,7 +258,8 @@ export function lineage(session: SessionState): LineageLink[] {
 export async function sessionLineage(ledger: Ledger, sid: string): Promise<LineageLink[]> {
   assertId(sid, 'sid');
   const events = await ledger.store.readStream(sid);
-  if (events.length === 0) {
+  // Empty, or only a tail after an archived prefix: the lineage is in the archive file.
+  if (events[0]?.seq !== 1) {
     const [archived] = await ledger.store.findArchived({ stream: sid });
     if (archived) {
       throw new ArchivedError(`session ${sid} is in archive ${archived.archive}`, archived.archive);

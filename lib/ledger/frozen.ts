@@ -20,6 +20,13 @@ for (const name of Object.getOwnPropertyNames(Date.prototype)) {
 Object.freeze(ReadonlyDate.prototype);
 
 /**
+ * Values found deeply frozen. Freezing cannot be undone, so such a value stays so, and asking again
+ * walks nothing: a session's state keeps its tokens across refreshes, and each refresh would
+ * otherwise walk every one of them again.
+ */
+const knownFrozen = new WeakSet<object>();
+
+/**
  * A deeply frozen copy of `value`: plain objects, arrays and Dates are copied (Dates as
  * `ReadonlyDate`); parts that are deeply frozen already (a stored value, or what `evolve` kept of
  * one) are shared, not copied. Events and states hold nothing else (claims are JWT claims, JSON);
@@ -62,6 +69,13 @@ function copyOf(value: object): object {
  * `ReadonlyDate`. Such a value can be shared by anyone, whoever made it.
  */
 function isDeeplyFrozen(value: object): boolean {
+  if (knownFrozen.has(value)) return true;
+  if (!walkFrozen(value)) return false;
+  knownFrozen.add(value);
+  return true;
+}
+
+function walkFrozen(value: object): boolean {
   if (!Object.isFrozen(value)) return false;
   if (value instanceof Date) return value instanceof ReadonlyDate;
   if (Array.isArray(value)) {

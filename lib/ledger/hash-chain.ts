@@ -39,15 +39,17 @@ export interface ChainProblem {
 
 /**
  * Checks one stream's events (as stored, sorted by seq) against each other. `expectedHead` is what
- * the projection says the stream's last seq and hash are, when it has that stream.
+ * the projection says the stream's last seq and hash are, when it has that stream. `start` is the
+ * last event of an archived prefix the stored events continue (its seq and hash), if any.
  */
 export function verifyStream(
   stream: string,
   events: readonly LedgerEvent[],
   expectedHead?: { seq: number; hash: string },
+  start?: { seq: number; hash: string },
 ): ChainProblem[] {
   const problems: ChainProblem[] = [];
-  let previous: LedgerEvent | undefined;
+  let previous: { seq: number; hash: string } | undefined = start;
   for (const event of events) {
     // Counted from the previous event, so one gap is one problem that names the first missing seq.
     const expectedSeq = (previous?.seq ?? 0) + 1;

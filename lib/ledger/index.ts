@@ -47,6 +47,7 @@ export {
 } from './projection.js';
 export type {
   ArchivedQuery,
+  ArchivedHead,
   ArchivedStream,
   ArchiveRecord,
   CheckpointRecord,
@@ -56,7 +57,9 @@ export type {
   EventQuery,
   LedgerStore,
   PendingMark,
+  StateRead,
   StreamHead,
+  TokenHolder,
 } from './store.js';
 export { maskPasswords } from './connection-string.js';
 export { MemoryStore } from './memory-store.js';
@@ -125,6 +128,9 @@ export {
   type CheckpointCheck,
   type CheckpointClaims,
   type InclusionProof,
+  type ProofEvent,
   type ProofReport,
+  type ProveOptions,
+  type Reveal,
   type StreamInclusion,
 } from './checkpoints/index.js';

@@ -35,7 +35,8 @@ export async function verifyLedger(
   let events = 0;
   let streams = 0;
   for await (const [stream, streamEvents] of byStream(store.scanEvents())) {
-    problems.push(...verifyStream(stream, streamEvents, heads.get(stream)));
+    const start = await archivedPrefix(store, streamEvents);
+    problems.push(...verifyStream(stream, streamEvents, heads.get(stream), start));
     heads.delete(stream);
     events += streamEvents.length;
     streams += 1;
@@ -80,7 +81,9 @@ export async function rebuildProjection(
   const rebuilt = new Map<string, StreamState>();
   let events = 0;
   for await (const [stream, streamEvents] of byStream(store.scanEvents())) {
-    const state = fold(streamEvents);
+    const state = (await archivedPrefix(store, streamEvents))
+      ? await stateOfTail(store, streamEvents)
+      : fold(streamEvents);
     if (state) rebuilt.set(stream, state);
     events += streamEvents.length;
     options.onProgress?.({ events, streams: rebuilt.size });
@@ -103,6 +106,38 @@ export async function rebuildProjection(
     if (!seen.has(stream)) differences.push({ stream, kind: 'missing' });
   }
   return { streams: rebuilt.size, events, differences, written: false };
+}
+
+/**
+ * The archived head a stream's stored events continue, when its first stored event is not seq 1
+ * and follows the head the archived-streams index records for it (docs/checkpoints.md
+ * "Archives"). One lookup per such stream: they exist only where an event was appended while an
+ * archive run removed its session.
+ */
+async function archivedPrefix(
+  store: LedgerStore,
+  events: readonly LedgerEvent[],
+): Promise<{ seq: number; hash: string } | undefined> {
+  const first = events[0];
+  if (!first || first.seq === 1) return undefined;
+  const [entry] = await store.findArchived({ stream: first.stream });
+  return entry && entry.seq === first.seq - 1 && entry.hash === first.prev
+    ? { seq: entry.seq, hash: entry.hash }
+    : undefined;
+}
+
+/**
+ * A tail cannot be folded without the archived prefix, so it has no state of its own; a stored
+ * one already at the tail's last event (folded by its writer from the whole stream, before the
+ * prefix left) is kept as it is.
+ */
+async function stateOfTail(
+  store: LedgerStore,
+  events: readonly LedgerEvent[],
+): Promise<StreamState | null> {
+  const last = events.at(-1) as LedgerEvent;
+  const [live] = await store.loadStates([last.stream]);
+  return live?.seq === last.seq && live.hash === last.hash ? live : null;
 }
 
 /** Groups an event scan ordered by (stream, seq) into one array per stream. */

@@ -25,7 +25,7 @@ import {
   type StreamState,
   type SubjectState,
 } from './projection.js';
-import type { LedgerStore } from './store.js';
+import type { LedgerStore, TokenHolder } from './store.js';
 import { assertId } from './validate.js';
 
 /** Options of a `Ledger`: the store it writes to and the clock it stamps events with. */
@@ -189,17 +189,27 @@ export class Ledger {
    * log may be ahead of its state (a projection write that failed, or an append in flight).
    */
   async states(streams: readonly string[]): Promise<StreamState[]> {
-    const { states, pending } = await this.store.readStates(streams);
+    return (await this.#read(streams)).states;
+  }
+
+  /** `states`, and with `holderOf` the session holding that token id, found in the same read. */
+  async #read(
+    streams: readonly string[],
+    holderOf?: string,
+  ): Promise<{ states: StreamState[]; holder: TokenHolder | null }> {
+    const read = await this.store.readStates(streams, holderOf === undefined ? {} : { holderOf });
+    const { states, pending } = read;
+    const holder = read.holder ?? null;
     const behind = pending.filter(
       (mark) => mark.seq > (states.find((state) => state.stream === mark.stream)?.seq ?? 0),
     );
-    if (behind.length === 0) return states;
+    if (behind.length === 0) return { states, holder };
     const completed = new Map(states.map((state) => [state.stream, state]));
     for (const { stream } of behind) {
       const state = await this.catchUp(stream);
       if (state) completed.set(stream, state);
     }
-    return [...completed.values()];
+    return { states: [...completed.values()], holder };
   }
 
   /** Applies to the projection any events of `stream` it does not have yet. */
@@ -208,6 +218,9 @@ export class Ledger {
       const [state = null] = await this.store.loadStates([stream]);
       const missing = await this.store.readStream(stream, state?.seq ?? 0);
       if (missing.length === 0) return state;
+      // Events after an archived prefix (docs/checkpoints.md "Archives"): no state is folded from
+      // a tail alone; the session it continues has ended, and its tokens are refused without one.
+      if (!state && missing[0]?.seq !== 1) return null;
       let next: StreamState | null = state;
       for (const event of missing) next = evolve(next, event);
       if (next && (await this.store.saveState(next, state?.seq ?? 0))) return next;
@@ -241,16 +254,47 @@ export class Ledger {
     return pickSessionAndSubject(states, sid, sub);
   }
 
-  /** The session holding token `jti`, with its subject's state. */
+  /**
+   * `loadSession`, and in the same store round trip which session holds token `jti` (see
+   * `findTokenHolder`): a caller's check and the lookup of the token it asks about, together.
+   */
+  async loadSessionFindingToken(
+    sid: string,
+    sub: string,
+    jti: string,
+  ): Promise<{
+    session: SessionState | null;
+    subject: SubjectState | null;
+    holder: TokenHolder | null;
+  }> {
+    assertId(sid, 'sid');
+    assertId(sub, 'sub');
+    assertId(jti, 'jti');
+    const { states, holder } = await this.#read([sid, subjectStream(sub)], jti);
+    return { ...pickSessionAndSubject(states, sid, sub), holder };
+  }
+
+  /**
+   * Which session token `jti` belongs to, and its subject, in one store round trip; null when no
+   * session state names it. A token never changes session, so the answer cannot be stale, but the
+   * session may no longer hold it (pruned): `findByToken` checks.
+   */
+  async findTokenHolder(jti: string): Promise<TokenHolder | null> {
+    assertId(jti, 'jti');
+    return (await this.#read([], jti)).holder;
+  }
+
+  /**
+   * The session holding token `jti`, with its subject's state: which session that is, then the
+   * session and subject read as `loadSession` reads them (two store round trips). Null for a token
+   * the session's current state does not hold (unknown, or pruned long after its expiry).
+   */
   async findByToken(
     jti: string,
   ): Promise<{ session: SessionState | null; subject: SubjectState | null }> {
-    assertId(jti, 'jti');
-    const found = await this.store.findSessionByToken(jti);
-    if (!found) return { session: null, subject: null };
-    // Read again with the subject and any pending mark, so neither can be behind the log.
-    const states = await this.states([found.stream, subjectStream(found.sub)]);
-    const { session, subject } = pickSessionAndSubject(states, found.stream, found.sub);
+    const holder = await this.findTokenHolder(jti);
+    if (!holder) return { session: null, subject: null };
+    const { session, subject } = await this.loadSession(holder.stream, holder.sub);
     const holds = session?.tokens.some((token) => token.jti === jti) ?? false;
     return holds ? { session, subject } : { session: null, subject: null };
   }

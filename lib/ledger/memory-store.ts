@@ -11,6 +11,7 @@ import { subjectStream, type LedgerEvent } from './events.js';
 import { frozenCopy } from './frozen.js';
 import type { SessionState, StreamState, SubjectState } from './projection.js';
 import type {
+  ArchivedHead,
   ArchivedQuery,
   ArchivedStream,
   ArchiveRecord,
@@ -21,6 +22,7 @@ import type {
   EventQuery,
   LedgerStore,
   PendingMark,
+  StateRead,
   StreamHead,
 } from './store.js';
 
@@ -156,14 +158,22 @@ export class MemoryStore implements LedgerStore {
 
   async readStates(
     streams: readonly string[],
-  ): Promise<{ states: StreamState[]; pending: PendingMark[] }> {
+    options: { holderOf?: string } = {},
+  ): Promise<StateRead> {
     const states = await this.loadStates(streams);
     const pending: PendingMark[] = [];
     for (const stream of new Set(streams)) {
       const seq = this.#pending.get(stream);
       if (seq !== undefined) pending.push({ stream, seq });
     }
-    return { states, pending };
+    const held =
+      options.holderOf === undefined ? undefined : this.#tokenIndex.get(options.holderOf);
+    const holder = held === undefined ? undefined : this.#states.get(held);
+    return {
+      states,
+      pending,
+      ...(holder && { holder: { stream: holder.stream, sub: holder.sub } }),
+    };
   }
 
   async saveState(state: StreamState, expectedSeq: number): Promise<boolean> {
@@ -291,12 +301,23 @@ export class MemoryStore implements LedgerStore {
     return found;
   }
 
+  async personalCiphertexts(
+    streams: readonly string[],
+  ): Promise<{ stream: string; personal: string }[]> {
+    this.#assertOpen();
+    return streams.flatMap((stream) =>
+      (this.#streams.get(stream) ?? []).flatMap((event) =>
+        event.personal === undefined ? [] : [{ stream, personal: event.personal }],
+      ),
+    );
+  }
+
   async recordArchive(record: ArchiveRecord, streams: readonly ArchivedStream[]): Promise<void> {
     this.#assertOpen();
+    if (!this.#archives.has(record.id)) this.#archives.set(record.id, frozenCopy(record));
     for (const entry of streams) {
       if (!this.#archived.has(entry.stream)) this.#archived.set(entry.stream, frozenCopy(entry));
     }
-    if (!this.#archives.has(record.id)) this.#archives.set(record.id, frozenCopy(record));
   }
 
   async unfinishedArchives(): Promise<ArchiveRecord[]> {
@@ -322,29 +343,36 @@ export class MemoryStore implements LedgerStore {
     );
   }
 
-  async removeStreams(streams: readonly string[]): Promise<void> {
+  async removeStreams(streams: readonly ArchivedHead[]): Promise<void> {
     this.#assertOpen();
-    const gone = new Set(streams);
-    for (const stream of gone) {
+    for (const { stream, seq } of streams) {
       const state = this.#states.get(stream);
-      this.#states.delete(stream);
-      this.#pending.delete(stream);
-      if (state?.kind === 'session') {
-        for (const token of state.tokens) {
-          if (this.#tokenIndex.get(token.jti) === stream) this.#tokenIndex.delete(token.jti);
+      if (state && state.seq <= seq) {
+        this.#states.delete(stream);
+        if (state.kind === 'session') {
+          for (const token of state.tokens) {
+            if (this.#tokenIndex.get(token.jti) === stream) this.#tokenIndex.delete(token.jti);
+          }
         }
       }
+      if ((this.#pending.get(stream) ?? Infinity) <= seq) this.#pending.delete(stream);
     }
-    for (const stream of gone) {
-      for (const event of this.#streams.get(stream) ?? []) {
-        dropFrom(this.#bySub, event.sub, gone);
-        for (const jti of event.jtis) dropFrom(this.#byJti, jti, gone);
-      }
-      this.#streams.delete(stream);
+    // Only what the archive holds: an event appended since (seq above it) stays.
+    const gone = new Set<LedgerEvent>();
+    for (const { stream, seq } of streams) {
+      const events = this.#streams.get(stream) ?? [];
+      const kept = events.slice(seqIndex(events, seq + 1));
+      for (const event of events.slice(0, events.length - kept.length)) gone.add(event);
+      if (kept.length > 0) this.#streams.set(stream, kept);
+      else this.#streams.delete(stream);
+    }
+    for (const event of gone) {
+      dropFrom(this.#bySub, event.sub, gone);
+      for (const jti of event.jtis) dropFrom(this.#byJti, jti, gone);
     }
     // Compacted in place: a spread of a large log would overflow the argument limit.
     let kept = 0;
-    for (const event of this.#log) if (!gone.has(event.stream)) this.#log[kept++] = event;
+    for (const event of this.#log) if (!gone.has(event)) this.#log[kept++] = event;
     this.#log.length = kept;
   }
 
@@ -361,6 +389,14 @@ export class MemoryStore implements LedgerStore {
 
   async liveDataKeys(query: DataKeyQuery): Promise<DataKeyRecord[]> {
     this.#assertOpen();
+    if ('kids' in query) {
+      return [...new Set(query.kids)]
+        .flatMap((kid) => {
+          const record = this.#dataKeys.get(kid);
+          return record?.wrapped === undefined ? [] : [record];
+        })
+        .sort((a, b) => (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
+    }
     return [...this.#dataKeys.values()]
       .filter((record) => {
         if (record.wrapped === undefined) return false;
@@ -445,10 +481,10 @@ function seqIndex(events: readonly LedgerEvent[], seq: number): number {
   return low;
 }
 
-function dropFrom(index: Map<string, LedgerEvent[]>, key: string, gone: Set<string>): void {
+function dropFrom(index: Map<string, LedgerEvent[]>, key: string, gone: Set<LedgerEvent>): void {
   const list = index.get(key);
   if (!list) return;
-  const kept = list.filter((event) => !gone.has(event.stream));
+  const kept = list.filter((event) => !gone.has(event));
   if (kept.length > 0) index.set(key, kept);
   else index.delete(key);
 }

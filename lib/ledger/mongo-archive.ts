@@ -17,6 +17,7 @@ import {
 } from './mongo-documents.js';
 import type { SessionState } from './projection.js';
 import type {
+  ArchivedHead,
   ArchivedQuery,
   ArchivedStream,
   ArchiveRecord,
@@ -97,7 +98,9 @@ export async function listCheckpoints(
 
 /**
  * Candidates come from any snapshot; each is checked again on its stream's latest snapshot, since
- * an older one not yet dropped may say "revoked" of a state that has moved on.
+ * an older one not yet dropped may say "revoked" of a state that has moved on. The walk follows
+ * the `stream_seq` index in stream order (the kind is checked on the documents, so no index of its
+ * own is kept on the hot state collection for this batch job).
  */
 export async function endedSessions(
   state: Collection<SnapshotDocument>,
@@ -108,7 +111,6 @@ export async function endedSessions(
   const cursor = state
     .find(
       {
-        kind: 'session',
         stream: { $gt: afterStream },
         updatedAt: { $lt: before },
         $or: [
@@ -150,6 +152,14 @@ export async function recordArchive(
   record: ArchiveRecord,
   streams: readonly ArchivedStream[],
 ): Promise<void> {
+  // The archive first: a run that dies part-way leaves it unfinished, so the next run removes
+  // whatever streams it had recorded. Streams recorded first would name an archive no run knows
+  // of, and stay in the store for good.
+  try {
+    await collections.archives.insertOne({ ...record });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+  }
   for (let i = 0; i < streams.length; i += WRITE_BATCH) {
     const batch = streams.slice(i, i + WRITE_BATCH).map((entry) => ({ ...entry }));
     try {
@@ -158,11 +168,6 @@ export async function recordArchive(
       // A stream recorded by an earlier, interrupted run keeps its first archive.
       if (!isOnlyDuplicateKeys(error)) throw error;
     }
-  }
-  try {
-    await collections.archives.insertOne({ ...record });
-  } catch (error) {
-    if (!isDuplicateKey(error)) throw error;
   }
 }
 
@@ -176,15 +181,23 @@ export function archivedFilter(query: ArchivedQuery): Filter<ArchivedStream> {
   return filter;
 }
 
+/**
+ * One delete command per collection and WRITE_BATCH streams, a statement per stream bounded by the
+ * archived seq (served by the `stream_seq` indexes): whatever was appended after the archive was
+ * made stays, so no transaction or fence is needed against a writer racing the removal.
+ */
 export async function removeStreams(
   collections: AuditCollections,
-  streams: readonly string[],
+  streams: readonly ArchivedHead[],
 ): Promise<void> {
   for (let i = 0; i < streams.length; i += WRITE_BATCH) {
-    const batch = { stream: { $in: streams.slice(i, i + WRITE_BATCH) } };
+    const batch = streams.slice(i, i + WRITE_BATCH);
+    const deletes = batch.map(({ stream, seq }) => ({
+      deleteMany: { filter: { stream, seq: { $lte: seq } } },
+    }));
     // The projection (and any pending mark) first: a crash in between leaves events without a
     // state, which a re-run removes; never a state whose events are gone.
-    await collections.state.deleteMany(batch);
-    await collections.events.deleteMany(batch);
+    await collections.state.bulkWrite(deletes, { ordered: false });
+    await collections.events.bulkWrite(deletes, { ordered: false });
   }
 }

@@ -45,6 +45,7 @@ import {
 import { replaceAllSnapshots } from './mongo-rebuild.js';
 import type { SessionState, StreamState, SubjectState } from './projection.js';
 import type {
+  ArchivedHead,
   ArchivedQuery,
   ArchivedStream,
   ArchiveRecord,
@@ -54,7 +55,9 @@ import type {
   EventQuery,
   LedgerStore,
   PendingMark,
+  StateRead,
   StreamHead,
+  TokenHolder,
 } from './store.js';
 import {
   ARCHIVE_INDEXES,
@@ -130,8 +133,6 @@ export const STATE_INDEXES: IndexDescription[] = [
   // Live sessions of a subject (`findLiveSessions`) without reading its expired ones.
   { key: { sub: 1, kind: 1, refreshExp: 1 }, name: 'sub_kind_refreshExp' },
   { key: { pending: 1 }, name: 'pending' },
-  // Ended sessions, by stream for paging (`endedSessions`, archiving).
-  { key: { kind: 1, stream: 1 }, name: 'kind_stream' },
 ];
 
 export const DATA_KEY_INDEXES: IndexDescription[] = [
@@ -369,24 +370,55 @@ export class MongoStore implements LedgerStore {
 
   async readStates(
     streams: readonly string[],
-  ): Promise<{ states: StreamState[]; pending: PendingMark[] }> {
+    options: { holderOf?: string } = {},
+  ): Promise<StateRead> {
+    const { holderOf } = options;
+    if (holderOf !== undefined && streams.length === 0) return this.#findHolder(holderOf);
+    const byStream = { stream: { $in: [...streams] } };
     return guard(async () => {
-      const docs = await this.#stateCollection()
-        .find({ stream: { $in: [...streams] } }, { projection: { _id: 0 } })
-        // The (stream, seq) index's own order: with `$in`, a descending seq would need a sort in
-        // memory on MongoDB (each stream is one run of the index).
-        .sort({ stream: 1, seq: 1 })
-        .toArray();
+      const found =
+        holderOf === undefined
+          ? this.#stateCollection().find(byStream, { projection: { _id: 0 } })
+          : // Each branch is served by its own index; a server-side sort over both would not be.
+            this.#stateCollection().find(
+              { $or: [byStream, { 'tokens.jti': holderOf }] },
+              { projection: { _id: 0 } },
+            );
+      const docs =
+        holderOf === undefined
+          ? // The (stream, seq) index's own order: with `$in`, a descending seq would need a sort
+            // in memory on MongoDB (each stream is one run of the index).
+            await found.sort({ stream: 1, seq: 1 }).toArray()
+          : (await found.toArray()).sort(byStreamThenSeqDescending);
+      const asked = new Set(streams);
       const snapshots: StateDocument[] = [];
       const pending = new Map<string, number>();
+      let holder: TokenHolder | undefined;
       for (const doc of docs) {
+        if (!isMark(doc) && holderOf !== undefined && holdsToken(doc, holderOf)) {
+          holder ??= { stream: doc.stream, sub: doc.sub };
+        }
+        if (!asked.has(doc.stream)) continue;
         if (!isMark(doc)) snapshots.push(doc);
         else pending.set(doc.stream, Math.max(doc.pending, pending.get(doc.stream) ?? 0));
       }
       return {
         states: latestPerStream(snapshots),
         pending: [...pending].map(([stream, seq]) => ({ stream, seq })),
+        ...(holder && { holder }),
       };
+    });
+  }
+
+  /** `readStates([], { holderOf })`: only which session holds the token, so only its ids. */
+  async #findHolder(jti: string): Promise<StateRead> {
+    return guard(async () => {
+      const found = await this.#stateCollection().findOne(
+        { 'tokens.jti': jti },
+        { projection: { _id: 0, stream: 1, sub: 1 } },
+      );
+      const holder = found && { stream: found.stream, sub: (found as { sub: string }).sub };
+      return { states: [], pending: [], ...(holder && { holder }) };
     });
   }
 
@@ -533,7 +565,9 @@ export class MongoStore implements LedgerStore {
     const filter: Filter<DataKeyDocument> =
       'periodBefore' in query
         ? { period: { $lt: query.periodBefore } }
-        : { sub: query.sub, ...(query.period !== undefined && { period: query.period }) };
+        : 'kids' in query
+          ? { kid: { $in: [...query.kids] } }
+          : { sub: query.sub, ...(query.period !== undefined && { period: query.period }) };
     return guard(() =>
       this.#dataKeysCollection()
         .find({ ...filter, wrapped: { $exists: true } }, { projection: { _id: 0 } })
@@ -618,7 +652,20 @@ export class MongoStore implements LedgerStore {
     );
   }
 
-  async removeStreams(streams: readonly string[]): Promise<void> {
+  async personalCiphertexts(
+    streams: readonly string[],
+  ): Promise<{ stream: string; personal: string }[]> {
+    return guard(() =>
+      this.#eventsCollection()
+        .find(
+          { stream: { $in: [...streams] }, personal: { $exists: true } },
+          { projection: { _id: 0, stream: 1, personal: 1 } },
+        )
+        .toArray(),
+    ) as Promise<{ stream: string; personal: string }[]>;
+  }
+
+  async removeStreams(streams: readonly ArchivedHead[]): Promise<void> {
     await guard(() => removeStreams(this.#auditCollections(), streams));
   }
 
@@ -631,6 +678,15 @@ export class MongoStore implements LedgerStore {
     if (!this.#state) throw new StoreUnavailableError('the MongoDB store is not open');
     return this.#state;
   }
+}
+
+function byStreamThenSeqDescending(a: SnapshotDocument, b: SnapshotDocument): number {
+  if (a.stream !== b.stream) return a.stream < b.stream ? -1 : 1;
+  return b.seq - a.seq;
+}
+
+function holdsToken(doc: StateDocument, jti: string): boolean {
+  return doc.kind === 'session' && doc.tokens.some((token) => token.jti === jti);
 }
 
 /** The highest-seq document of each stream, streams in the order of `docs`. */

@@ -4,6 +4,11 @@
  *
  * Failures: a duplicate (stream, seq) is a `ConcurrencyError`; anything else that stops the store
  * from answering is a `StoreUnavailableError`, so callers fail closed.
+ *
+ * Archives (docs/checkpoints.md "Archives"): `removeStreams` takes a stream only up to the seq its
+ * archive holds. An event appended later stays, and is then the first event the store holds of
+ * that stream (seq above 1, `prev` the archived head's hash, which `findArchived` records); no
+ * state is folded from such a tail alone, and the stream is never archived again.
  */
 import type { EventType, LedgerEvent } from './events.js';
 import type { SessionState, StreamState, SubjectState } from './projection.js';
@@ -31,6 +36,27 @@ export interface EventPosition {
   seq: number;
 }
 
+/** What `LedgerStore.readStates` answers. */
+export interface StateRead {
+  /** The latest state of each stream asked for that has one. */
+  states: StreamState[];
+  /** The highest pending mark of each stream asked for that has one. */
+  pending: PendingMark[];
+  /**
+   * With `holderOf`: the session whose state holds, or held, that token id; absent when none
+   * does. A token belongs to one session for good, so the answer never goes stale; the caller
+   * reads that session's state to learn whether it still holds the token (it may have been
+   * pruned).
+   */
+  holder?: TokenHolder;
+}
+
+/** The session a token id belongs to, and its subject: fixed when the token is issued. */
+export interface TokenHolder {
+  stream: string;
+  sub: string;
+}
+
 /** An append announced at `seq` on `stream` (see `markPending`). */
 export interface PendingMark {
   stream: string;
@@ -54,8 +80,12 @@ export interface DataKeyRecord {
   destroyed?: { reason: 'erased' | 'expired'; at: Date };
 }
 
-/** Live (not destroyed) data keys: a subject's (of one period), or of every period before one. */
-export type DataKeyQuery = { sub: string; period?: string } | { periodBefore: string };
+/**
+ * Live (not destroyed) data keys: a subject's (of one period), of every period before one, or
+ * those of a list of ids.
+ */
+export type DataKeyQuery =
+  { sub: string; period?: string } | { periodBefore: string } | { kids: readonly string[] };
 
 /**
  * The storage contract of the ledger: events, the projection, pending marks and data keys. The
@@ -98,11 +128,10 @@ export interface LedgerStore {
   /**
    * Projection documents by stream id with the highest pending mark of each of those streams, read
    * together (one command on MongoDB): a reader learns in the same round trip whether a state may
-   * be behind the log.
+   * be behind the log. With `holderOf`, the same command also finds the session whose state holds
+   * that token id (`holder`), without adding its state or marks to the answer.
    */
-  readStates(
-    streams: readonly string[],
-  ): Promise<{ states: StreamState[]; pending: PendingMark[] }>;
+  readStates(streams: readonly string[], options?: { holderOf?: string }): Promise<StateRead>;
   /**
    * Saves `state`, folded from the stored state at `expectedSeq` (0: none yet), as its stream's
    * state, and clears the pending marks it covers. Returns false when a state at its seq was saved
@@ -163,8 +192,15 @@ export interface LedgerStore {
    */
   endedSessions(before: Date, limit: number, afterStream?: string): Promise<SessionState[]>;
   /**
-   * Records an archive that holds `streams` (verified on file), before anything is removed.
-   * Idempotent: a stream already recorded keeps its first archive.
+   * The `personal` ciphertext of every event of `streams` that has one, in no particular order:
+   * an archive run reads which data keys they name.
+   */
+  personalCiphertexts(streams: readonly string[]): Promise<{ stream: string; personal: string }[]>;
+  /**
+   * Records an archive that holds `streams` (verified on file), before anything is removed: the
+   * archive (unfinished) first, then its streams, so a run that dies part-way is found by
+   * `unfinishedArchives`. Idempotent: a stream already recorded keeps its first archive, which
+   * alone removes it.
    */
   recordArchive(record: ArchiveRecord, streams: readonly ArchivedStream[]): Promise<void>;
   /** Archives recorded whose streams are not all removed yet (a run that stopped part-way). */
@@ -173,8 +209,12 @@ export interface LedgerStore {
   finishArchive(id: string): Promise<void>;
   /** Archived streams matching every given field (`jti`: the stream named that token). */
   findArchived(query: ArchivedQuery): Promise<ArchivedStream[]>;
-  /** Removes the projection snapshots, pending marks and events of `streams`, in that order. */
-  removeStreams(streams: readonly string[]): Promise<void>;
+  /**
+   * Removes what an archive holds of each stream: its projection snapshots and pending marks at or
+   * below `seq`, then its events at or below `seq`. An event appended after the archive was made
+   * (seq above it) stays, chained to the archived head, and so does a snapshot folded with it.
+   */
+  removeStreams(streams: readonly ArchivedHead[]): Promise<void>;
 }
 
 /** A stream's last event as of some time: what a checkpoint leaf commits to. */
@@ -226,6 +266,9 @@ export interface ArchivedStream {
   /** Every token id its events named. */
   jtis: string[];
 }
+
+/** How much of a stream an archive holds: its events up to and including `seq`. */
+export type ArchivedHead = Pick<ArchivedStream, 'stream' | 'seq'>;
 
 /** A filter over archived streams; every given field must match. */
 export interface ArchivedQuery {

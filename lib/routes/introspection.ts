@@ -11,7 +11,7 @@ import { InvalidRequestError } from '../errors.js';
 import type { SessionDeps } from '../sessions/deps.js';
 import { introspect, type IntrospectionRequest } from '../sessions/introspect.js';
 import { parseBody, type BodyOptions } from './shared/body.js';
-import { authenticateCaller, callerOf } from './shared/caller.js';
+import { callerOf, confirmCaller, tokenHolderOf, verifyCaller } from './shared/caller.js';
 import { noStore } from './shared/headers.js';
 import { ID_PARAM, KEYWORD_PARAM, TOKEN_PARAM, paramsOf, validateParams } from './shared/params.js';
 
@@ -24,13 +24,19 @@ export const introspectionSchema = {
   },
 } as const;
 
+/**
+ * The caller's signature is checked before the body is read; its ledger check waits for the
+ * parameters, so that a token asked about by `jti` is found in the same store read as the caller's
+ * session (two commands on MongoDB in all, as by `token`).
+ */
 export function introspectionRoute(deps: SessionDeps, body: BodyOptions): Middleware[] {
   return [
     noStore,
-    authenticateCaller(deps),
+    verifyCaller(deps),
     parseBody(body),
     validateParams(introspectionSchema, 'body'),
     validateTokenOrJti,
+    confirmCaller(deps, (ctx) => paramsOf<IntrospectionRequest>(ctx).jti),
     introspectToken(deps),
   ];
 }
@@ -49,6 +55,8 @@ async function validateTokenOrJti(ctx: Context, next: Next): Promise<void> {
 
 function introspectToken(deps: SessionDeps): Middleware {
   return async function introspectToken(ctx: Context) {
-    ctx.body = await introspect(deps, callerOf(ctx), paramsOf<IntrospectionRequest>(ctx));
+    const request = paramsOf<IntrospectionRequest>(ctx);
+    const holder = request.jti === undefined ? undefined : tokenHolderOf(ctx);
+    ctx.body = await introspect(deps, callerOf(ctx), request, holder);
   };
 }

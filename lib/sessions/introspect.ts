@@ -11,6 +11,7 @@ import {
   tokenStatus,
   type SessionState,
   type SubjectState,
+  type TokenHolder,
   type TokenState,
 } from '../ledger/index.js';
 import { PersonalDataError } from '../errors.js';
@@ -59,19 +60,24 @@ export interface IntrospectionResponse {
 
 export const INACTIVE: Readonly<IntrospectionResponse> = Object.freeze({ active: false });
 
+/**
+ * The answer for `caller` about the token of `request`. For a request by `jti`, `holder` is the
+ * session holding that token when the caller's check found it already (null: none does);
+ * otherwise it is looked up here.
+ */
 export async function introspect(
   deps: SessionDeps,
   caller: TokenClaims,
   request: IntrospectionRequest,
+  holder?: TokenHolder | null,
 ): Promise<IntrospectionResponse> {
   const found =
     request.token !== undefined
       ? await byToken(deps, request.token, request.token_type_hint)
-      : await byJti(deps, request.jti);
+      : await byJti(deps, caller, request.jti, holder);
   if (!found) return { ...INACTIVE };
   const { session, subject, jti } = found;
-  if (caller.sub !== session.sub && !hasScope(caller, deps.config.scopes.introspection))
-    return { ...INACTIVE };
+  if (!mayIntrospect(deps, caller, session.sub)) return { ...INACTIVE };
   const now = deps.config.clock();
   const view = tokenStatus(session, jti, subject, now);
   if (view?.status !== 'active') return { ...INACTIVE };
@@ -122,10 +128,29 @@ interface Found {
   jti: string;
 }
 
-async function byJti(deps: SessionDeps, jti: string | undefined): Promise<Found | null> {
+/** Policy (RFC 7662 section 4): the caller's own subject, or any with the introspection scope. */
+function mayIntrospect(deps: SessionDeps, caller: TokenClaims, sub: string): boolean {
+  return caller.sub === sub || hasScope(caller, deps.config.scopes.introspection);
+}
+
+/**
+ * The session holding `jti`, read as by token (its state complete with the log, with its subject's
+ * cut-off), if its state still holds the token: a token pruned long after its expiry is inactive.
+ * Another subject's token is not read for a caller that may not see it: the answer is inactive
+ * either way.
+ */
+async function byJti(
+  deps: SessionDeps,
+  caller: TokenClaims,
+  jti: string | undefined,
+  known: TokenHolder | null | undefined,
+): Promise<Found | null> {
   if (jti === undefined) return null;
-  const { session, subject } = await deps.ledger.findByToken(jti);
-  return session ? { session, subject, jti } : null;
+  const holder = known === undefined ? await deps.ledger.findTokenHolder(jti) : known;
+  if (!holder || !mayIntrospect(deps, caller, holder.sub)) return null;
+  const { session, subject } = await deps.ledger.loadSession(holder.stream, holder.sub);
+  if (!session?.tokens.some((token) => token.jti === jti)) return null;
+  return { session, subject, jti };
 }
 
 async function byToken(

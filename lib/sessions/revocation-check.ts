@@ -6,7 +6,14 @@
  */
 import type { Clock } from '../clock.js';
 import { InvalidTokenError } from '../errors.js';
-import { tokenStatus, type Ledger, type SessionState, type TokenState } from '../ledger/index.js';
+import {
+  tokenStatus,
+  type Ledger,
+  type SessionState,
+  type SubjectState,
+  type TokenHolder,
+  type TokenState,
+} from '../ledger/index.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { hasSessionEnded } from './lifetime.js';
 
@@ -21,6 +28,12 @@ export interface RevocationCheck {
    * `session_expired`), or `StoreUnavailableError` when that cannot be known (fail closed).
    */
   assertNotRevoked(claims: TokenClaims): Promise<void>;
+  /**
+   * `assertNotRevoked`, then which session holds token `jti` (null: none), for a caller asking
+   * about that token: found in the same store read as the caller's own session when the check
+   * reads the store.
+   */
+  assertNotRevokedFindingToken(claims: TokenClaims, jti: string): Promise<TokenHolder | null>;
   /** Stops any background work; the check is not used afterwards. */
   stop(): void;
 }
@@ -47,6 +60,16 @@ export class StoreRevocationCheck implements RevocationCheck {
     await assertRecordedAndNotRevoked(this.#ledger, claims, clock(), sessionMaxAge);
   }
 
+  async assertNotRevokedFindingToken(
+    claims: TokenClaims,
+    jti: string,
+  ): Promise<TokenHolder | null> {
+    const { clock, sessionMaxAge } = this.#options;
+    const read = await this.#ledger.loadSessionFindingToken(claims.sid, claims.sub, jti);
+    assertUsable(read, claims, clock(), sessionMaxAge);
+    return read.holder;
+  }
+
   stop(): void {
     // Nothing runs in the background.
   }
@@ -66,7 +89,16 @@ export async function assertRecordedAndNotRevoked(
   now: number,
   sessionMaxAge: number,
 ): Promise<{ session: SessionState; token: TokenState }> {
-  const { session, subject } = await ledger.loadSession(claims.sid, claims.sub);
+  return assertUsable(await ledger.loadSession(claims.sid, claims.sub), claims, now, sessionMaxAge);
+}
+
+/** The checks of `assertRecordedAndNotRevoked` on the session and subject states it read. */
+function assertUsable(
+  { session, subject }: { session: SessionState | null; subject: SubjectState | null },
+  claims: TokenClaims,
+  now: number,
+  sessionMaxAge: number,
+): { session: SessionState; token: TokenState } {
   // Said plainly: after a restart on the in-memory store (or a reset database) every token the
   // host still holds is validly signed but unknown, which "not valid" would leave unexplained.
   if (!session) throw new InvalidTokenError(UNKNOWN_SESSION, 'unknown');

@@ -23,7 +23,13 @@
  */
 import type { ResolvedConfig } from '../config.js';
 import { InvalidTokenError, StoreUnavailableError } from '../errors.js';
-import { coveredByCutOff, history, type Ledger, type LedgerEvent } from '../ledger/index.js';
+import {
+  coveredByCutOff,
+  history,
+  type Ledger,
+  type LedgerEvent,
+  type TokenHolder,
+} from '../ledger/index.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import { sessionEnd } from './lifetime.js';
 import {
@@ -121,6 +127,15 @@ export class RevocationView implements RevocationCheck {
       throw new InvalidTokenError('the token is revoked', 'revoked');
     }
     if (recorded.sessionEndMs <= this.#options.clock()) throw sessionExpired();
+  }
+
+  /** Answered from the view, so the token's session is looked up on its own. */
+  async assertNotRevokedFindingToken(
+    claims: TokenClaims,
+    jti: string,
+  ): Promise<TokenHolder | null> {
+    await this.assertNotRevoked(claims);
+    return this.#ledger.findTokenHolder(jti);
   }
 
   /** One store read per token and instance: a token the ledger never issued is refused. */

@@ -9,7 +9,14 @@ import { expect } from 'chai';
 import { compactVerify, createLocalJWKSet, decodeJwt, type JSONWebKeySet } from 'jose';
 import { openTestDatabase, testServerUri, type TestDatabase } from '../support/db.js';
 import { keyPair, tempDir, type TempDir } from '../support/keys.js';
-import { ALICE, BOB, TEST_ISSUER, testPlugin, type TestPlugin } from '../support/plugin.js';
+import {
+  ALICE,
+  BOB,
+  SUBJECT_SECRET,
+  TEST_ISSUER,
+  testPlugin,
+  type TestPlugin,
+} from '../support/plugin.js';
 import { cli, cliOn, type CliRun } from './run.js';
 
 describe('koa-jwtconnect audit checkpoint, prove, archive [MongoDB]', () => {
@@ -72,19 +79,58 @@ describe('koa-jwtconnect audit checkpoint, prove, archive [MongoDB]', () => {
     expect(bad.stdout).to.match(/altered[\s\S]*NOT VERIFIED/);
   });
 
+  it('shows personal fields as audit history --json does with the subject secret, or --sealed', async () => {
+    const withSecret = cliOn(testServerUri(), t.db.databaseName, {
+      JWTCONNECT_SUBJECT_SECRET: SUBJECT_SECRET,
+    });
+    const [proved, history, sealed] = await Promise.all([
+      withSecret(['audit', 'prove', '--sid', sid]),
+      withSecret(['audit', 'history', '--sid', sid, '--json']),
+      withSecret(['audit', 'prove', '--sid', sid, '--sealed']),
+    ]);
+    expect(proved.code, proved.stderr).to.equal(0);
+    const proof = JSON.parse(proved.stdout) as { events: Record<string, unknown>[] };
+    expect(proof.events.map(({ ciphertext: _c, ...view }) => view)).to.deep.equal(
+      JSON.parse(history.stdout),
+    );
+    expect(proof.events[0]).to.deep.include({
+      personal: 'decrypted',
+      claims: { username: 'alice', given_name: 'Alice', email: 'alice@example.org' },
+    });
+    const file = join(dir.path, 'proof-revealed.json');
+    await writeFile(file, proved.stdout);
+    const ok = await cli(['audit', 'verify-proof', file, '--jwks', jwksFile]);
+    expect(ok.code, ok.stdout + ok.stderr).to.equal(0);
+    expect(ok.stdout).to.match(
+      /\nnote: 1 event shows personal fields in clear; the signature covers their ciphertext, not the clear text\n$/,
+    );
+
+    expect(sealed.code, sealed.stderr).to.equal(0);
+    expect(sealed.stdout).to.not.include('alice@example.org').and.not.include('"ciphertext"');
+    await writeFile(file, sealed.stdout);
+    const sealedOk = await cli(['audit', 'verify-proof', file, '--jwks', jwksFile]);
+    expect(sealedOk.code, sealedOk.stdout + sealedOk.stderr).to.equal(0);
+    expect(sealedOk.stdout).to.not.include('note:');
+  });
+
   it('archives ended sessions to a file that verify --archive accepts, and refuses it cut short', async () => {
     const out = join(dir.path, 'ledger.ndjson.gz');
-    const archived = await run([
-      'audit',
-      'archive',
-      '--before',
-      '2026-06-01',
-      '--out',
-      out,
-      ...signing,
-    ]);
+    const archive = ['audit', 'archive', '--before', '2026-06-01', '--out', out, ...signing];
+    // Both sessions hold user claims under live data keys: they stay, and the run says why.
+    const left = await run(archive);
+    expect(left.code, left.stderr).to.equal(0);
+    expect(left.stdout).to.match(/^no session to archive ended before that date\n/);
+    expect(left.stdout).to.match(
+      /left in the store: 2 ended sessions .*personalData\.retentionDays/,
+    );
+    expect(left.stdout).to.include('`subject erase`');
+    // Erasure destroys the keys; its revocation is one event in each subject's own stream.
+    await p.auth.erase(ALICE);
+    await p.auth.erase(BOB);
+    const archived = await run(archive);
     expect(archived.code, archived.stderr).to.equal(0);
     expect(archived.stdout).to.match(/^archive \S+: 2 sessions, 3 events -> /);
+    expect(archived.stdout).to.not.include('left in the store');
     const verified = await cli(['audit', 'verify', '--archive', out, '--jwks', jwksFile]);
     expect(verified.code, verified.stdout + verified.stderr).to.equal(0);
     expect(verified.stdout).to.match(/: 2 sessions, 3 events: OK/);

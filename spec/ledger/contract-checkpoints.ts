@@ -124,7 +124,7 @@ export function checkpointsContract(context: ContractContext): void {
         expect((await checkCheckpoint(store, checkpoint)).ok).to.equal(true);
         // Someone with write access replaces the session by another chain: every hash and
         // link in the log is consistent again, only the signed root knows otherwise.
-        await store.removeStreams([sid]);
+        await store.removeStreams([{ stream: sid, seq: events.length }]);
         const steps = events.map((event) => ({
           draft:
             event.type === 'refreshed'
@@ -205,15 +205,15 @@ export function checkpointsContract(context: ContractContext): void {
         expect((await store.unfinishedArchives()).map((r) => r.id)).to.deep.equal(['arch-2']);
       }));
 
-    it('removes streams: events, projection and pending marks, and nothing else', async () => {
+    it('removes what an archive holds of streams: events, projection and pending marks up to its seq, and nothing else', async () => {
       const clock = fakeClock();
       const ledger = new Ledger({ store: context.store(), clock });
       const gone = await issue(ledger);
       const kept = await issue(ledger, gone.sub);
       await ledger.execute(gone.sid, rotate);
       const [jti] = (await context.store().readStream(gone.sid))[0]?.jtis ?? [];
-      await context.store().markPending(gone.sid, 9);
-      await context.store().removeStreams([gone.sid]);
+      await context.store().markPending(gone.sid, 2);
+      await context.store().removeStreams([{ stream: gone.sid, seq: 2 }]);
       const store = context.store();
       expect(await store.readStream(gone.sid)).to.deep.equal([]);
       expect(await store.loadStates([gone.sid])).to.deep.equal([]);
@@ -225,6 +225,25 @@ export function checkpointsContract(context: ContractContext): void {
       // The other stream's log is intact: its first seq is still taken.
       const [first] = await store.readStream(kept.sid);
       await expect(store.appendEvent(first as LedgerEvent)).to.be.rejectedWith(ConcurrencyError);
+    });
+
+    it('keeps what was appended after the archived seq: the event, its snapshot and its mark', async () => {
+      const clock = fakeClock();
+      const store = context.store();
+      const ledger = new Ledger({ store, clock });
+      const { sid, sub } = await issue(ledger);
+      await ledger.execute(sid, rotate);
+      await ledger.execute(sid, () => revoked.session(sub));
+      const [, , late] = await store.readStream(sid);
+      await store.markPending(sid, 4);
+      await store.removeStreams([{ stream: sid, seq: 2 }]);
+      expect(await store.readStream(sid)).to.deep.equal([late]);
+      expect(await store.queryEvents({ sub, limit: 10 })).to.deep.equal([late]);
+      expect((await session(store, sid)).seq).to.equal(3);
+      expect((await store.pendingStreams()).find((mark) => mark.stream === sid)?.seq).to.equal(4);
+      // Removing the same again (a resumed run) changes nothing.
+      await store.removeStreams([{ stream: sid, seq: 2 }]);
+      expect(await store.readStream(sid)).to.deep.equal([late]);
     });
   });
 }

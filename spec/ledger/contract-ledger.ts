@@ -163,6 +163,25 @@ export function ledgerContract(context: ContractContext): void {
       expect(await ledger.loadSession(other.sid, other.sub)).to.deep.include({ subject: null });
     });
 
+    it('finds a token’s session complete with a revocation its state missed, before any repair', async () => {
+      const clock = fakeClock();
+      const ledger = new Ledger({ store: store(), clock });
+      const { sid, sub } = await issue(ledger);
+      const { refreshJti } = await session(store(), sid);
+      const crashing = new Ledger({ store: crashBeforeProjection(store()), clock });
+      await expect(crashing.execute(sid, () => revoked.session(sub))).to.be.rejectedWith(
+        SimulatedCrash,
+      );
+      expect(await ledger.findTokenHolder(refreshJti)).to.deep.equal({ stream: sid, sub });
+      const { session: found } = await ledger.findByToken(refreshJti);
+      expect(found?.revoked).to.include({ reason: 'logout' });
+      const caller = await issue(ledger);
+      const both = await ledger.loadSessionFindingToken(caller.sid, caller.sub, refreshJti);
+      expect(both.session?.stream).to.equal(caller.sid);
+      expect(both.holder).to.deep.equal({ stream: sid, sub });
+      expect(await ledger.findTokenHolder(newId('rt'))).to.equal(null);
+    });
+
     it('answers a stream’s state as of a past time', async () => {
       const clock = fakeClock(T0);
       const ledger = new Ledger({ store: store(), clock });
@@ -185,6 +204,8 @@ export function ledgerContract(context: ContractContext): void {
           ledger.loadSession(id, 'sub'),
           ledger.loadSession('sid', id),
           ledger.findByToken(id),
+          ledger.findTokenHolder(id),
+          ledger.loadSessionFindingToken('sid', 'sub', id),
           ledger.stateAt(id, new Date()),
           tokenAt(ledger, id, new Date()),
           sessionAt(ledger, id, new Date()),

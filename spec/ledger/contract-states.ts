@@ -126,6 +126,41 @@ export function statesContract(context: ContractContext): void {
       expect(await store().findSessionByToken(newId('rt'))).to.equal(null);
     });
 
+    it('finds which session holds a token id in the read of other streams, and only that', async () => {
+      const [sub, other] = [newId('sub'), newId('sub')];
+      const [held, asked] = [newId('sid'), newId('sid')];
+      const holding = stateOf(sessionEvents(held, sub, T0, 1)) as SessionState;
+      const read = stateOf(sessionEvents(asked, other, T0));
+      await store().saveState(holding, 0);
+      await store().saveState(read, 0);
+      await store().markPending(held, holding.seq + 1);
+      const subject = subjectStream(other);
+      for (const token of holding.tokens) {
+        const found = await store().readStates([asked, subject], { holderOf: token.jti });
+        // The holder's state and marks are not part of the answer: its reader reads them in full.
+        expect(found).to.deep.equal({
+          states: [read],
+          pending: [],
+          holder: { stream: held, sub },
+        });
+      }
+      const own = await store().readStates([held], { holderOf: holding.refreshJti });
+      expect(own).to.deep.equal({
+        states: [holding],
+        pending: [{ stream: held, seq: holding.seq + 1 }],
+        holder: { stream: held, sub },
+      });
+      expect(await store().readStates([], { holderOf: holding.refreshJti })).to.deep.equal({
+        states: [],
+        pending: [],
+        holder: { stream: held, sub },
+      });
+      for (const streams of [[], [asked]]) {
+        const none = await store().readStates(streams, { holderOf: newId('rt') });
+        expect(none).to.not.have.property('holder');
+      }
+    });
+
     it('finds a subject’s sessions that are not revoked as a whole', async () => {
       const sub = newId('sub');
       const [open, tokenRevoked, closed, elsewhere] = [1, 2, 3, 4].map(() => newId('sid'));

@@ -3,12 +3,15 @@
  * alike, in parts: events (contract-events.ts), projection documents (contract-states.ts), the
  * `Ledger` on top of the store (contract-ledger.ts), audit and integrity (contract-audit.ts),
  * user-level views (contract-sessions.ts), tamper evidence (contract-tamper.ts), data keys of
- * personal data (contract-data-keys.ts), checkpoints and archives (contract-checkpoints.ts).
+ * personal data (contract-data-keys.ts), checkpoints and archives (contract-checkpoints.ts), archive
+ * runs racing writers (contract-archive.ts) and each other (contract-archive-race.ts).
  *
  * `makeStore` returns a new, empty, unopened store; the suite opens it. Most tests share one store
  * and keep apart by using fresh random stream ids; tests that read the whole store get their own.
  */
 import { auditContract } from './contract-audit.js';
+import { archiveContract } from './contract-archive.js';
+import { archiveRaceContract } from './contract-archive-race.js';
 import { checkpointsContract } from './contract-checkpoints.js';
 import { dataKeysContract } from './contract-data-keys.js';
 import { eventsContract } from './contract-events.js';
@@ -54,6 +57,8 @@ export function storeContract(name: string, makeStore: () => Promise<DisposableS
     ledgerContract(context);
     auditContract(context);
     checkpointsContract(context);
+    archiveContract(context);
+    archiveRaceContract(context);
     tamperContract(context);
     sessionsContract(context);
     dataKeysContract(context);

@@ -51,6 +51,17 @@ describe('frozenCopy', () => {
     expect(frozenCopy(copy)).to.equal(copy);
   });
 
+  it('copies a frozen object whose insides can change on every call, not only the first', () => {
+    const map = new Map([['k', 1]]);
+    const outer = Object.freeze({ map });
+    const first = frozenCopy(outer);
+    const second = frozenCopy(outer);
+    expect(first).to.not.equal(outer);
+    expect(second).to.not.equal(outer);
+    map.set('k', 2);
+    expect(second.map.get('k')).to.equal(1);
+  });
+
   it('copies a frozen object it did not make, since its insides may still change', () => {
     const inner = { reason: 'logout' };
     const outer = Object.freeze({ meta: inner });

@@ -4,17 +4,19 @@
  */
 import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { ledgerOf } from '../../lib/internals.js';
 import { oneInstance } from '../support/instances.js';
 import {
   bearer,
   postForm,
   postJson,
   postRaw,
+  startApp,
   type HeaderMap,
   type TestApp,
 } from '../support/http.js';
 import { newKeyPair } from '../support/keys.js';
-import { ADMIN, ALICE, BOB, TEST_ISSUER, type TestPlugin } from '../support/plugin.js';
+import { ADMIN, ALICE, BOB, TEST_ISSUER, testPlugin, type TestPlugin } from '../support/plugin.js';
 import { signRaw } from '../support/tokens.js';
 
 describe('POST /token/introspection [MongoDB, HTTP]', () => {
@@ -130,6 +132,37 @@ describe('POST /token/introspection [MongoDB, HTTP]', () => {
     }
   });
 
+  it('answers {"active": false} by jti for rotated, revoked, expired and pruned tokens', async () => {
+    const jtiOf = (token: string) => decodeJwt(token).jti!;
+    const rotated = await p.auth.issue(ALICE, { source: 'saml' });
+    await p.auth.refresh(rotated.refresh_token);
+    const revoked = await p.auth.issue(ALICE, { source: 'saml' });
+    await p.auth.revoke({ jti: jtiOf(revoked.access_token) }, { reason: 'logout' });
+    const pruned = await p.auth.issue(ALICE, { source: 'saml' });
+    const expiring = await p.auth.issue(ALICE, { source: 'saml' });
+    // Past the access tokens' expiry by more than the hour the projection keeps them; the next
+    // event of `pruned`'s session drops its access token from the state (the log keeps it).
+    p.clock.advance((1800 + 3600 + 60) * 1000);
+    await p.auth.revoke({ sid: decodeJwt(pruned.access_token)['sid'] as string });
+    const caller = await p.auth.issue(ALICE, { source: 'saml', scope: 'introspection' });
+    for (const token of [
+      rotated.refresh_token,
+      revoked.access_token,
+      expiring.access_token,
+      pruned.access_token,
+    ]) {
+      const reply = await postJson(url, { jti: jtiOf(token) }, bearer(caller.access_token));
+      expect(reply.status).to.equal(200);
+      expect(reply.text, token).to.equal('{"active":false}');
+    }
+    const [state] = await ledgerOf(p.auth).store.loadStates([
+      decodeJwt(pruned.access_token)['sid'] as string,
+    ]);
+    expect(state?.kind === 'session' && state.tokens.map((token) => token.jti)).to.not.include(
+      jtiOf(pruned.access_token),
+    );
+  });
+
   it('answers 401 with WWW-Authenticate: Bearer without a caller token', async () => {
     const pair = await p.auth.issue(ALICE, { source: 'saml' });
     const headerSets: HeaderMap[] = [{}, { authorization: 'Basic YWxpY2U6YWxpY2U=' }];
@@ -148,17 +181,54 @@ describe('POST /token/introspection [MongoDB, HTTP]', () => {
     const expiring = await p.auth.issue(BOB, { source: 'saml' });
     p.clock.advance(1900 * 1000);
     const fresh = await p.auth.issue(BOB, { source: 'saml' });
+    const asked = [{ token: fresh.access_token }, { jti: decodeJwt(fresh.access_token).jti! }];
     for (const caller of [
       'garbage',
       fresh.refresh_token,
       revoked.access_token,
       expiring.access_token,
     ]) {
-      const reply = await postJson(url, { token: fresh.access_token }, bearer(caller));
-      expect(reply.status).to.equal(401);
-      expect(reply.headers.get('www-authenticate')).to.match(/^Bearer error="invalid_token"/);
+      // By jti, the caller's ledger check runs after the body is read: it refuses all the same.
+      for (const params of asked) {
+        const reply = await postJson(url, params, bearer(caller));
+        expect(reply.status, JSON.stringify(params)).to.equal(401);
+        expect(reply.headers.get('www-authenticate')).to.match(/^Bearer error="invalid_token"/);
+        expect(reply.body['error']).to.equal('invalid_token');
+        expect(reply.headers.get('cache-control')).to.equal('no-store');
+        expect(reply.text).to.not.include('active');
+      }
+    }
+  });
+
+  it('answers 401, not 400, to a revoked caller whatever its body holds', async () => {
+    const revoked = await p.auth.issue(BOB, { source: 'saml' });
+    await p.auth.revoke({ sid: decodeJwt(revoked.access_token)['sid'] as string });
+    for (const reply of [
+      await postJson(url, {}, bearer(revoked.access_token)),
+      await postJson(url, { jti: 42 }, bearer(revoked.access_token)),
+      await postRaw(url, '{"jti":', 'application/json', bearer(revoked.access_token)),
+    ]) {
+      expect(reply.status, reply.text).to.equal(401);
       expect(reply.body['error']).to.equal('invalid_token');
-      expect(reply.headers.get('cache-control')).to.equal('no-store');
+    }
+  });
+
+  it('finds a token by jti with the bounded-staleness revocation view as well, and never a revoked one', async () => {
+    const viewed = await testPlugin(null, { revocation: { maxStalenessMs: 1000 } });
+    const served = await startApp(viewed.auth);
+    try {
+      const caller = await viewed.auth.issue(ADMIN, { source: 'saml', scope: 'introspection' });
+      const target = await viewed.auth.issue(ALICE, { source: 'saml' });
+      const jti = decodeJwt(target.access_token).jti!;
+      const at = `${served.url}/token/introspection`;
+      const active = await postForm(at, { jti }, bearer(caller.access_token));
+      expect(active.body).to.include({ active: true, jti });
+      await viewed.auth.revoke({ sub: decodeJwt(target.access_token).sub! });
+      const inactive = await postForm(at, { jti }, bearer(caller.access_token));
+      expect(inactive.body).to.deep.equal({ active: false });
+    } finally {
+      await served.close();
+      await viewed.auth.close();
     }
   });
 

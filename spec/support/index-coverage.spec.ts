@@ -99,6 +99,15 @@ describe('the index coverage check', () => {
       expect(servedBy(q(filter, { time: 1 }), [subTime])).to.equal(true);
     });
 
+    it('serves an $or of branches on different indexes, but not their union sorted', () => {
+      const indexes = [streamSeq, index({ 'tokens.jti': 1 }), index({ sub: 1, kind: 1 })];
+      const both = [{ stream: { $in: ['a', 'b'] } }, { 'tokens.jti': 'j' }];
+      expect(servedBy(q({ $or: both }), indexes)).to.equal(true);
+      expect(servedBy(q({ $or: both }, { time: 1 }), indexes)).to.equal(false);
+      const live = { sub: 's', $or: [{ kind: 'session' }, { kind: 'subject' }] };
+      expect(servedBy(q(live), indexes)).to.equal(true);
+    });
+
     it('serves an $or whose every branch an index serves, and no other', () => {
       const each = {
         $or: [

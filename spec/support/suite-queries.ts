@@ -17,7 +17,7 @@ import {
   STATE_INDEXES,
 } from '../../lib/ledger/mongo-store.js';
 import { keysOf, servedBy, type IndexKeys } from './index-coverage.js';
-import { QUERY_COMMANDS } from './query-shape.js';
+import { QUERY_COMMANDS, skeleton } from './query-shape.js';
 import type { RecordedShape } from './wire-recorder.js';
 
 /** Each collection of the store, by what it holds, with the indexes declared for it. */
@@ -57,6 +57,7 @@ const NO_QUERY: Record<string, string> = {
   listDatabases: 'reads the catalog of the server (where is the ledger?)',
   getMore: 'continues a cursor whose query was checked when it was opened',
   killCursors: 'closes a cursor',
+  dropDatabase: 'removes a whole database (a command recorder disposing of its own)',
 };
 
 /**
@@ -117,4 +118,25 @@ function roleOf(
     if (matches.length === 1) return matches[0]![0];
   }
   return DEFAULT_NAMES[collection];
+}
+
+/** A command as the driver's command monitoring hands it (bench/command-counts.ts). */
+interface MonitoredCommand {
+  name: string;
+  collection: string;
+  queries: { filter: Record<string, unknown>; sort?: Record<string, number> }[];
+}
+
+/** `unservedQueries` for commands recorded in process on the store's default collections. */
+export function unservedCommands(commands: readonly MonitoredCommand[]): string[] {
+  const shapes = commands.map((command) => ({
+    ...command,
+    queries: command.queries.map(({ filter, sort }) => ({
+      filter: skeleton(filter),
+      ...(sort && { sort: Object.entries(sort) }),
+    })),
+    db: '',
+    count: 1,
+  }));
+  return unservedQueries(shapes, new Map());
 }

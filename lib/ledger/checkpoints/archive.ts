@@ -2,18 +2,24 @@
  * Archiving: sessions that ended before a date go to a file with a checkpoint covering them, and
  * only then leave the store. Each step is safe to die after:
  * 1. finish any earlier run that stopped while removing (its file was verified before it began);
- * 2. select ended sessions; 3. sign a checkpoint; 4. write the file (`.partial`, flush, rename);
- * 5. read it back and verify it against the checkpoint and the store; 6. record the archive and
- * its streams; 7. remove their snapshots, pending marks and events, then mark the archive done.
+ * 2. select ended sessions, whole in the store, whose personal data no live data key can decrypt;
+ * 3. sign a checkpoint; 4. write the file (`.partial`, flush, rename); 5. read it back and verify
+ * it against the checkpoint and the store; 6. record the archive and its streams; 7. remove what
+ * the index names this archive for, up to the seq its file holds, then mark the archive done.
  * Until step 6 the store is untouched; from step 6 on a re-run completes step 7.
+ *
+ * No transaction and no fence: removal is bounded by seq, so an event appended to a session at
+ * any time during the run (a late revocation) stays in the store, chained to the archived head
+ * (docs/checkpoints.md "Archives", "A late event").
  */
 import { randomBytes } from 'node:crypto';
-import { access } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import type { JSONWebKeySet } from 'jose';
 import { CheckpointError } from '../../errors.js';
 import type { LedgerEvent } from '../events.js';
 import type { SessionState } from '../projection.js';
-import type { ArchivedStream, LedgerStore } from '../store.js';
+import type { ArchivedHead, ArchivedStream, LedgerStore } from '../store.js';
+import { dataKeyIdOf } from '../../personal-data/codec.js';
 import { assertDate } from '../validate.js';
 import {
   ARCHIVE_FORMAT,
@@ -51,10 +57,18 @@ export interface ArchiveResult {
   checkpoint: number | null;
   /** Earlier archives whose removal this run completed. */
   resumed: string[];
+  /**
+   * Ended sessions left in the store because a data key their personal data needs is still
+   * alive: they go once erasure (`subject erase`) or retention (`personalData.retentionDays`)
+   * has destroyed it.
+   */
+  leftForKeys: number;
 }
 
 const PAGE = 1000;
 const REMOVE_BATCH = 500;
+/** Sessions whose first events and data keys are read with one query each. */
+const CHECK_BATCH = 500;
 
 /** Moves the sessions that ended before `options.before` to a verified archive file. */
 export async function archive(
@@ -66,9 +80,16 @@ export async function archive(
   const step = async (name: ArchiveStep) => options.onStep?.(name);
   const resumed = await finishEarlierRuns(store);
   if (resumed.length > 0) await step('resumed');
-  const none: ArchiveResult = { id: null, streams: 0, events: 0, checkpoint: null, resumed };
-
-  const ended = await endedSessions(store, options.before);
+  const selected = await archivable(store, await endedSessions(store, options.before));
+  const { ended, leftForKeys } = selected;
+  const none: ArchiveResult = {
+    id: null,
+    streams: 0,
+    events: 0,
+    checkpoint: null,
+    resumed,
+    leftForKeys,
+  };
   if (ended.length === 0) return none;
   await step('selected');
 
@@ -97,7 +118,8 @@ export async function archive(
   async function* inclusions(): AsyncIterable<StreamInclusion> {
     for (const state of chosen) {
       const events = await store.readStream(state.stream);
-      if (events.at(-1)?.hash !== state.hash) continue;
+      // Whole streams only: one continuing an archived prefix keeps its tail in the store.
+      if (events[0]?.seq !== 1 || events.at(-1)?.hash !== state.hash) continue;
       const i = index.get(state.stream) as number;
       entries.push(archivedEntry(state.stream, events, id));
       yield {
@@ -109,6 +131,12 @@ export async function archive(
     }
   }
   await writeArchiveFile(options.out, header, inclusions());
+  if (entries.length === 0) {
+    // Every chosen session moved on while the file was written (another run took it, or an
+    // event was added): an archive of nothing is not kept.
+    await rm(options.out, { force: true });
+    return none;
+  }
   await step('written');
 
   const report = await verifyArchiveFile(options.out, deps.jwks);
@@ -138,10 +166,9 @@ export async function archive(
   );
   await step('recorded');
 
-  await removeAll(
-    store,
-    entries.map((entry) => entry.stream),
-  );
+  // What the index names this archive for, read back: a stream another run recorded first is
+  // removed by that run (or its resume), up to the seq its own file holds.
+  await removeAll(store, await store.findArchived({ archive: id }));
   await store.finishArchive(id);
   await step('removed');
   return {
@@ -150,6 +177,7 @@ export async function archive(
     events: report.events,
     checkpoint: checkpoint.seq,
     resumed,
+    leftForKeys,
   };
 }
 
@@ -157,11 +185,7 @@ export async function archive(
 async function finishEarlierRuns(store: LedgerStore): Promise<string[]> {
   const done: string[] = [];
   for (const record of await store.unfinishedArchives()) {
-    const entries = await store.findArchived({ archive: record.id });
-    await removeAll(
-      store,
-      entries.map((entry) => entry.stream),
-    );
+    await removeAll(store, await store.findArchived({ archive: record.id }));
     await store.finishArchive(record.id);
     done.push(record.id);
   }
@@ -177,7 +201,48 @@ async function endedSessions(store: LedgerStore, before: Date): Promise<SessionS
   }
 }
 
-async function removeAll(store: LedgerStore, streams: readonly string[]): Promise<void> {
+/**
+ * Of the ended sessions, those an archive may take: whole in the store (a stream continuing an
+ * archived prefix keeps its tail there), and holding no personal data a live data key can still
+ * decrypt. An archive file is kept for ever and cannot be edited without breaking its
+ * verification, so it must hold nothing erasure or retention could still have to destroy.
+ */
+async function archivable(
+  store: LedgerStore,
+  ended: readonly SessionState[],
+): Promise<{ ended: SessionState[]; leftForKeys: number }> {
+  const chosen: SessionState[] = [];
+  let leftForKeys = 0;
+  for (let i = 0; i < ended.length; i += CHECK_BATCH) {
+    const batch = ended.slice(i, i + CHECK_BATCH);
+    const whole = new Set(
+      (await store.firstEvents(batch.map((state) => state.stream))).map((event) => event.stream),
+    );
+    const candidates = batch.filter((state) => whole.has(state.stream));
+    const kidsOf = new Map<string, Set<string>>();
+    for (const { stream, personal } of await store.personalCiphertexts([...whole])) {
+      const kid = dataKeyIdOf(personal);
+      // A ciphertext that names no key can be opened by no one.
+      if (kid === null) continue;
+      let kids = kidsOf.get(stream);
+      if (!kids) kidsOf.set(stream, (kids = new Set()));
+      kids.add(kid);
+    }
+    const wanted = [...new Set([...kidsOf.values()].flatMap((kids) => [...kids]))];
+    const live =
+      wanted.length === 0
+        ? new Set<string>()
+        : new Set((await store.liveDataKeys({ kids: wanted })).map((record) => record.kid));
+    for (const state of candidates) {
+      const needs = [...(kidsOf.get(state.stream) ?? [])].some((kid) => live.has(kid));
+      if (needs) leftForKeys++;
+      else chosen.push(state);
+    }
+  }
+  return { ended: chosen, leftForKeys };
+}
+
+async function removeAll(store: LedgerStore, streams: readonly ArchivedHead[]): Promise<void> {
   for (let i = 0; i < streams.length; i += REMOVE_BATCH) {
     await store.removeStreams(streams.slice(i, i + REMOVE_BATCH));
   }

@@ -12,11 +12,13 @@ import {
   CHECKPOINT_TYP,
   checkpointDigest,
   decodeCheckpoint,
+  leafOf,
+  orderHeads,
   orderLeaves,
   type Checkpoint,
   type CheckpointClaims,
 } from './claims.js';
-import { rootOf, treeLevels } from './merkle.js';
+import { leafHash, rootOf, treeLevels, TreeHasher } from './merkle.js';
 
 /** What making and checking checkpoints needs. */
 export interface CheckpointDeps {
@@ -40,12 +42,84 @@ export interface CheckpointTree {
   events: number;
 }
 
-/** Builds the tree as of `upto` (NumericDate) from the store: events with `time <= upto`. */
+/**
+ * The head of every stream as of `upto` (NumericDate): its last event with `time <= upto`. Streams
+ * archived since are included from the archived-streams index, which keeps each one's last seq and
+ * hash: a checkpoint commits to the whole ledger, whether or not part of it has moved to archive
+ * files, so every checkpoint stays checkable and provable after an archive run.
+ *
+ * @throws {@link IntegrityError} when a stream archived since has events on both sides of `upto`,
+ *   so the store can no longer say what its head was then (check its archive file instead).
+ */
+export async function headsAt(
+  store: LedgerStore,
+  upto: number,
+): Promise<{ heads: StreamHead[]; events: number }> {
+  const at = new Date(upto * 1000);
+  const [found, archived] = await Promise.all([
+    store.streamHeads(at),
+    store.findArchived({ startedBy: at }),
+  ]);
+  if (archived.length === 0) return found;
+  // An archive run records its streams before it removes them: those still here are read here.
+  const live = new Set(found.heads.map((head) => head.stream));
+  const heads = [...found.heads];
+  let events = found.events;
+  for (const entry of archived) {
+    if (live.has(entry.stream)) continue;
+    if (entry.to.getTime() > at.getTime()) {
+      throw new IntegrityError(
+        `the ledger as of ${at.toISOString()} covers part of stream ${entry.stream}, since moved ` +
+          `to archive ${entry.archive}: check it against that file`,
+      );
+    }
+    heads.push({ stream: entry.stream, seq: entry.seq, hash: entry.hash });
+    events += entry.seq;
+  }
+  return { heads, events };
+}
+
+/** Builds the tree as of `upto` (NumericDate): every stream's head as `headsAt` reads them. */
 export async function buildTree(store: LedgerStore, upto: number): Promise<CheckpointTree> {
-  const found = await store.streamHeads(new Date(upto * 1000));
+  const found = await headsAt(store, upto);
   const { heads, leaves } = orderLeaves(found.heads);
   const levels = treeLevels(leaves);
   return { upto, heads, levels, root: rootOf(levels).toString('base64url'), events: found.events };
+}
+
+/** The root as of `upto`, and the head, leaf index and audit path of one stream in it. */
+export interface StreamInTree {
+  root: string;
+  streams: number;
+  events: number;
+  /** The stream's head as of `upto`, and its leaf's index; null and -1 when it had none. */
+  head: StreamHead | null;
+  index: number;
+  path: Buffer[];
+}
+
+/**
+ * What `buildTree` says of one stream, in O(log n) memory: every leaf is still hashed (the root
+ * is what ties the store to a signed checkpoint), but the levels are not kept.
+ */
+export async function streamInTree(
+  store: LedgerStore,
+  upto: number,
+  stream: string,
+): Promise<StreamInTree> {
+  const found = await headsAt(store, upto);
+  const heads = orderHeads(found.heads);
+  const index = heads.findIndex((head) => head.stream === stream);
+  const hasher = new TreeHasher(index);
+  for (const head of heads) hasher.push(leafHash(leafOf(head)));
+  return {
+    root: hasher.root().toString('base64url'),
+    streams: heads.length,
+    events: found.events,
+    head: heads[index] ?? null,
+    index,
+    path: hasher.path() ?? [],
+  };
 }
 
 /**
@@ -101,9 +175,9 @@ export interface CheckpointCheck {
 }
 
 /**
- * Recomputes a stored checkpoint's root from the store (live streams, plus archived streams that
- * ended by its `upto`) and compares it with the signed one: an event edited, removed or inserted
- * after the checkpoint, however consistently, changes the root.
+ * Recomputes a stored checkpoint's root from the store (`headsAt`: live streams, plus archived
+ * streams that ended by its `upto`) and compares it with the signed one: an event edited, removed
+ * or inserted after the checkpoint, however consistently, changes the root.
  *
  * @throws {@link IntegrityError} when a stream archived since has events on both sides of `upto`,
  *   so the store can no longer say what its head was then (check its archive file instead).
@@ -113,24 +187,10 @@ export async function checkCheckpoint(
   record: { seq: number; jws: string },
 ): Promise<CheckpointCheck> {
   const claims = decodeCheckpoint(record.jws);
-  const at = claims.upto * 1000;
-  const found = await store.streamHeads(new Date(at));
-  const live = new Set(found.heads.map((head) => head.stream));
-  const heads = [...found.heads];
-  let events = found.events;
-  for (const entry of await store.findArchived({ startedBy: new Date(at) })) {
-    if (live.has(entry.stream)) continue;
-    if (entry.to.getTime() > at) {
-      throw new IntegrityError(
-        `checkpoint ${record.seq} covers part of stream ${entry.stream}, since moved to archive ` +
-          `${entry.archive}: check it against that file`,
-      );
-    }
-    heads.push({ stream: entry.stream, seq: entry.seq, hash: entry.hash });
-    events += entry.seq;
-  }
-  const { leaves } = orderLeaves(heads);
-  const computed = rootOf(treeLevels(leaves)).toString('base64url');
+  const { heads, events } = await headsAt(store, claims.upto);
+  const hasher = new TreeHasher();
+  for (const head of orderHeads(heads)) hasher.push(leafHash(leafOf(head)));
+  const computed = hasher.root().toString('base64url');
   return {
     seq: record.seq,
     upto: claims.upto,

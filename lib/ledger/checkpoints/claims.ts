@@ -49,10 +49,18 @@ export interface Checkpoint {
  * stream's last covered event.
  */
 export function leafOf(head: StreamHead): string {
-  // Written out rather than canonicalized per leaf: the members are already in RFC 8785 order, a
-  // string's canonical form is JSON.stringify's (RFC 8785 section 3.2.2.2), and `seq` is an integer.
-  if (!Number.isSafeInteger(head.seq)) return canonicalJson(head);
-  return `{"hash":${JSON.stringify(head.hash)},"seq":${head.seq},"stream":${JSON.stringify(head.stream)}}`;
+  // Written out rather than canonicalized per leaf: the members are already in RFC 8785 order
+  // (section 3.2.3), `seq` is an integer whose canonical form is its decimal digits (section
+  // 3.2.2.3), and a string's canonical form is what JSON.stringify writes (section 3.2.2.2), except
+  // for lone surrogates, which JSON.stringify escapes and RFC 8785 rejects (I-JSON, RFC 7493
+  // section 2.1). JSON.stringify writes \u only for those and for control characters: any leaf
+  // holding one goes through the generic canonicaliser, which rejects the first and agrees on the
+  // second.
+  if (Number.isSafeInteger(head.seq)) {
+    const leaf = `{"hash":${JSON.stringify(head.hash)},"seq":${head.seq},"stream":${JSON.stringify(head.stream)}}`;
+    if (!leaf.includes('\\u')) return leaf;
+  }
+  return canonicalJson({ hash: head.hash, seq: head.seq, stream: head.stream });
 }
 
 /** Heads in ascending byte order of the UTF-8 stream id, and their leaf hashes. */
@@ -60,19 +68,45 @@ export function orderLeaves(heads: readonly StreamHead[]): {
   heads: StreamHead[];
   leaves: Buffer[];
 } {
-  let ordered: StreamHead[];
-  if (heads.some((head) => SURROGATE_OR_ABOVE.test(head.stream))) {
-    const keyed = heads.map((head) => ({ head, key: Buffer.from(head.stream, 'utf8') }));
-    keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-    ordered = keyed.map(({ head }) => head);
-  } else {
-    // Below U+D800, UTF-16 code unit order is UTF-8 byte order: no encoding needed to sort.
-    ordered = [...heads].sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
-  }
+  const ordered = orderHeads(heads);
   return { heads: ordered, leaves: ordered.map((head) => leafHash(leafOf(head))) };
 }
 
+/** Heads in ascending byte order of the UTF-8 stream id (a sorted copy). */
+export function orderHeads(heads: readonly StreamHead[]): StreamHead[] {
+  if (!heads.some((head) => SURROGATE_OR_ABOVE.test(head.stream))) {
+    // Below U+D800, UTF-16 code unit order is UTF-8 byte order: the engine's string order will do.
+    return [...heads].sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+  }
+  if (heads.some((head) => LONE_SURROGATE.test(head.stream))) {
+    // UTF-8 has no lone surrogates: Buffer.from writes U+FFFD for them, so their order is that of
+    // the bytes written, not of any code point in the string.
+    const keyed = heads.map((head) => ({ head, key: Buffer.from(head.stream, 'utf8') }));
+    keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+    return keyed.map(({ head }) => head);
+  }
+  return [...heads].sort((a, b) => compareCodePoints(a.stream, b.stream));
+}
+
+/**
+ * Code point order of two well-formed strings, which is UTF-8 byte order (RFC 3629 section 1),
+ * without encoding them. UTF-16 code units differ from it only where U+E000..U+FFFF meets a
+ * surrogate (a code point from U+10000): the surrogates are moved above U+FFFF.
+ */
+function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 || y < 0xd800) return x - y;
+    return (x >= 0xe000 ? x - 0x800 : x + 0x2000) - (y >= 0xe000 ? y - 0x800 : y + 0x2000);
+  }
+  return a.length - b.length;
+}
+
 const SURROGATE_OR_ABOVE = /[\uD800-\uFFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** base64url SHA-256 of a compact JWS: the next checkpoint's `prev`. */
 export function checkpointDigest(jws: string): string {

@@ -14,13 +14,21 @@ import {
   type CheckpointDeps,
 } from './checkpoint.js';
 import { decodeCheckpoint, type Checkpoint } from './claims.js';
-import { prove, verifyProof, type InclusionProof, type ProofReport } from './prove.js';
+import {
+  checkProof,
+  prove,
+  type InclusionProof,
+  type ProofReport,
+  type ProveOptions,
+  type Reveal,
+} from './prove.js';
 
 export {
   CHECKPOINT_TYP,
   checkpointDigest,
   decodeCheckpoint,
   leafOf,
+  orderHeads,
   orderLeaves,
   verifyCheckpoint,
   type Checkpoint,
@@ -30,11 +38,21 @@ export {
   buildTree,
   checkCheckpoint,
   makeCheckpoint,
+  streamInTree,
   type CheckpointCheck,
   type CheckpointDeps,
   type CheckpointTree,
+  type StreamInTree,
 } from './checkpoint.js';
-export { auditPath, leafHash, nodeHash, rootFromPath, rootOf, treeLevels } from './merkle.js';
+export {
+  auditPath,
+  leafHash,
+  nodeHash,
+  rootFromPath,
+  rootOf,
+  treeLevels,
+  TreeHasher,
+} from './merkle.js';
 export { inclusionProblems, type StreamInclusion } from './inclusion.js';
 export {
   PROOF_FORMAT,
@@ -42,7 +60,10 @@ export {
   verifyProof,
   type InclusionProof,
   type ProofReport,
+  type ProveOptions,
+  type Reveal,
 } from './prove.js';
+export { CIPHERTEXT, proofEvents, storedFormOf, type ProofEvent } from './proof-events.js';
 export {
   ARCHIVE_FORMAT,
   readArchiveLines,
@@ -71,9 +92,16 @@ export interface CheckpointApi {
    * changed after it was signed, however consistently, makes `ok` false.
    */
   checkCheckpoint(seq?: number): Promise<CheckpointCheck>;
-  /** The inclusion proof of session `sid` in the latest checkpoint (docs/checkpoints.md). */
-  prove(sid: string): Promise<InclusionProof>;
-  /** Checks a proof document with this plugin's public keys, as an outsider would. */
+  /**
+   * The inclusion proof of session `sid` in the latest checkpoint (docs/checkpoints.md): its
+   * events as `history()` shows them, each with its stored ciphertext; `{ personal: 'sealed' }`
+   * for the events as stored, without personal data in clear.
+   */
+  prove(sid: string, options?: ProveOptions): Promise<InclusionProof>;
+  /**
+   * Checks a proof document with this plugin's public keys, as an outsider would, and also the
+   * personal fields shown in clear against their ciphertext, which only the data keys can open.
+   */
   verifyProof(proof: unknown): Promise<ProofReport>;
   /** Moves sessions that ended before `before` to a verified gzip NDJSON file, then removes them. */
   archive(options: ArchiveOptions): Promise<ArchiveResult>;
@@ -84,7 +112,11 @@ export interface CheckpointApi {
 /** The most checkpoints one `checkpoints()` call returns. */
 export const MAX_CHECKPOINTS_PAGE = 1000;
 
-export function checkpointApi(deps: CheckpointDeps, jwks: () => JSONWebKeySet): CheckpointApi {
+export function checkpointApi(
+  deps: CheckpointDeps,
+  jwks: () => JSONWebKeySet,
+  reveal?: Reveal,
+): CheckpointApi {
   const { store } = deps;
   return {
     checkpoint: async () => (await makeCheckpoint(deps)).checkpoint,
@@ -110,8 +142,8 @@ export function checkpointApi(deps: CheckpointDeps, jwks: () => JSONWebKeySet): 
       }
       return checkCheckpoint(store, record);
     },
-    prove: (sid) => prove(store, sid),
-    verifyProof: (proof) => verifyProof(proof, jwks()),
+    prove: (sid, options) => prove(store, sid, options, reveal),
+    verifyProof: (proof) => checkProof(proof, jwks(), reveal),
     archive: (options) => archive({ ...deps, jwks: jwks() }, options),
     verifyArchive: (path) => verifyArchiveFile(path, jwks()),
   };

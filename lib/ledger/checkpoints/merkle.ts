@@ -5,7 +5,8 @@
  *
  * The tree is built bottom-up, pairing neighbours and carrying an unpaired last node one level up;
  * that is the same tree as the recursive definition's split at the largest power of two, and
- * builds in O(n) without recursion.
+ * builds in O(n) without recursion. `TreeHasher` computes the same root, and one leaf's audit path,
+ * leaf by leaf in O(log n) memory, for when no other path is needed.
  */
 import { createHash, hash } from 'node:crypto';
 
@@ -104,4 +105,80 @@ export function rootFromPath(
     sn = Math.floor(sn / 2);
   }
   return sn === 0 ? r : null;
+}
+
+/**
+ * The Merkle tree hash of leaves pushed one at a time, and the audit path of one of them, holding
+ * only the perfect subtrees not yet paired (one per bit of the leaf count): the same root and path
+ * as `treeLevels` with `rootOf` and `auditPath`, without keeping every level.
+ *
+ * n leaves split into perfect subtrees S1..Sj of decreasing size (the bits of n); RFC 6962's split
+ * at the largest power of two makes the root node(S1, node(S2, ... Sj)), and the path of a leaf in
+ * Si its path inside Si, then the hash of Si+1..Sj (when i < j), then Si-1, ..., S1.
+ */
+export class TreeHasher {
+  /** Roots of the perfect subtrees not yet paired, largest (leftmost) first. */
+  readonly #subtrees: Buffer[] = [];
+  #size = 0;
+  readonly #tracked: number;
+  /** Where in `#subtrees` the tracked leaf is; -1 until it is pushed. */
+  #trackedAt = -1;
+  /** The tracked leaf's path inside its subtree so far. */
+  readonly #inner: Buffer[] = [];
+
+  /** @param tracked the 0-based index of the leaf whose audit path `path()` answers, if any. */
+  constructor(tracked = -1) {
+    this.#tracked = tracked;
+  }
+
+  /** Leaves pushed so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds the next leaf's hash (`leafHash`). */
+  push(leaf: Buffer): void {
+    const subtrees = this.#subtrees;
+    if (this.#size === this.#tracked) this.#trackedAt = subtrees.length;
+    subtrees.push(leaf);
+    this.#size += 1;
+    // Each trailing zero bit of the new count is a pair of equal subtrees to join.
+    for (let count = this.#size; count % 2 === 0; count /= 2) {
+      const right = subtrees.pop() as Buffer;
+      const left = subtrees.pop() as Buffer;
+      const at = subtrees.length;
+      if (this.#trackedAt === at) this.#inner.push(right);
+      else if (this.#trackedAt === at + 1) {
+        this.#inner.push(left);
+        this.#trackedAt = at;
+      }
+      subtrees.push(nodeHash(left, right));
+    }
+  }
+
+  /** The Merkle tree hash of the leaves pushed so far. */
+  root(): Buffer {
+    const subtrees = this.#subtrees;
+    if (subtrees.length === 0) return createHash('sha256').digest();
+    return this.#fold(0);
+  }
+
+  /** The audit path of the tracked leaf, from the leaf up; null when it was not pushed. */
+  path(): Buffer[] | null {
+    const at = this.#trackedAt;
+    if (at < 0) return null;
+    const subtrees = this.#subtrees;
+    const path = [...this.#inner];
+    if (at < subtrees.length - 1) path.push(this.#fold(at + 1));
+    for (let i = at - 1; i >= 0; i--) path.push(subtrees[i] as Buffer);
+    return path;
+  }
+
+  /** node(S[from], node(S[from + 1], ... S[last])). */
+  #fold(from: number): Buffer {
+    const subtrees = this.#subtrees;
+    let hash = subtrees.at(-1) as Buffer;
+    for (let i = subtrees.length - 2; i >= from; i--) hash = nodeHash(subtrees[i] as Buffer, hash);
+    return hash;
+  }
 }

@@ -4,13 +4,18 @@
  * record per request, in a WeakMap keyed by the request's context, gone with it.
  */
 import type { Context } from 'koa';
+import type { TokenHolder } from '../../ledger/index.js';
 import type { TokenClaims, UserRecord } from '../../tokens/claims.js';
 
 export interface RouteState {
   /** The validated request parameters (`validateParams`). */
   params?: Readonly<Record<string, string>>;
-  /** The caller's verified access-token claims (`authenticateCaller`). */
+  /** The caller's verified access-token claims (`authenticateCaller`, or `confirmCaller`). */
   caller?: TokenClaims;
+  /** The caller's claims, signature checked but not the ledger yet (`verifyCaller`). */
+  unconfirmedCaller?: TokenClaims;
+  /** The session holding the token asked about by id, null for none (`confirmCaller`). */
+  tokenHolder?: TokenHolder | null;
   /** The subject whose sessions are listed or ended (`chooseSubject`). */
   subject?: string;
   /** The refresh token presented (`validateTokenPresence` of the refresh route). */

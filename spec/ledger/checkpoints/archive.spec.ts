@@ -13,7 +13,7 @@ import type { ArchiveStep } from '../../../lib/ledger/checkpoints/index.js';
 import { verifyArchiveFile } from '../../../lib/ledger/checkpoints/index.js';
 import { MemoryStore } from '../../../lib/ledger/memory-store.js';
 import { MongoStore } from '../../../lib/ledger/mongo-store.js';
-import type { LedgerStore } from '../../../lib/ledger/store.js';
+import type { ArchivedHead, LedgerStore } from '../../../lib/ledger/store.js';
 import { fakeClock, type FakeClock } from '../../support/clock.js';
 import { openTestDatabase, type TestDatabase } from '../../support/db.js';
 import { tempDir, type TempDir } from '../../support/keys.js';
@@ -225,11 +225,11 @@ for (const kind of ['memory', 'mongodb'] as const) {
                 const value: unknown = Reflect.get(target, property, receiver);
                 return typeof value === 'function' ? value.bind(target) : value;
               }
-              return async (streams: string[]) => {
+              return async (streams: ArchivedHead[]) => {
                 failing = false;
                 // One session fully removed, the next one's projection only, then the process dies.
                 await target.removeStreams(streams.slice(0, 1));
-                const [second] = await target.loadStates(streams.slice(1, 2));
+                const [second] = await target.loadStates(streams.slice(1, 2).map((s) => s.stream));
                 if (second) await target.replaceAllStates([]);
                 throw new SimulatedCrash('died while removing');
               };

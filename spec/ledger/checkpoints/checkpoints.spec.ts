@@ -207,7 +207,21 @@ for (const kind of ['memory', 'mongodb'] as const) {
         'refreshed',
       ]);
       expect(proof.path.length).to.be.greaterThan(0);
+      // As history shows it, with the ciphertext the hash chain covers (docs/checkpoints.md).
+      const [issued] = proof.events as Record<string, unknown>[];
+      expect(issued).to.deep.include({
+        personal: 'decrypted',
+        claims: { username: 'alice', given_name: 'Alice', email: 'alice@example.org' },
+      });
+      expect(issued).to.have.property('ciphertext').that.is.a('string');
       expect(await auth.audit.verifyProof(proof)).to.deep.include({ ok: true, problems: [] });
+      const sealed = await auth.audit.prove(sid, { personal: 'sealed' });
+      expect(sealed.events[0]).to.not.have.property('claims');
+      expect(sealed.events[0]).to.have.property('personal', issued?.['ciphertext']);
+      expect(await auth.audit.verifyProof(sealed)).to.deep.include({ ok: true, problems: [] });
+      await expect(
+        auth.audit.prove(sid, { personal: 'clear' as never }),
+      ).to.be.rejected.and.eventually.have.property('code', 'ERR_LEDGER_INPUT');
     });
 
     it('refuses a proof for a different session, a changed event and another signer', async () => {

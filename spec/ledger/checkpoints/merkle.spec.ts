@@ -5,6 +5,7 @@ import {
   rootFromPath,
   rootOf,
   treeLevels,
+  TreeHasher,
 } from '../../../lib/ledger/checkpoints/merkle.js';
 import { expect } from '../expect.js';
 
@@ -96,6 +97,35 @@ describe('Merkle tree (RFC 6962)', () => {
         expect(from?.equals(root), `verify ${m} of ${n}`).to.equal(true);
       }
     }
+  });
+
+  it('gives the same root and paths leaf by leaf, without the levels, for 0 to 40 leaves', () => {
+    for (let n = 0; n <= 40; n++) {
+      const leaves = Array.from({ length: n }, (_, i) => Buffer.from(`leaf ${i}`));
+      const expected = mth(leaves).toString('hex');
+      for (let m = -1; m < n; m++) {
+        const hasher = new TreeHasher(m);
+        for (const leaf of leaves) hasher.push(leafHash(leaf));
+        expect(hasher.size).to.equal(n);
+        expect(hasher.root().toString('hex'), `root of ${n}`).to.equal(expected);
+        const proof = hasher.path();
+        if (m < 0) expect(proof, `no leaf tracked in ${n}`).to.equal(null);
+        else expect(hex(proof ?? []), `path ${m} of ${n}`).to.deep.equal(hex(path(m, leaves)));
+      }
+    }
+    const published = new TreeHasher(5);
+    for (const leaf of LEAVES) published.push(leafHash(leaf));
+    expect(published.root().toString('hex')).to.equal(ROOTS[7]);
+    expect(published.path()?.[2]?.toString('hex')).to.equal(
+      'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
+    );
+  });
+
+  it('tracks no path for a leaf index past the leaves pushed', () => {
+    const hasher = new TreeHasher(3);
+    for (const leaf of LEAVES.slice(0, 3)) hasher.push(leafHash(leaf));
+    expect(hasher.path()).to.equal(null);
+    expect(hasher.root().toString('hex')).to.equal(ROOTS[2]);
   });
 
   it('rejects a path for another index, another tree size, a changed leaf or a changed node', () => {
