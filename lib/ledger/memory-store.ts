@@ -249,10 +249,9 @@ export class MemoryStore implements LedgerStore {
     this.#pending.clear();
   }
 
-  async streamHeads(upto: Date): Promise<{ heads: StreamHead[]; events: number }> {
+  async streamHeads(upto: Date): Promise<StreamHead[]> {
     this.#assertOpen();
     const heads: StreamHead[] = [];
-    let events = 0;
     const limit = upto.getTime();
     for (const [stream, list] of this.#streams) {
       // Event times never go backwards within a stream (Ledger seals them so): binary search.
@@ -266,9 +265,8 @@ export class MemoryStore implements LedgerStore {
       const head = list[low - 1];
       if (!head) continue;
       heads.push({ stream, seq: head.seq, hash: head.hash });
-      events += low;
     }
-    return { heads, events };
+    return heads;
   }
 
   async appendCheckpoint(record: CheckpointRecord): Promise<boolean> {

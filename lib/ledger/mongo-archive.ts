@@ -53,7 +53,7 @@ export const ARCHIVED_INDEXES: IndexDescription[] = [
 export async function streamHeads(
   events: Collection<EventDocument>,
   upto: Date,
-): Promise<{ heads: StreamHead[]; events: number }> {
+): Promise<StreamHead[]> {
   const cursor = events
     .find(
       { time: { $lte: upto } },
@@ -61,14 +61,12 @@ export async function streamHeads(
     )
     .sort({ stream: 1, seq: 1 });
   const heads: StreamHead[] = [];
-  let count = 0;
   for await (const doc of cursor) {
-    count++;
     const head = { stream: doc.stream, seq: doc.seq, hash: doc.hash };
     if (heads.at(-1)?.stream === doc.stream) heads[heads.length - 1] = head;
     else heads.push(head);
   }
-  return { heads, events: count };
+  return heads;
 }
 
 export async function appendCheckpoint(

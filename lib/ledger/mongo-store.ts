@@ -598,7 +598,7 @@ export class MongoStore implements LedgerStore {
     return this.#events;
   }
 
-  async streamHeads(upto: Date): Promise<{ heads: StreamHead[]; events: number }> {
+  async streamHeads(upto: Date): Promise<StreamHead[]> {
     return guard(() => streamHeads(this.#auditCollections().events, upto));
   }
 

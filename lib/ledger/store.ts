@@ -176,9 +176,9 @@ export interface LedgerStore {
   destroyDataKey(kid: string, destroyed: { reason: 'erased' | 'expired'; at: Date }): Promise<void>;
   /**
    * The head of every stream as of `upto`: its last event with `time <= upto` (streams with none
-   * are left out), in no particular order, and how many events have `time <= upto` in all.
+   * are left out), in no particular order.
    */
-  streamHeads(upto: Date): Promise<{ heads: StreamHead[]; events: number }>;
+  streamHeads(upto: Date): Promise<StreamHead[]>;
   /** Stores a checkpoint; false when its `seq` is taken (another instance wrote that one). */
   appendCheckpoint(record: CheckpointRecord): Promise<boolean>;
   /** The checkpoint with the highest `seq`, if any. */

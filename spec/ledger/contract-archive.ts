@@ -4,7 +4,12 @@
  * every reader copes with the stream it leaves behind.
  */
 import { join } from 'node:path';
-import { archive, type ArchiveStep } from '../../lib/ledger/checkpoints/index.js';
+import {
+  archive,
+  checkCheckpoint,
+  makeCheckpoint,
+  type ArchiveStep,
+} from '../../lib/ledger/checkpoints/index.js';
 import { history, sessionAt, sessionLineage } from '../../lib/ledger/audit.js';
 import { prove } from '../../lib/ledger/checkpoints/prove.js';
 import { rebuildProjection, verifyLedger } from '../../lib/ledger/integrity.js';
@@ -113,6 +118,15 @@ export function archiveContract(context: ContractContext): void {
       const report = await verifyLedger(store);
       expect(report.problems).to.deep.equal([]);
       await readersCope(w, sid, entry!.archive);
+      // Checkpoints add up: the archive's own, and one signed now over the prefix in the file and
+      // the tail here.
+      w.clock.advance(HOUR);
+      await makeCheckpoint(w.deps);
+      for (const record of await store.listCheckpoints(0, 10)) {
+        expect(await checkCheckpoint(store, record), `checkpoint ${record.seq}`).to.include({
+          ok: true,
+        });
+      }
       // The other session left the store whole.
       expect(await store.readStream(w.sessions[1]!.sid)).to.deep.equal([]);
       // Later runs keep the tail: it is in no archive file.
@@ -133,7 +147,11 @@ export function archiveContract(context: ContractContext): void {
         context.fresh((store) =>
           lateAppend(store, async (w, append) => {
             const onStep = async (step: ArchiveStep) => {
-              if (step === at) await append();
+              if (step !== at) return;
+              await append();
+              // A checkpoint over the whole session and its late event, checked after removal.
+              w.clock.advance(HOUR);
+              await makeCheckpoint(w.deps);
             };
             const result = await archive(w.deps, { before: w.before, out: out(), onStep });
             expect(result.streams).to.equal(2);

@@ -48,7 +48,7 @@ function archivedOf(events: readonly LedgerEvent[], archive: string): ArchivedSt
 
 export function checkpointsContract(context: ContractContext): void {
   describe('checkpoints on this store', () => {
-    it('gives each stream its last event at or before a time, and counts those events', () =>
+    it('gives each stream its last event at or before a time', () =>
       context.fresh(async (store) => {
         const [a, b, c] = [newId('sid'), newId('sid'), newId('sid')];
         await appendAll(store, sessionEvents(a, newId('sub'), T0, 3)); // T0 .. T0+3s
@@ -57,12 +57,11 @@ export function checkpointsContract(context: ContractContext): void {
         const found = await store.streamHeads(at(2000));
         const events = await store.readStream(a);
         const first = (await store.readStream(b))[0] as LedgerEvent;
-        expect(found.events).to.equal(4);
-        expect(found.heads).to.have.deep.members([
+        expect(found).to.have.deep.members([
           { stream: a, seq: 3, hash: events[2]?.hash },
           { stream: b, seq: 1, hash: first.hash },
         ]);
-        expect((await store.streamHeads(at(-1))).heads).to.deep.equal([]);
+        expect(await store.streamHeads(at(-1))).to.deep.equal([]);
       }));
 
     it('stores one checkpoint per seq: a second write of a seq is refused', () =>

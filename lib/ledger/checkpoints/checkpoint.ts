@@ -60,11 +60,10 @@ export async function headsAt(
     store.streamHeads(at),
     store.findArchived({ startedBy: at }),
   ]);
-  if (archived.length === 0) return found;
-  // An archive run records its streams before it removes them: those still here are read here.
-  const live = new Set(found.heads.map((head) => head.stream));
-  const heads = [...found.heads];
-  let events = found.events;
+  // An archive run records its streams before it removes them: those still here are read here,
+  // and so is an event appended after the archived head (a tail, lib/ledger/store.ts).
+  const live = new Set(found.map((head) => head.stream));
+  const heads = [...found];
   for (const entry of archived) {
     if (live.has(entry.stream)) continue;
     if (entry.to.getTime() > at.getTime()) {
@@ -74,9 +73,10 @@ export async function headsAt(
       );
     }
     heads.push({ stream: entry.stream, seq: entry.seq, hash: entry.hash });
-    events += entry.seq;
   }
-  return { heads, events };
+  // Every event up to each head: seqs run from 1 without a gap (`verify` checks the chains), so
+  // this counts an archived prefix of a stream whose tail is still here, too.
+  return { heads, events: heads.reduce((sum, head) => sum + head.seq, 0) };
 }
 
 /** Builds the tree as of `upto` (NumericDate): every stream's head as `headsAt` reads them. */
