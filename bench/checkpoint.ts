@@ -22,12 +22,17 @@ import {
   type InclusionProof,
 } from '../lib/index.js';
 import { ledgerOf } from '../lib/internals.js';
+import { commandLine } from './args.js';
 
-const args = process.argv.slice(2);
-const profileAt = args.indexOf('--profile');
-const profileFile = profileAt >= 0 ? args.splice(profileAt, 2)[1] : undefined;
-const streams = Number(args[0] ?? 100_000);
-const rounds = Number(args[1] ?? 5);
+const USAGE = `usage: npx tsx bench/checkpoint.ts [streams] [rounds] [--profile <file.cpuprofile>]
+
+  streams    sessions seeded before the rounds (default 100000)
+  rounds     timed rounds of checkpoint, prove and check (default 5)
+  --profile  write a V8 CPU profile of the timed part to this file`;
+const cli = commandLine(USAGE, { profile: { type: 'string' } }, { max: 2 });
+const profileFile = cli.values.profile;
+const streams = cli.number(cli.positionals[0], 100_000, 'streams');
+const rounds = cli.number(cli.positionals[1], 5, 'rounds');
 let now = Date.UTC(2026, 0, 15, 12);
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const auth = await jwtconnect({

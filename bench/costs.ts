@@ -23,15 +23,21 @@ import { pathToFileURL } from 'node:url';
 import Koa from 'koa';
 import { jwtconnect, type JwtConnect, type JwtConnectOptions } from '../lib/index.js';
 import { ledgerOf } from '../lib/internals.js';
+import { commandLine } from './args.js';
 import { appOf, OPERATIONS, sender, type Answer } from './inject.js';
 import { BENCH_USER } from './servers/child.js';
 import { otelSdk } from './servers/otel-sdk.js';
 
 const BLOCKS = 40;
-const args = process.argv.slice(2);
-const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const only = option('--only')?.split(',');
-const base = option('--base');
+const USAGE = `usage: npx tsx bench/costs.ts [--base <dir>] [--only <operation>,...]
+
+  --base  compare this tree's lib/ with <dir>/lib/ instead of measuring what features add
+  --only  the operations to measure: ${OPERATIONS.join(', ')} (default all)`;
+const cli = commandLine(USAGE, { base: { type: 'string' }, only: { type: 'string' } });
+const only = cli.values.only?.split(',');
+const unknown = only?.find((name) => !(OPERATIONS as readonly string[]).includes(name));
+if (unknown !== undefined) cli.fail(`Unknown operation '${unknown}' in --only.`);
+const base = cli.values.base;
 
 const privateKeyPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })

@@ -14,6 +14,7 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { commandLine } from './args.js';
 
 interface ProfileNode {
   id: number;
@@ -87,14 +88,20 @@ function groupOf(area: string): string {
   return 'other (V8, Node internals, bench driver)';
 }
 
-const args = process.argv.slice(2);
-const last = args.includes('--last') ? Number(args[args.indexOf('--last') + 1]) : undefined;
-const [path, top = '25'] = args.filter(
-  (arg, i) => !arg.startsWith('--') && args[i - 1] !== '--last',
+const USAGE = `usage: tsx bench/profile.ts <file.cpuprofile | dir> [top] [--last <seconds>]
+
+  file | dir  a V8 CPU profile, or a directory whose largest profile is read
+  top         rows of each table (default 25)
+  --last      keep the last seconds of the profile only`;
+const cli = commandLine(
+  USAGE,
+  { last: { type: 'string' } },
+  { required: ['<file.cpuprofile | dir>'], max: 2 },
 );
-if (!path) {
-  throw new TypeError('usage: tsx bench/profile.ts <file.cpuprofile | dir> [top] [--last <s>]');
-}
+const [path = ''] = cli.positionals;
+const top = cli.number(cli.positionals[1], 25, 'top');
+const last =
+  cli.values.last === undefined ? undefined : cli.number(cli.values.last, 0, '--last', false);
 const file = await largestProfile(path);
 const profile = JSON.parse(await readFile(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -156,7 +163,7 @@ profile.samples.forEach((id, i) => {
 
 const print = (title: string, map: Map<string, number>, of = total) => {
   console.log(`\n${title}`);
-  for (const [name, micros] of [...map].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) {
+  for (const [name, micros] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
     console.log(`${((100 * micros) / of).toFixed(1).padStart(5)}%  ${name}`);
   }
 };

@@ -6,6 +6,7 @@
  * `tsx bench/report.ts [name]` rewrites <name>.md from bench/results/<name>.json.
  */
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { commandLine } from './args.js';
 import { countsTable, type CountRow } from './command-counts.js';
 import { labelOf, OTEL_SDK, PERSONAL_DATA_IN_CLEAR } from './scenarios.js';
 
@@ -330,7 +331,10 @@ export async function writeReport(report: Report, dir: URL, name = 'latest'): Pr
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const name = process.argv[2] ?? 'latest';
+  const usage = `usage: tsx bench/report.ts [name]
+
+  name  rewrites bench/results/<name>.md from <name>.json (default latest)`;
+  const [name = 'latest'] = commandLine(usage, {}, { max: 1 }).positionals;
   const dir = new URL('./results/', import.meta.url);
   const report = JSON.parse(await readFile(new URL(`${name}.json`, dir), 'utf8')) as Report;
   await writeFile(new URL(`${name}.md`, dir), `${markdown(report)}\n`);

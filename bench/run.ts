@@ -16,17 +16,28 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startTestServer, type TestServer } from '../spec/support/mongo-server.js';
+import { commandLine } from './args.js';
 import { CommandRecorder, countOperations, OPERATIONS, type CountRow } from './command-counts.js';
 import type { LedgerResult, LedgerSettings } from './ledger.js';
 import { writeReport, type Report, type Row } from './report.js';
 import { CONNECTIONS, httpScenarios, labelOf, type HttpScenario } from './scenarios.js';
 import type { Minted, MintRequest, ServerSettings } from './servers/child.js';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1]?.split(',') : undefined;
+const USAGE = `usage: npm run bench [-- --quick] [-- --only <text>,<text>] [-- --cpu-prof]
+       (or: tsx bench/run.ts [--quick] [--only <text>,<text>] [--cpu-prof])
+
+  --quick     2 s per server, one round, a smaller ledger log
+  --only      the scenarios whose label contains one of the texts; writes partial.*
+  --cpu-prof  V8 CPU profiles of every child in bench/results/profiles/<label>/`;
+const cli = commandLine(USAGE, {
+  quick: { type: 'boolean', default: false },
+  only: { type: 'string' },
+  'cpu-prof': { type: 'boolean', default: false },
+});
+const quick = cli.values.quick;
+const only = cli.values.only?.split(',');
 const selected = (label: string) => !only || only.some((text) => label.includes(text));
-const cpuProf = args.includes('--cpu-prof');
+const cpuProf = cli.values['cpu-prof'];
 
 /**
  * The MongoDB ledger runs on a smaller log to fit the time budget: without MONGODB_URI or a

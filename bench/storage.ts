@@ -16,9 +16,16 @@ import { generateKeyPairSync } from 'node:crypto';
 import { BSON, MongoClient, type Db, type Document } from 'mongodb';
 import { jwtconnect } from '../lib/index.js';
 import { startTestServer } from '../spec/support/mongo-server.js';
+import { commandLine } from './args.js';
 
-const SESSIONS = Number(process.env['SESSIONS'] ?? 40);
-const counts = process.argv.slice(2).map(Number);
+const USAGE = `usage: npx tsx bench/storage.ts [refreshes...]
+
+  refreshes    refreshes per session, one measurement each (default: 0 16 48)
+  SESSIONS     environment: sessions per measurement (default 40)
+  MONGODB_URI  environment: the server to measure on (default: a test server)`;
+const cli = commandLine(USAGE, {}, { max: Infinity });
+const SESSIONS = cli.number(process.env['SESSIONS'], 40, 'SESSIONS');
+const counts = cli.positionals.map((text) => cli.number(text, 0, 'refreshes'));
 const refreshCounts = counts.length > 0 ? counts : [0, 16, 48];
 /** WiredTiger's record id beside each index key. */
 const RECORD_ID_BYTES = 8;
