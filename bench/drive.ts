@@ -1,18 +1,22 @@
 /**
- * `npx tsx bench/drive.ts <issue|refresh|introspection|bearer|ceiling> [--seconds 4]
- * [--profile <dir>] [--in-clear]`: one operation of bench/servers/ours.ts driven in process
- * through the same Koa app (bench/inject.ts), 50 requests in flight as in the HTTP bench. Prints
- * the CPU time per answer of the process (every thread) and of the main thread, which bounds
- * throughput when the thread pool signs. `ceiling` is bench/servers/ceiling.ts's login (two jose
- * signatures) in the same process, for comparison. With `--profile`, writes a V8 CPU profile of the
- * measured window only (no start-up, no minting) to `<dir>/<operation>.cpuprofile` for
- * bench/profile.ts. `--in-clear` takes the personal-data codec out, as the bench's baseline does.
+ * `npx tsx bench/drive.ts <issue|refresh|introspection|bearer|ceiling|verify-ceiling>
+ * [--seconds 4] [--profile <dir>] [--in-clear] [--verify-cache-off]`: one operation of
+ * bench/servers/ours.ts driven in process through the same Koa app (bench/inject.ts), 50 requests
+ * in flight as in the HTTP bench. Prints the CPU time per answer of the process (every thread) and
+ * of the main thread, which bounds throughput when the thread pool signs. The ceilings of
+ * bench/servers/ceiling.ts, in the same process, for comparison: `ceiling` is its login (two jose
+ * signatures), `verify-ceiling` its GET /api/me (jose `jwtVerify` of an access token with a key
+ * imported once). With `--profile`, writes a V8 CPU profile of the measured window only (no
+ * start-up, no minting) to `<dir>/<operation>.cpuprofile` for bench/profile.ts. `--in-clear` takes
+ * the personal-data codec out, as the bench's baseline does; `--verify-cache-off` builds the plugin
+ * with `verifyCache: { maxEntries: 0 }`, as bench/servers/ours.ts does for that variant.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { SignJWT, importPKCS8 } from 'jose';
+import { parseArgs } from 'node:util';
+import { SignJWT, importPKCS8, importSPKI, jwtVerify } from 'jose';
 import { jwtconnect } from '../lib/index.js';
 import { ledgerOf } from '../lib/internals.js';
 import { appOf, inject, sender, type Answer } from './inject.js';
@@ -20,39 +24,62 @@ import { BENCH_USER, sampleClaims } from './servers/child.js';
 
 const IN_FLIGHT = 50;
 const ISSUER = 'https://auth.bench.example';
-const args = process.argv.slice(2);
-const [operation = ''] = args;
-const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const seconds = Number(option('--seconds') ?? 4);
-const profileDir = option('--profile');
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    seconds: { type: 'string', default: '4' },
+    profile: { type: 'string' },
+    'in-clear': { type: 'boolean', default: false },
+    'verify-cache-off': { type: 'boolean', default: false },
+  },
+});
+const [operation = ''] = positionals;
+const seconds = Number(values.seconds);
+if (!(seconds > 0))
+  throw new TypeError(`--seconds must be a positive number, not "${values.seconds}"`);
+const profileDir = values.profile;
 
-const privateKeyPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
-  .privateKey.export({ type: 'pkcs8', format: 'pem' })
-  .toString();
+const keyPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const privateKeyPem = keyPair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const publicKeyPem = keyPair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const auth = await jwtconnect({
   issuer: ISSUER,
   keys: { privateKeyPem, alg: 'RS256' },
   subjectSecret: 'benchmark-subject-secret-0123456789abcdef',
   store: { memory: true },
   logger: { warn: () => {}, error: console.error },
+  ...(values['verify-cache-off'] && { verifyCache: { maxEntries: 0 } }),
 });
-if (args.includes('--in-clear')) {
+if (values['in-clear']) {
   (ledgerOf(auth) as { personalData: unknown }).personalData = undefined;
 }
 
-// The issue ceiling of bench/servers/ceiling.ts: two jose signatures, nothing else.
+// The ceilings of bench/servers/ceiling.ts: two jose signatures, or one jose verification with a
+// key imported once; nothing else.
 const signingKey = await importPKCS8(privateKeyPem, 'RS256');
+const verificationKey = await importSPKI(publicKeyPem, 'RS256');
 const sign = (ttype: 'T' | 'R', sid: string) =>
   new SignJWT(sampleClaims(ISSUER, ttype, randomBytes(16).toString('base64url'), sid))
     .setProtectedHeader({ alg: 'RS256', kid: 'bench', typ: ttype === 'T' ? 'at+jwt' : 'rt+jwt' })
     .sign(signingKey);
 const handle = appOf(auth, (router) =>
-  router.post('/ceiling', async (ctx) => {
-    const sid = randomBytes(16).toString('base64url');
-    const [accessToken, refreshToken] = await Promise.all([sign('T', sid), sign('R', sid)]);
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { access_token: accessToken, refresh_token: refreshToken, token_type: 'Bearer' };
-  }),
+  router
+    .post('/ceiling', async (ctx) => {
+      const sid = randomBytes(16).toString('base64url');
+      const [accessToken, refreshToken] = await Promise.all([sign('T', sid), sign('R', sid)]);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { access_token: accessToken, refresh_token: refreshToken, token_type: 'Bearer' };
+    })
+    .get('/verify-ceiling', async (ctx) => {
+      // A token that is missing or does not verify is an error answer, which run() reports.
+      const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
+      ctx.assert(token, 401);
+      const { payload } = await jwtVerify(token, verificationKey, {
+        issuer: ISSUER,
+        algorithms: ['RS256'],
+      });
+      ctx.body = payload;
+    }),
 );
 
 const pairs = await Promise.all(
@@ -60,11 +87,21 @@ const pairs = await Promise.all(
 );
 const lanes = pairs
   .slice(0, IN_FLIGHT)
-  .map((own, lane) =>
-    operation === 'ceiling'
-      ? () => inject(handle, '/ceiling', {}, '')
-      : sender(handle, operation, own, pairs[lane + 1] as (typeof pairs)[number]),
-  );
+  .map((own, lane) => laneOf(own, pairs[lane + 1] as (typeof pairs)[number]));
+
+/** One lane's sender: a ceiling of bench/servers/ceiling.ts, or an operation of ours. */
+function laneOf(own: (typeof pairs)[number], other: (typeof pairs)[number]): () => Promise<Answer> {
+  switch (operation) {
+    case 'ceiling':
+      return () => inject(handle, '/ceiling', {}, '');
+    case 'verify-ceiling': {
+      const headers = { authorization: `Bearer ${own.access_token}` };
+      return () => inject(handle, '/verify-ceiling', headers);
+    }
+    default:
+      return sender(handle, operation, own, other);
+  }
+}
 
 /** Runs the 50 loops for `ms`; the number of answers, every one of which must be a 200. */
 async function run(ms: number): Promise<number> {
