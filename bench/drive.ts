@@ -73,7 +73,10 @@ const handle = appOf(auth, (router) =>
     .get('/verify-ceiling', async (ctx) => {
       // A token that is missing or does not verify is an error answer, which run() reports.
       const token = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
-      ctx.assert(token, 401);
+      if (token === undefined) {
+        ctx.status = 401;
+        return;
+      }
       const { payload } = await jwtVerify(token, verificationKey, {
         issuer: ISSUER,
         algorithms: ['RS256'],
