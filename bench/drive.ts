@@ -1,15 +1,17 @@
 /**
  * `npx tsx bench/drive.ts <issue|refresh|introspection|bearer|ceiling|verify-ceiling>
- * [--seconds 4] [--profile <dir>] [--in-clear] [--verify-cache-off]`: one operation of
- * bench/servers/ours.ts driven in process through the same Koa app (bench/inject.ts), 50 requests
- * in flight as in the HTTP bench. Prints the CPU time per answer of the process (every thread) and
- * of the main thread, which bounds throughput when the thread pool signs. The ceilings of
- * bench/servers/ceiling.ts, in the same process, for comparison: `ceiling` is its login (two jose
- * signatures), `verify-ceiling` its GET /api/me (jose `jwtVerify` of an access token with a key
- * imported once). With `--profile`, writes a V8 CPU profile of the measured window only (no
- * start-up, no minting) to `<dir>/<operation>.cpuprofile` for bench/profile.ts. `--in-clear` takes
- * the personal-data codec out, as the bench's baseline does; `--verify-cache-off` builds the plugin
- * with `verifyCache: { maxEntries: 0 }`, as bench/servers/ours.ts does for that variant.
+ * [--versus <operation>] [--seconds 4] [--profile <dir>] [--in-clear] [--verify-cache-off]`: one
+ * operation of bench/servers/ours.ts driven in process through the same Koa app (bench/inject.ts),
+ * 50 requests in flight as in the HTTP bench. Prints the CPU time per answer of the process (every
+ * thread) and of the main thread, which bounds throughput when the thread pool signs. The ceilings
+ * of bench/servers/ceiling.ts, in the same process, for comparison: `ceiling` is its login (two
+ * jose signatures), `verify-ceiling` its GET /api/me (jose `jwtVerify` of an access token with a
+ * key imported once). `--versus` measures a second operation taking turns with the first (250 ms
+ * each) and prints the ratio of their process CPU per answer. With `--profile`, writes a V8 CPU
+ * profile of the measured window only (no start-up, no minting) to `<dir>/<operation>.cpuprofile`
+ * for bench/profile.ts. `--in-clear` takes the personal-data codec out, as the bench's baseline
+ * does; `--verify-cache-off` builds the plugin with `verifyCache: { maxEntries: 0 }`, as
+ * bench/servers/ours.ts does for that variant.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -31,6 +33,7 @@ const { values, positionals } = parseArgs({
     profile: { type: 'string' },
     'in-clear': { type: 'boolean', default: false },
     'verify-cache-off': { type: 'boolean', default: false },
+    versus: { type: 'string' },
   },
 });
 const [operation = ''] = positionals;
@@ -88,13 +91,20 @@ const handle = appOf(auth, (router) =>
 const pairs = await Promise.all(
   Array.from({ length: IN_FLIGHT + 1 }, () => auth.issue(BENCH_USER, { source: 'bench' })),
 );
-const lanes = pairs
-  .slice(0, IN_FLIGHT)
-  .map((own, lane) => laneOf(own, pairs[lane + 1] as (typeof pairs)[number]));
+const operations = [operation, ...(values.versus === undefined ? [] : [values.versus])];
+const laneSets = operations.map((name) =>
+  pairs
+    .slice(0, IN_FLIGHT)
+    .map((own, lane) => laneOf(name, own, pairs[lane + 1] as (typeof pairs)[number])),
+);
 
 /** One lane's sender: a ceiling of bench/servers/ceiling.ts, or an operation of ours. */
-function laneOf(own: (typeof pairs)[number], other: (typeof pairs)[number]): () => Promise<Answer> {
-  switch (operation) {
+function laneOf(
+  name: string,
+  own: (typeof pairs)[number],
+  other: (typeof pairs)[number],
+): () => Promise<Answer> {
+  switch (name) {
     case 'ceiling':
       return () => inject(handle, '/ceiling', {}, '');
     case 'verify-ceiling': {
@@ -102,19 +112,19 @@ function laneOf(own: (typeof pairs)[number], other: (typeof pairs)[number]): () 
       return () => inject(handle, '/verify-ceiling', headers);
     }
     default:
-      return sender(handle, operation, own, other);
+      return sender(handle, name, own, other);
   }
 }
 
-/** Runs the 50 loops for `ms`; the number of answers, every one of which must be a 200. */
-async function run(ms: number): Promise<number> {
+/** Runs side `side`'s 50 loops for `ms`; the number of answers, every one of which must be a 200. */
+async function run(side: number, ms: number): Promise<number> {
   const until = performance.now() + ms;
   let answers = 0;
   await Promise.all(
-    lanes.map(async (send: () => Promise<Answer>) => {
+    (laneSets[side] ?? []).map(async (send: () => Promise<Answer>) => {
       while (performance.now() < until) {
         const { status, body } = await send();
-        if (status !== 200) throw new Error(`${operation} answered ${status}: ${body}`);
+        if (status !== 200) throw new Error(`${operations[side]} answered ${status}: ${body}`);
         answers++;
       }
     }),
@@ -126,20 +136,38 @@ async function run(ms: number): Promise<number> {
 const threadCpu = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
 const micros = (usage: NodeJS.CpuUsage) => usage.user + usage.system;
 
-await run(1000);
+/** What one side cost over the measured window: answers, seconds, CPU microseconds. */
+const totals = operations.map(() => ({ answers: 0, elapsed: 0, cpu: 0, thread: 0 }));
+
+/**
+ * One side's share of the measured window. With `--versus`, the two sides take turns in windows of
+ * WINDOW_MS, so the machine's other load falls on both alike.
+ */
+async function measure(side: number, ms: number): Promise<void> {
+  const total = totals[side] as (typeof totals)[number];
+  const cpuBefore = process.cpuUsage();
+  const threadBefore = threadCpu?.();
+  const started = performance.now();
+  total.answers += await run(side, ms);
+  total.elapsed += performance.now() - started;
+  total.cpu += micros(process.cpuUsage(cpuBefore));
+  total.thread += threadBefore && threadCpu ? micros(threadCpu()) - micros(threadBefore) : NaN;
+}
+
+const WINDOW_MS = 250;
+for (const side of operations.keys()) await run(side, 1000);
 const session = profileDir ? new Session() : undefined;
 if (session) {
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
 }
-const cpuBefore = process.cpuUsage();
-const threadBefore = threadCpu?.();
-const started = performance.now();
-const answers = await run(seconds * 1000);
-const elapsed = performance.now() - started;
-const cpu = micros(process.cpuUsage(cpuBefore));
-const thread = threadBefore && threadCpu ? micros(threadCpu()) - micros(threadBefore) : NaN;
+if (operations.length === 1) await measure(0, seconds * 1000);
+else {
+  for (let window = 0; window < (seconds * 1000) / WINDOW_MS; window++) {
+    for (const side of window % 2 === 0 ? [0, 1] : [1, 0]) await measure(side, WINDOW_MS);
+  }
+}
 if (session && profileDir) {
   const { profile } = await session.post('Profiler.stop');
   await mkdir(profileDir, { recursive: true });
@@ -147,8 +175,15 @@ if (session && profileDir) {
   await writeFile(file, JSON.stringify(profile));
   console.log(`profile: ${file}`);
 }
-console.log(
-  `${operation}: ${answers} answers in ${(elapsed / 1000).toFixed(1)} s; CPU per answer ` +
-    `${(cpu / answers).toFixed(0)} us (process), ${(thread / answers).toFixed(0)} us (main thread)`,
-);
+const perAnswer = totals.map(({ answers, cpu }) => cpu / answers);
+for (const [side, { answers, elapsed, cpu, thread }] of totals.entries()) {
+  console.log(
+    `${operations[side]}: ${answers} answers in ${(elapsed / 1000).toFixed(1)} s; CPU per answer ` +
+      `${(cpu / answers).toFixed(0)} us (process), ${(thread / answers).toFixed(0)} us (main thread)`,
+  );
+}
+if (operations.length === 2) {
+  const [first = NaN, second = NaN] = perAnswer;
+  console.log(`${operations[0]} at ${(second / first).toFixed(2)}x ${operations[1]} (process CPU)`);
+}
 await auth.close();
