@@ -44,10 +44,13 @@ const REQUIRED_CLAIMS = ['iss', 'sub', 'iat', 'exp', 'jti', 'sid', 'ttype'];
 
 /**
  * One spelling per byte string (RFC 4648 section 3.5): the unused bits of a part's last character
- * must be zero. Otherwise a token has up to 16 spellings per part that all verify.
+ * must be zero. Otherwise a token has up to 16 spellings per part that all verify. Those bits are
+ * all in the last quantum (RFC 4648 section 4; 2 or 3 characters when unpadded), so re-encoding
+ * that quantum alone decides, without decoding and copying the whole payload and signature again.
  */
 function isCanonicalBase64url(part: string): boolean {
-  return Buffer.from(part, 'base64url').toString('base64url') === part;
+  const last = part.slice(part.length - (part.length % 4 || 4));
+  return Buffer.from(last, 'base64url').toString('base64url') === last;
 }
 
 function readHeader(jwt: unknown, maxLength: number): Record<string, unknown> {

@@ -65,6 +65,31 @@ describe('tokens/verify: one spelling per token', () => {
     }
   });
 
+  it('refuses respelled payloads of every length, and a part no byte string spells', async () => {
+    const lengths = new Set<number>();
+    for (let pad = 0; pad < 3; pad++) {
+      const token = await signToken(keys, ACCESS_TOKEN_TYP, {
+        ...accessClaims(clock),
+        pad: 'x'.repeat(pad),
+      });
+      const [h, p, s] = token.split('.') as [string, string, string];
+      lengths.add(p.length % 4);
+      await expect(verifyToken(keys, token, verifyOptions(clock))).to.be.fulfilled;
+      // 2 or 3 characters in the last quantum: 4 or 2 unused bits, 15 or 3 other spellings.
+      for (const other of respellings(p)) {
+        await expect(verifyToken(keys, `${h}.${other}.${s}`, verifyOptions(clock)), other)
+          .to.be.rejectedWith(InvalidTokenError)
+          .and.eventually.include({ reason: 'malformed' });
+      }
+      // One character over a quantum (RFC 4648 section 4) spells no byte string.
+      const over = p.length % 4 === 0 ? `${p}A` : `${p}${'A'.repeat(5 - (p.length % 4))}`;
+      await expect(verifyToken(keys, `${h}.${over}.${s}`, verifyOptions(clock)), over)
+        .to.be.rejectedWith(InvalidTokenError)
+        .and.eventually.include({ reason: 'malformed' });
+    }
+    expect([...lengths].sort()).to.deep.equal([0, 2, 3]);
+  });
+
   it('keeps one verified-cache entry for both signatures of an ES256 token (s and n - s)', async () => {
     const [h, p, s] = jwt.split('.') as [string, string, string];
     const high = `${h}.${p}.${otherS(s)}`;
