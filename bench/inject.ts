@@ -17,7 +17,7 @@ export interface Answer {
 
 export type Handler = ReturnType<Koa['callback']>;
 
-/** As bench/servers/ours.ts wires it: `auth.routes()`, `POST /login`, `GET /api/me`. */
+/** The app bench/servers/ours.ts serves: `auth.routes()`, `POST /login`, `GET /api/me`. */
 export function appOf(auth: JwtConnect, extra?: (router: Router) => void): Handler {
   const app = new Koa();
   const router = new Router();
@@ -28,6 +28,7 @@ export function appOf(auth: JwtConnect, extra?: (router: Router) => void): Handl
   router.post(
     '/login',
     async (ctx, next) => {
+      // Whatever authenticated the user (SAML, a password form) ran here; the hook sees only the user.
       ctx.state['user'] = BENCH_USER;
       await next();
     },

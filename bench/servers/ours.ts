@@ -6,10 +6,9 @@
  * personal-data codec out of the ledger, which the plugin has no option for.
  */
 import { createServer } from 'node:http';
-import Router from '@koa/router';
-import Koa from 'koa';
 import { jwtconnect } from '../../lib/index.js';
 import { ledgerOf } from '../../lib/internals.js';
+import { appOf } from '../inject.js';
 import { BENCH_USER, serve, settings, type Minted, type MintRequest } from './child.js';
 import { otelSdk } from './otel-sdk.js';
 
@@ -38,23 +37,6 @@ if (config.personalDataInClear) {
   (ledgerOf(auth) as { personalData: unknown }).personalData = undefined;
 }
 
-const app = new Koa();
-const router = new Router();
-app.use(auth.routes());
-router.get('/api/me', auth.authenticate(), (ctx) => {
-  ctx.body = ctx.state['user'];
-});
-router.post(
-  '/login',
-  async (ctx, next) => {
-    // Whatever authenticated the user (SAML, a password form) ran here; the hook sees only the user.
-    ctx.state['user'] = BENCH_USER;
-    await next();
-  },
-  auth.loginHook({ source: 'bench' }),
-);
-app.use(router.routes());
-
 async function mint(request: MintRequest): Promise<Minted> {
   const minted: Minted = { access: [], refresh: [] };
   for (let i = 0; i < request.count; i++) {
@@ -65,7 +47,7 @@ async function mint(request: MintRequest): Promise<Minted> {
   return minted;
 }
 
-await serve(createServer(app.callback()), mint, async () => {
+await serve(createServer(appOf(auth)), mint, async () => {
   await auth.close();
   await sdk?.shutdown();
 });
