@@ -182,8 +182,8 @@ export const OPERATIONS = [
     label: 'introspection route by `jti` (caller check + 1)',
     budget: { max: 2, of: 'commands' },
   },
-  // Which session holds the token (the match, then its latest snapshot), then an append.
-  { id: 'revoke-jti', label: 'revoke `{ jti }`', budget: { max: 6, of: 'round trips' } },
+  // Which session holds the token (one query), then an append decided on its latest state.
+  { id: 'revoke-jti', label: 'revoke `{ jti }`', budget: { max: 5, of: 'round trips' } },
   // An append.
   { id: 'revoke-sid', label: 'revoke `{ sid }`', budget: { max: 4, of: 'round trips' } },
   // The subject's open sessions (the cut-off reaches their latest start), then an append.

@@ -70,16 +70,23 @@ export async function revokeToken(
   meta: RevocationMeta,
 ): Promise<RevokeResult> {
   assertId(jti, 'jti');
-  const session = await deps.ledger.store.findSessionByToken(jti);
-  const token = session?.tokens.find((candidate) => candidate.jti === jti);
-  if (!session || !token) return revokePrunedToken(deps, jti, meta);
-  if (token.type === 'refresh') return revokeSession(deps, session.stream, meta);
-  const appended = await deps.ledger.execute(session.stream, (state) => {
-    if (state?.kind !== 'session' || state.revoked) return null;
-    if (state.tokens.find((candidate) => candidate.jti === jti)?.revoked) return null;
+  // Which session holds the token (one read), then one append decided on that session's state.
+  const holder = await deps.ledger.findTokenHolder(jti);
+  if (!holder) return revokePrunedToken(deps, jti, meta);
+  let held = false;
+  const appended = await deps.ledger.execute(holder.stream, (state) => {
+    if (state?.kind !== 'session') return null;
+    const token = state.tokens.find((candidate) => candidate.jti === jti);
+    held = token !== undefined;
+    if (!token || state.revoked) return null;
+    if (token.type === 'refresh') {
+      return { type: 'revoked', sub: state.sub, meta, target: { kind: 'session' } };
+    }
+    if (token.revoked) return null;
     return { type: 'revoked', sub: state.sub, meta, target: { kind: 'token', jti } };
   });
-  return appended ? { revoked: true, event: appended.event } : { revoked: false };
+  if (appended) return { revoked: true, event: appended.event };
+  return held ? { revoked: false } : revokePrunedToken(deps, jti, meta);
 }
 
 /**

@@ -59,8 +59,8 @@ describe('MongoDB command counts per operation', () => {
     expect(row('introspection-jti').commands).to.be.at.most(2);
   });
 
-  it('revokes a token in at most 6 round trips, a session in 4 and a subject in 5', () => {
-    expect(row('revoke-jti').round_trips).to.be.at.most(6);
+  it('revokes a token in at most 5 round trips, a session in 4 and a subject in 5', () => {
+    expect(row('revoke-jti').round_trips).to.be.at.most(5);
     expect(row('revoke-sid').round_trips).to.be.at.most(4);
     expect(row('revoke-sub').round_trips).to.be.at.most(5);
   });
