@@ -15,13 +15,7 @@ import { required, routeState } from './request-state.js';
 /** Puts the caller's access-token claims in the route state (read them with `callerOf`). */
 export function authenticateCaller(deps: SessionDeps): Middleware {
   return async function authenticateCaller(ctx: Context, next: Next) {
-    let checked;
-    try {
-      checked = await checkAccessToken(deps, bearerToken(ctx));
-    } catch (error) {
-      deps.telemetry?.bearerRejected(error);
-      throw error;
-    }
+    const checked = await counted(deps, () => checkAccessToken(deps, bearerToken(ctx)));
     routeState(ctx).caller = checked.claims;
     await next();
   };
@@ -35,13 +29,7 @@ export function authenticateCaller(deps: SessionDeps): Middleware {
  */
 export function verifyCaller(deps: SessionDeps): Middleware {
   return async function verifyCaller(ctx: Context, next: Next) {
-    let verified;
-    try {
-      verified = await verifyAccessToken(deps, bearerToken(ctx));
-    } catch (error) {
-      deps.telemetry?.bearerRejected(error);
-      throw error;
-    }
+    const verified = await counted(deps, () => verifyAccessToken(deps, bearerToken(ctx)));
     const state = routeState(ctx);
     state.unconfirmedCaller = verified.claims;
     try {
@@ -67,17 +55,24 @@ function isBadInput(error: unknown): boolean {
 }
 
 /** The caller's ledger check; with `jti`, also finds the session holding that token. */
-async function confirm(
+function confirm(
   deps: SessionDeps,
   claims: TokenClaims,
   jti: string | undefined,
 ): Promise<TokenHolder | null | undefined> {
-  try {
+  return counted(deps, async () => {
     if (jti === undefined) {
       await deps.revocation.assertNotRevoked(claims);
       return undefined;
     }
-    return await deps.revocation.assertNotRevokedFindingToken(claims, jti);
+    return deps.revocation.assertNotRevokedFindingToken(claims, jti);
+  });
+}
+
+/** `check()`'s result; a refusal is counted as a Bearer rejection (by reason) and rethrown. */
+async function counted<T>(deps: SessionDeps, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
   } catch (error) {
     deps.telemetry?.bearerRejected(error);
     throw error;
