@@ -293,7 +293,17 @@ export class Ledger {
     jti: string,
   ): Promise<{ session: SessionState | null; subject: SubjectState | null }> {
     const holder = await this.findTokenHolder(jti);
-    if (!holder) return { session: null, subject: null };
+    return holder ? this.loadHolder(holder, jti) : { session: null, subject: null };
+  }
+
+  /**
+   * The session `holder` names (from `findTokenHolder`), with its subject's state, read as
+   * `loadSession` reads them; nulls when that session's state no longer holds token `jti`.
+   */
+  async loadHolder(
+    holder: TokenHolder,
+    jti: string,
+  ): Promise<{ session: SessionState | null; subject: SubjectState | null }> {
     const { session, subject } = await this.loadSession(holder.stream, holder.sub);
     const holds = session?.tokens.some((token) => token.jti === jti) ?? false;
     return holds ? { session, subject } : { session: null, subject: null };

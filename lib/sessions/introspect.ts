@@ -148,9 +148,8 @@ async function byJti(
   if (jti === undefined) return null;
   const holder = known === undefined ? await deps.ledger.findTokenHolder(jti) : known;
   if (!holder || !mayIntrospect(deps, caller, holder.sub)) return null;
-  const { session, subject } = await deps.ledger.loadSession(holder.stream, holder.sub);
-  if (!session?.tokens.some((token) => token.jti === jti)) return null;
-  return { session, subject, jti };
+  const { session, subject } = await deps.ledger.loadHolder(holder, jti);
+  return session ? { session, subject, jti } : null;
 }
 
 async function byToken(
